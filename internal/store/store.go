@@ -1,0 +1,482 @@
+// Package store is certseal's storage seam: a key/value database with read and write
+// transactions, buckets by name, prefix scans, sequences, JSON codecs, a schema version with
+// migrations, and hot backups. bbolt is its implementation; only this package imports bbolt, so
+// that another engine can stand in later without touching the domain packages.
+//
+// Rules (from bbolt's README): one writer at a time; values returned by Get are copies, but the
+// keys and values handed to Scan and Cursor callbacks are only valid inside the transaction; Batch
+// may run a function more than once, so it is only for functions whose effects are all inside
+// the transaction.
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names a table. Packages declare their buckets as package variables.
+type Bucket string
+
+// ErrStop ends a Scan early without an error.
+var ErrStop = errors.New("stop scan")
+
+// Options tune how the database is opened.
+type Options struct {
+	// NoSync skips fsync on commit. Only for tests and benchmarks that say so.
+	NoSync bool
+	// ReadOnly opens the file for reading only (for verify and inspection commands).
+	ReadOnly bool
+	// Timeout is how long Open waits for the file lock held by another process (default 2s).
+	Timeout time.Duration
+}
+
+// DB is an open database.
+type DB struct {
+	b    *bolt.DB
+	path string
+}
+
+// FileName is the database file's name inside the data directory.
+const FileName = "certseal.db"
+
+// Open opens (creating when needed) the database at path and brings its schema up to date. It
+// returns an error when the file is locked by another process, is not a certseal database, or
+// has a schema newer than this program knows.
+func Open(path string, o *Options) (*DB, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	if !o.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: the database is in use by another certseal process", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{b: b, path: path}
+	if !o.ReadOnly {
+		if err := db.migrate(); err != nil {
+			b.Close()
+			return nil, err
+		}
+	} else if err := db.checkVersion(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database; it waits for open transactions to finish.
+func (db *DB) Close() error { return db.b.Close() }
+
+// View runs fn in a read-only transaction and returns fn's error.
+func (db *DB) View(fn func(tx *Tx) error) error {
+	return db.b.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Update runs fn in a read-write transaction. When fn returns nil the transaction commits and
+// the functions fn registered with OnCommit run, in order; when fn returns an error (or panics)
+// nothing is written and that error is returned.
+func (db *DB) Update(fn func(tx *Tx) error) error {
+	t := &Tx{}
+	err := db.b.Update(func(btx *bolt.Tx) error {
+		t.tx = btx
+		return fn(t)
+	})
+	if err != nil {
+		return err
+	}
+	t.runHooks()
+	return nil
+}
+
+// Batch is Update with group commit: concurrent Batch calls share one transaction and one fsync.
+// fn may run more than once (when another function in the same batch fails, the batch is
+// retried), so it must only change the database, and its OnCommit functions run once, after the
+// commit that kept its effects.
+func (db *DB) Batch(fn func(tx *Tx) error) error {
+	var last *Tx
+	err := db.b.Batch(func(btx *bolt.Tx) error {
+		t := &Tx{tx: btx}
+		last = t
+		return fn(t)
+	})
+	if err != nil {
+		return err
+	}
+	if last != nil {
+		last.runHooks()
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the whole database to w while other transactions go on, and
+// returns the number of bytes written.
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := db.b.View(func(btx *bolt.Tx) error {
+		var err error
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// BackupFile writes a consistent copy of the database to path (mode 0600), through a temporary
+// file renamed into place, so a failed backup never leaves a partial file under that name.
+func (db *DB) BackupFile(path string) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := db.Backup(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Tx is a transaction. It is only valid inside the function it was passed to.
+type Tx struct {
+	tx    *bolt.Tx
+	hooks []func()
+}
+
+// Writable reports whether the transaction may write.
+func (t *Tx) Writable() bool { return t.tx.Writable() }
+
+// OnCommit registers fn to run after the transaction commits (never when it rolls back). Use it
+// to wake a background worker; fn must not use the transaction.
+func (t *Tx) OnCommit(fn func()) { t.hooks = append(t.hooks, fn) }
+
+func (t *Tx) runHooks() {
+	for _, h := range t.hooks {
+		h()
+	}
+}
+
+func (t *Tx) bucket(b Bucket) *bolt.Bucket { return t.tx.Bucket([]byte(b)) }
+
+func (t *Tx) wbucket(b Bucket) (*bolt.Bucket, error) {
+	bk := t.tx.Bucket([]byte(b))
+	if bk != nil {
+		return bk, nil
+	}
+	return t.tx.CreateBucketIfNotExists([]byte(b))
+}
+
+// Get returns a copy of the value stored under key, or nil when there is none.
+func (t *Tx) Get(b Bucket, key []byte) []byte {
+	bk := t.bucket(b)
+	if bk == nil {
+		return nil
+	}
+	v := bk.Get(key)
+	if v == nil {
+		return nil
+	}
+	return bytes.Clone(v)
+}
+
+// Has reports whether key is present.
+func (t *Tx) Has(b Bucket, key []byte) bool {
+	bk := t.bucket(b)
+	return bk != nil && bk.Get(key) != nil
+}
+
+// Put stores value under key, creating the bucket when needed. It fails in a read-only
+// transaction or for an empty key.
+func (t *Tx) Put(b Bucket, key, value []byte) error {
+	bk, err := t.wbucket(b)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", b, err)
+	}
+	return bk.Put(key, value)
+}
+
+// Delete removes key; deleting a missing key is not an error.
+func (t *Tx) Delete(b Bucket, key []byte) error {
+	bk := t.bucket(b)
+	if bk == nil {
+		return nil
+	}
+	return bk.Delete(key)
+}
+
+// NextID returns the bucket's next sequence number, starting at 1. It fails in a read-only
+// transaction.
+func (t *Tx) NextID(b Bucket) (uint64, error) {
+	bk, err := t.wbucket(b)
+	if err != nil {
+		return 0, fmt.Errorf("bucket %s: %w", b, err)
+	}
+	return bk.NextSequence()
+}
+
+// Sequence returns the bucket's current sequence number without advancing it (0 when unused).
+func (t *Tx) Sequence(b Bucket) uint64 {
+	bk := t.bucket(b)
+	if bk == nil {
+		return 0
+	}
+	return bk.Sequence()
+}
+
+// Count returns the number of keys in the bucket. It walks the bucket: O(n).
+func (t *Tx) Count(b Bucket) int {
+	bk := t.bucket(b)
+	if bk == nil {
+		return 0
+	}
+	return bk.Stats().KeyN
+}
+
+// Scan calls fn for each key with the given prefix, in key order, starting at the first key
+// >= after's successor when after is set (for cursors: the last key of the previous page). k and v
+// are only valid during fn. Returning ErrStop from fn ends the scan with a nil error; any other
+// error ends it and is returned.
+func (t *Tx) Scan(b Bucket, prefix, after []byte, fn func(k, v []byte) error) error {
+	bk := t.bucket(b)
+	if bk == nil {
+		return nil
+	}
+	c := bk.Cursor()
+	var k, v []byte
+	if after != nil && bytes.Compare(after, prefix) >= 0 {
+		k, v = c.Seek(after)
+		if k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	} else {
+		k, v = c.Seek(prefix)
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// ScanReverse calls fn for each key with the given prefix in reverse key order, starting before
+// `before` when it is set. It is otherwise like Scan.
+func (t *Tx) ScanReverse(b Bucket, prefix, before []byte, fn func(k, v []byte) error) error {
+	bk := t.bucket(b)
+	if bk == nil {
+		return nil
+	}
+	c := bk.Cursor()
+	var k, v []byte
+	if before != nil {
+		k, v = c.Seek(before)
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	} else {
+		k, v = seekLastWithPrefix(c, prefix)
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if err := fn(k, v); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func seekLastWithPrefix(c *bolt.Cursor, prefix []byte) ([]byte, []byte) {
+	end := prefixEnd(prefix)
+	if end == nil {
+		return c.Last()
+	}
+	if k, _ := c.Seek(end); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// prefixEnd returns the smallest key greater than every key with the prefix, or nil if none.
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Cursor walks a bucket in key order. Keys and values are only valid inside the transaction.
+type Cursor struct{ c *bolt.Cursor }
+
+// Cursor returns a cursor over the bucket; over a missing bucket it finds nothing.
+func (t *Tx) Cursor(b Bucket) *Cursor {
+	bk := t.bucket(b)
+	if bk == nil {
+		return &Cursor{}
+	}
+	return &Cursor{c: bk.Cursor()}
+}
+
+// Seek moves to the first key >= key and returns it, or nil when there is none.
+func (c *Cursor) Seek(key []byte) ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	return c.c.Seek(key)
+}
+
+// SeekLE moves to the last key <= key and returns it, or nil when there is none.
+func (c *Cursor) SeekLE(key []byte) ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	k, v := c.c.Seek(key)
+	if k != nil && bytes.Equal(k, key) {
+		return k, v
+	}
+	if k == nil {
+		return c.c.Last()
+	}
+	return c.c.Prev()
+}
+
+// First moves to the first key.
+func (c *Cursor) First() ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	return c.c.First()
+}
+
+// Last moves to the last key.
+func (c *Cursor) Last() ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	return c.c.Last()
+}
+
+// Next moves to the next key; nil at the end.
+func (c *Cursor) Next() ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	return c.c.Next()
+}
+
+// Prev moves to the previous key; nil at the start.
+func (c *Cursor) Prev() ([]byte, []byte) {
+	if c.c == nil {
+		return nil, nil
+	}
+	return c.c.Prev()
+}
+
+// Delete removes the key the cursor is on.
+func (c *Cursor) Delete() error {
+	if c.c == nil {
+		return nil
+	}
+	return c.c.Delete()
+}
+
+// GetJSON decodes the JSON value under key into v and reports whether it was there.
+func (t *Tx) GetJSON(b Bucket, key []byte, v any) (bool, error) {
+	bk := t.bucket(b)
+	if bk == nil {
+		return false, nil
+	}
+	raw := bk.Get(key)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("decode %s/%q: %w", b, key, err)
+	}
+	return true, nil
+}
+
+// PutJSON stores v encoded as JSON under key.
+func (t *Tx) PutJSON(b Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s/%q: %w", b, key, err)
+	}
+	return t.Put(b, key, raw)
+}
+
+// U64 returns n as 8 big-endian bytes, so that numeric keys sort in order.
+func U64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// ParseU64 decodes 8 big-endian bytes; it returns 0 for a short slice.
+func ParseU64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// Key joins parts with a 0x00 separator, so that a prefix scan on Key(a) finds Key(a, ...) but
+// not Key(a+"x", ...). Parts must not contain 0x00.
+func Key(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	k := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// Prefix is Key(parts...) followed by the separator: the prefix of every key that extends parts.
+func Prefix(parts ...string) []byte { return append(Key(parts...), 0) }

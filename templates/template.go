@@ -41,20 +41,20 @@ const DefaultMinFontSize = 7
 // the seal, the QR code and the licence number. A Template is read-only once parsed and may be
 // shared by goroutines.
 type Template struct {
-	ID          string       `json:"id"`
-	Version     int          `json:"version"`
-	Name        string       `json:"name"`
-	Page        Page         `json:"page"`
-	MinFontSize float64      `json:"min_font_size,omitempty"`
-	Color       string       `json:"color,omitempty"` // value text colour, #rrggbb; black if empty
-	Background  []Element    `json:"background,omitempty"`
-	Fields      []Field      `json:"fields"`
-	SealPos     SealSpec     `json:"seal"`
-	QR          *QRSpec      `json:"qr,omitempty"`
-	Number      *NumberSpec  `json:"licence_number,omitempty"`
-	Overlay     OverlaySpec  `json:"overlay,omitempty"`
-	width       float64      // page size in mm after orientation, set by Validate
-	height      float64      //
+	ID          string      `json:"id"`
+	Version     int         `json:"version"`
+	Name        string      `json:"name"`
+	Page        Page        `json:"page"`
+	MinFontSize float64     `json:"min_font_size,omitempty"`
+	Color       string      `json:"color,omitempty"` // value text colour, #rrggbb; black if empty
+	Background  []Element   `json:"background,omitempty"`
+	Fields      []Field     `json:"fields"`
+	SealPos     SealSpec    `json:"seal"`
+	QR          *QRSpec     `json:"qr,omitempty"`
+	Number      *NumberSpec `json:"licence_number,omitempty"`
+	Overlay     OverlaySpec `json:"overlay,omitempty"`
+	width       float64     // page size in mm after orientation, set by Validate
+	height      float64     //
 	patterns    []*regexp.Regexp
 	fieldByName map[string]int
 }

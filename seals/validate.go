@@ -1,0 +1,341 @@
+package seals
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"certseal"
+)
+
+// SignatureReport is what ValidatePDF finds out about one signature.
+type SignatureReport struct {
+	// Valid is true when the CMS signature verifies with the signer certificate and its
+	// messageDigest matches the SHA-256 of the signed byte range.
+	Valid bool
+	// Modified is true when the byte range does not cover the whole file: bytes were added after
+	// this signature (a later incremental update — another signature or an edit).
+	Modified bool
+	// Trusted is true when the signer certificate chains to one of the roots at the signing
+	// time.
+	Trusted bool
+	// CertValidNow is true when the signer certificate is within its validity at now.
+	CertValidNow bool
+
+	SealName string    // the signer certificate's CN
+	Org      string    // its O
+	SealID   string    // its subject serialNumber: the seal id (esID)
+	Code     string    // its OU: the seal code
+	Serial   string    // the certificate serial number, hexadecimal
+	Issuer   string    // the issuer's CN
+	Time     time.Time // the signingTime attribute, else the dictionary's /M; zero when neither
+	Reason   string    // the signature dictionary's /Reason, when readable ASCII
+	// ByteRange is the signed byte range as written in the dictionary.
+	ByteRange [4]int64
+	// Problems lists, in Chinese, why the signature is not valid, trusted or whole.
+	Problems []string
+}
+
+// ValidatePDF returns a report for every signature in pdf, in file order; a PDF without
+// signatures gives an empty list. A signature is checked on its own bytes (the /ByteRange and
+// /Contents of its dictionary), so that a damaged file still gets a report. roots are the
+// trusted CA certificates (nil trusts none); now is the time to judge the certificate's current
+// validity. It returns a *certseal.Error (EInvalid) when pdf is not a PDF.
+func ValidatePDF(pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		return nil, certseal.Errorf(certseal.EInvalid, "文件不是 PDF 格式")
+	}
+	reports := []SignatureReport{}
+	seen := map[int]bool{}
+	for i := 0; ; {
+		k := bytes.Index(pdf[i:], []byte("/ByteRange"))
+		if k < 0 {
+			break
+		}
+		at := i + k
+		i = at + len("/ByteRange")
+		// The dictionary starts after the "obj" keyword of the object holding it.
+		o := bytes.LastIndex(pdf[:at], []byte("obj"))
+		if o < 0 || seen[o] {
+			continue
+		}
+		seen[o] = true
+		d, err := parseDict(pdf, o+3)
+		if err != nil || d.end < at {
+			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})
+			continue
+		}
+		if d.name("Type") != "" && d.name("Type") != "Sig" && d.name("Type") != "DocTimeStamp" {
+			continue
+		}
+		reports = append(reports, checkSignature(pdf, d, roots, now))
+	}
+	return reports, nil
+}
+
+func checkSignature(pdf []byte, d dict, roots *x509.CertPool, now time.Time) SignatureReport {
+	var r SignatureReport
+	bad := func(s string) { r.Problems = append(r.Problems, s) }
+	if v := d.vals["Reason"]; len(v) > 1 && v[0] == '(' {
+		r.Reason = string(v[1 : len(v)-1])
+	}
+	// The byte range.
+	br := d.vals["ByteRange"]
+	f := strings.Fields(strings.Trim(string(br), "[] \r\n"))
+	ok := len(f) == 4
+	for j := 0; ok && j < 4; j++ {
+		n, err := parseInt(f[j])
+		ok = err == nil && n >= 0
+		r.ByteRange[j] = n
+	}
+	a, b, c := r.ByteRange[1], r.ByteRange[2], r.ByteRange[3]
+	if !ok || r.ByteRange[0] != 0 || a > b || b+c > int64(len(pdf)) {
+		bad("签名的字节范围（ByteRange）无效")
+		return r
+	}
+	if b+c < int64(len(pdf)) {
+		r.Modified = true
+		bad("签名后文件又被追加了内容（后续修改或其他签章）")
+	}
+	// /Contents must be exactly the gap in the byte range.
+	if a+1 >= b || pdf[a] != '<' || pdf[b-1] != '>' {
+		bad("签名值不在字节范围的间隙中，文件可能被篡改")
+		return r
+	}
+	raw, err := hex.DecodeString(string(bytes.TrimSpace(pdf[a+1 : b-1])))
+	if err != nil {
+		bad("签名值不是有效的十六进制数据")
+		return r
+	}
+	h := sha256.New()
+	h.Write(pdf[:a])
+	h.Write(pdf[b : b+c])
+	digest := h.Sum(nil)
+
+	ci, err := parseCMS(raw)
+	if err != nil {
+		bad("签名数据（CMS）无法解析")
+		return r
+	}
+	cert := ci.signerCert()
+	if cert == nil {
+		bad("签名数据中没有签名者的证书")
+		return r
+	}
+	r.SealName = cert.Subject.CommonName
+	r.Org = strings.Join(cert.Subject.Organization, " ")
+	r.Code = strings.Join(cert.Subject.OrganizationalUnit, " ")
+	r.Issuer = cert.Issuer.CommonName
+	r.Serial = cert.SerialNumber.Text(16)
+	for _, n := range cert.Subject.Names {
+		if n.Type.Equal(oidSubjectSerialNumber) {
+			r.SealID, _ = n.Value.(string)
+		}
+	}
+	sigOK, digestOK := ci.verify(cert, digest, bad)
+	r.Valid = sigOK && digestOK
+	r.Time = ci.signingTime
+	if r.Time.IsZero() {
+		if m := d.vals["M"]; len(m) > 4 {
+			r.Time = parsePDFDate(string(m[1 : len(m)-1]))
+		}
+	}
+	// The chain, at the signing time.
+	when := r.Time
+	if when.IsZero() {
+		when = now
+	}
+	if roots == nil {
+		bad("未提供可信根证书，无法验证证书链")
+	} else {
+		inter := x509.NewCertPool()
+		for _, c := range ci.certs {
+			if c != cert {
+				inter.AddCert(c)
+			}
+		}
+		_, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: when, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		if err != nil {
+			bad("印章证书不能链接到可信的根证书：" + err.Error())
+		} else {
+			r.Trusted = true
+		}
+	}
+	r.CertValidNow = !now.Before(cert.NotBefore) && !now.After(cert.NotAfter)
+	if !r.CertValidNow {
+		bad("印章证书当前不在有效期内")
+	}
+	return r
+}
+
+func parseInt(s string) (int64, error) {
+	var n int64
+	if len(s) == 0 || len(s) > 12 {
+		return 0, fmt.Errorf("bad number")
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("bad number")
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+func parsePDFDate(s string) time.Time {
+	s = strings.TrimPrefix(s, "D:")
+	if len(s) < 14 {
+		return time.Time{}
+	}
+	t, err := time.Parse("20060102150405-07'00'", s)
+	if err != nil {
+		t, _ = time.Parse("20060102150405Z", s)
+	}
+	return t
+}
+
+// parsedCMS is a decoded CMS SignedData with one signer.
+type parsedCMS struct {
+	certs       []*x509.Certificate
+	sid         cmsIssuerAndSerial
+	digestAlg   asn1.ObjectIdentifier
+	sigAlg      asn1.ObjectIdentifier
+	signedAttrs []byte // as encoded under [0] IMPLICIT
+	signature   []byte
+	attrs       map[string][]byte // attribute OID -> first value, DER
+	signingTime time.Time
+}
+
+type parseSignedData struct {
+	Version          int
+	DigestAlgorithms asn1.RawValue
+	EncapContentInfo asn1.RawValue
+	Certificates     asn1.RawValue     `asn1:"optional,tag:0"`
+	CRLs             asn1.RawValue     `asn1:"optional,tag:1"`
+	SignerInfos      []parseSignerInfo `asn1:"set"`
+}
+
+type parseSignerInfo struct {
+	Version            int
+	Sid                cmsIssuerAndSerial
+	DigestAlgorithm    pkix.AlgorithmIdentifier
+	SignedAttrs        asn1.RawValue `asn1:"optional,tag:0"`
+	SignatureAlgorithm pkix.AlgorithmIdentifier
+	Signature          []byte
+	UnsignedAttrs      asn1.RawValue `asn1:"optional,tag:1"`
+}
+
+func parseCMS(der []byte) (*parsedCMS, error) {
+	var ci cmsContentInfo
+	rest, err := asn1.Unmarshal(der, &ci)
+	if err != nil {
+		return nil, err
+	}
+	_ = rest // zero padding may follow in /Contents
+	if !ci.ContentType.Equal(oidSignedData) {
+		return nil, fmt.Errorf("not SignedData")
+	}
+	var sd parseSignedData
+	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
+		return nil, err
+	}
+	if len(sd.SignerInfos) != 1 {
+		return nil, fmt.Errorf("%d signers", len(sd.SignerInfos))
+	}
+	certs, err := x509.ParseCertificates(sd.Certificates.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	si := sd.SignerInfos[0]
+	p := &parsedCMS{
+		certs:       certs,
+		sid:         si.Sid,
+		digestAlg:   si.DigestAlgorithm.Algorithm,
+		sigAlg:      si.SignatureAlgorithm.Algorithm,
+		signedAttrs: si.SignedAttrs.FullBytes,
+		signature:   si.Signature,
+		attrs:       map[string][]byte{},
+	}
+	for b := si.SignedAttrs.Bytes; len(b) > 0; {
+		var a struct {
+			Type   asn1.ObjectIdentifier
+			Values asn1.RawValue
+		}
+		if b, err = asn1.Unmarshal(b, &a); err != nil {
+			return nil, err
+		}
+		var first asn1.RawValue
+		if _, err := asn1.Unmarshal(a.Values.Bytes, &first); err == nil {
+			p.attrs[a.Type.String()] = first.FullBytes
+		}
+	}
+	if v, ok := p.attrs[oidAttrSigningTime.String()]; ok {
+		_, _ = asn1.Unmarshal(v, &p.signingTime)
+	}
+	return p, nil
+}
+
+func (p *parsedCMS) signerCert() *x509.Certificate {
+	for _, c := range p.certs {
+		if bytes.Equal(c.RawIssuer, p.sid.Issuer.FullBytes) && c.SerialNumber.Cmp(p.sid.Serial) == 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// verify checks the signature over the signed attributes and the message digest against
+// digest (the SHA-256 of the byte range).
+func (p *parsedCMS) verify(cert *x509.Certificate, digest []byte, bad func(string)) (sigOK, digestOK bool) {
+	if !p.digestAlg.Equal(oidSHA256) {
+		bad("签名使用了不支持的摘要算法")
+		return false, false
+	}
+	if len(p.signedAttrs) == 0 {
+		bad("签名数据缺少签名属性")
+		return false, false
+	}
+	var md []byte
+	if v, ok := p.attrs[oidAttrMessageDigest.String()]; ok {
+		_, _ = asn1.Unmarshal(v, &md)
+	}
+	digestOK = bytes.Equal(md, digest)
+	if !digestOK {
+		bad("文件内容与签名时的摘要不一致，文件已被篡改")
+	}
+	if v, ok := p.attrs[oidAttrSigningCertV2.String()]; ok {
+		var sc signingCertificateV2
+		if _, err := asn1.Unmarshal(v, &sc); err != nil || len(sc.Certs) == 0 {
+			bad("签名证书属性（signing-certificate-v2）无法解析")
+		} else if h := sha256.Sum256(cert.Raw); !bytes.Equal(sc.Certs[0].CertHash, h[:]) {
+			bad("签名证书属性与签名者证书不一致")
+		}
+	} else {
+		bad("签名缺少 signing-certificate-v2 属性")
+	}
+	set := bytes.Clone(p.signedAttrs)
+	set[0] = 0x31 // the signature covers the attributes as a SET
+	var alg x509.SignatureAlgorithm
+	switch cert.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		alg = x509.ECDSAWithSHA256
+	case *rsa.PublicKey:
+		alg = x509.SHA256WithRSA
+	default:
+		bad("签名者证书的密钥类型不受支持")
+		return false, digestOK
+	}
+	if err := cert.CheckSignature(alg, set, p.signature); err != nil {
+		bad("签名值验证失败")
+		return false, digestOK
+	}
+	return true, digestOK
+}

@@ -431,3 +431,11 @@ func cmap4(runes []rune, gid []uint16, newID map[uint16]uint16) []byte {
 	}
 	return t
 }
+
+// CanDraw reports whether the embedded font has a glyph for r. Characters outside the Basic
+// Multilingual Plane are never drawable (gofpdf cannot encode them). It returns false if the
+// font cannot be loaded.
+func CanDraw(r rune) bool {
+	f, err := loadFont()
+	return err == nil && f.covers(r)
+}

@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"github.com/jung-kurt/gofpdf"
 
 	"certseal"
-	"certseal/templates/fonts"
 )
 
 // Mode says which of the two outputs of a certificate Render produces.
@@ -275,13 +275,13 @@ func (p *page) write(producer string, d Document) ([]byte, error) {
 		if err != nil {
 			return nil, certseal.Errorf(certseal.EInternal, "字体子集生成失败").WithDetail("reason", err.Error())
 		}
-		pdf.AddUTF8FontFromBytes(fonts.SongName, "", sub)
+		pdf.AddUTF8FontFromBytes(pdfFamily, "", sub)
 		var cur float64
 		var curColor [3]int
 		colorSet := false
 		for _, run := range p.runs {
 			if run.size != cur {
-				pdf.SetFont(fonts.SongName, "", run.size)
+				pdf.SetFont(pdfFamily, "", run.size)
 				cur = run.size
 			}
 			if !colorSet || run.color != curColor {
@@ -305,7 +305,35 @@ func (p *page) write(producer string, d Document) ([]byte, error) {
 	if err := pdf.Output(&buf); err != nil {
 		return nil, certseal.Errorf(certseal.EInternal, "生成PDF失败").WithDetail("reason", err.Error())
 	}
-	return buf.Bytes(), nil
+	out := buf.Bytes()
+	if len(p.runs) > 0 {
+		// gofpdf names the font "utf8"+family; give it a PDF subset name (six capitals and "+",
+		// ISO 32000 9.6.4), of the same length so that no offset in the file moves.
+		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamily), []byte("/"+subsetTag(p.runes())+"+"+pdfFontName))
+	}
+	return out, nil
+}
+
+// pdfFamily is the family the subset is registered under in gofpdf; "utf8"+pdfFamily has the
+// length of the final "ABCDEF+UMingCN".
+const (
+	pdfFamily   = "certsealfn"
+	pdfFontName = "UMingCN"
+)
+
+// subsetTag derives the six-letter subset tag from the glyph set, so that it is deterministic.
+func subsetTag(runes []rune) string {
+	h := fnv.New64a()
+	for _, r := range runes {
+		h.Write([]byte{byte(r >> 8), byte(r)})
+	}
+	v := h.Sum64()
+	tag := make([]byte, 6)
+	for i := range tag {
+		tag[i] = byte('A' + v%26)
+		v /= 26
+	}
+	return string(tag)
 }
 
 func (p *page) drawShape(pdf *gofpdf.Fpdf, s shape) {

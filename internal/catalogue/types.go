@@ -429,7 +429,7 @@ func BindTx(tx *store.Tx, now time.Time, actor certseal.Actor, typeCode, itemCod
 	name := it.Name
 	for _, sub := range it.SubItems {
 		if sub.Code == itemCode {
-			name = it.Name + "（" + sub.Name + "）"
+			name = sub.Name
 		}
 	}
 	b := Binding{TypeCode: typeCode, ItemCode: itemCode, ItemName: name, CreatedAt: now.UTC()}

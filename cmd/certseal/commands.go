@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"text/tabwriter"
+
+	"certseal"
+	"certseal/internal/app"
+	"certseal/internal/audit"
+	"certseal/internal/demo"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs := newFlags("serve", stderr, &c)
+	fs.StringVar(&c.Addr, "addr", envOr("CERTSEAL_ADDR", "127.0.0.1:8080"), "listen address (env CERTSEAL_ADDR)")
+	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
+	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c.Log = stderr
+	a, err := app.Open(c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if c.Demo {
+		res, err := a.LoadDemo()
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		if res.Loaded {
+			printLogins(stdout, res.Logins)
+		} else {
+			fmt.Fprintln(stdout, "demo data already loaded; tokens were printed when it was first loaded (create new ones with POST /api/v1/tokens)")
+		}
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s)\n", ln.Addr(), c.Data)
+	return a.Server.Run(ctx, ln, &http.Server{})
+}
+
+func printLogins(w io.Writer, logins []demo.Login) {
+	fmt.Fprintln(w, "demo data loaded. API tokens (shown once; only their hashes are stored):")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tORGANISATION\tTOKEN")
+	for _, l := range logins {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Username, l.Role, l.OrgName, l.Token)
+	}
+	tw.Flush()
+}
+
+func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs := newFlags("init", stderr, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := app.Open(c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var secret string
+	var created bool
+	err = a.DB.Update(func(tx *store.Tx) error {
+		now := a.Clock.Now()
+		center, _, err := demo.EnsureCityCenter(tx, now)
+		if err != nil {
+			return err
+		}
+		u, err := orgs.UserByName(tx, "admin")
+		if err != nil {
+			u, err = orgs.CreateUserTx(tx, now, certseal.System, certseal.User{Username: "admin", Name: "系统管理员", OrgID: center.ID, Role: certseal.RoleAdmin})
+			if err != nil {
+				return err
+			}
+			created = true
+		}
+		_, secret, err = orgs.CreateTokenTx(tx, now, certseal.System, u.ID, "init")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "created the city center and its administrator \"admin\" in %s\n", c.DBPath())
+	} else {
+		fmt.Fprintf(stderr, "database %s already initialised; issued a new token for \"admin\"\n", c.DBPath())
+	}
+	fmt.Fprintln(stderr, "administrator API token (shown once):")
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs := newFlags("backup", stderr, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: certseal backup [-data DIR] FILE")
+		return errUsage
+	}
+	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.BackupFile(fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
+	return nil
+}
+
+func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprintln(stderr, "usage: certseal audit verify [-data DIR]")
+		return errUsage
+	}
+	var c app.Config
+	fs := newFlags("audit verify", stderr, &c)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var res audit.Result
+	if err := db.View(func(tx *store.Tx) error {
+		var err error
+		res, err = audit.Verify(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !res.OK {
+		return fmt.Errorf("audit chain broken at event %d: %s (%d events verified before it)", res.Broken, res.Reason, res.Events)
+	}
+	fmt.Fprintf(stdout, "audit chain intact: %d events\n", res.Events)
+	return nil
+}

@@ -1,0 +1,70 @@
+// Command certseal runs the certseal service and its maintenance commands.
+//
+//	certseal serve [-addr 127.0.0.1:8080] [-data ./data] [-demo]
+//	certseal init [-data ./data]
+//	certseal backup [-data ./data] FILE
+//	certseal audit verify [-data ./data]
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs the command line args and returns the exit code. Tests call it directly.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "init":
+		err = cmdInit(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "certseal: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err != nil {
+		if err == errUsage {
+			return 2
+		}
+		fmt.Fprintf(stderr, "certseal %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: certseal <command> [flags]
+
+commands:
+  serve          run the HTTP service (-addr, -data, -demo)
+  init           create the database, the city center and its administrator; print the admin token
+  backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
+  audit verify   recompute the audit log's hash chain and name the first broken event
+
+environment: CERTSEAL_ADDR, CERTSEAL_DATA
+`)
+}

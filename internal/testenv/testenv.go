@@ -1,0 +1,150 @@
+// Package testenv starts a complete certseal (the same wiring as cmd/certseal) on a temporary
+// database with the demo data, behind an httptest server, for tests in every package. It is only
+// imported by tests.
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"certseal"
+	"certseal/internal/app"
+)
+
+// Env is a running service with demo data.
+type Env struct {
+	T      testing.TB
+	App    *app.App
+	HTTP   *httptest.Server
+	Clock  *certseal.FixedClock
+	Tokens map[string]string // username -> API token
+	Orgs   map[string]string // organisation name -> id
+}
+
+// Start returns a running service on a fresh database in t.TempDir() with the demo data loaded
+// and fsync off; it stops when the test ends.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
+	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: true, Clock: clock})
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	res, err := a.LoadDemo()
+	if err != nil {
+		a.Close()
+		t.Fatalf("demo data: %v", err)
+	}
+	e := &Env{T: t, App: a, Clock: clock, Tokens: map[string]string{}, Orgs: res.Orgs}
+	for _, l := range res.Logins {
+		e.Tokens[l.Username] = l.Token
+	}
+	e.HTTP = httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		e.HTTP.Close()
+		a.Close()
+	})
+	return e
+}
+
+// Response is a finished request.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map (failing the test when it is not a JSON object).
+func (r *Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// Decode decodes the body into v.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode response: %v\n%s", err, r.Body)
+	}
+}
+
+// ErrorCode returns the error code of an error response ("" when there is none).
+func (r *Response) ErrorCode() string {
+	var b struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	json.Unmarshal(r.Body, &b)
+	return b.Error.Code
+}
+
+// Do sends a request as the named demo user ("" for none). body may be nil, a []byte sent as
+// is, or any value sent as JSON.
+func (e *Env) Do(method, path, user string, body any) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd, ct = bytes.NewReader(b), "application/json"
+	case string:
+		rd, ct = bytes.NewReader([]byte(b)), "application/json"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("encode body: %v", err)
+		}
+		rd, ct = bytes.NewReader(raw), "application/json"
+	}
+	req, err := http.NewRequest(method, e.HTTP.URL+path, rd)
+	if err != nil {
+		e.T.Fatalf("request: %v", err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if user != "" {
+		tok, ok := e.Tokens[user]
+		if !ok {
+			e.T.Fatalf("no demo user %q", user)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Must sends a request and fails the test unless the status is want.
+func (e *Env) Must(want int, method, path, user string, body any) *Response {
+	e.T.Helper()
+	r := e.Do(method, path, user, body)
+	if r.Status != want {
+		e.T.Fatalf("%s %s as %q: status %d, want %d\n%s", method, path, user, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Snapshot returns a copy of the whole database, for tests that check a refused request wrote
+// nothing.
+func (e *Env) Snapshot() []byte {
+	e.T.Helper()
+	var buf bytes.Buffer
+	if _, err := e.App.DB.Backup(&buf); err != nil {
+		e.T.Fatalf("snapshot: %v", err)
+	}
+	return buf.Bytes()
+}

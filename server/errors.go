@@ -1,0 +1,74 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"certseal"
+)
+
+// statusOf maps error codes to HTTP statuses: the one table of design.md rule 3.
+var statusOf = map[string]int{
+	certseal.EInvalid:      http.StatusBadRequest,
+	certseal.ENotFound:     http.StatusNotFound,
+	certseal.EConflict:     http.StatusConflict,
+	certseal.EUnauthorized: http.StatusUnauthorized,
+	certseal.EForbidden:    http.StatusForbidden,
+	certseal.ETooLarge:     http.StatusRequestEntityTooLarge,
+	certseal.ERateLimited:  http.StatusTooManyRequests,
+	certseal.EUnavailable:  http.StatusServiceUnavailable,
+	certseal.EInternal:     http.StatusInternalServerError,
+	"method_not_allowed":   http.StatusMethodNotAllowed,
+	"not_acceptable":       http.StatusNotAcceptable,
+	"unsupported_media":    http.StatusUnsupportedMediaType,
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code      string         `json:"code"`
+		Message   string         `json:"message"`
+		Detail    map[string]any `json:"detail,omitempty"`
+		RequestID string         `json:"request_id,omitempty"`
+	} `json:"error"`
+}
+
+// writeError writes err as {"error": {...}}. An error that is not a *certseal.Error is logged
+// with the request id and answered as a generic 500, never with its text.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var body ErrorBody
+	var e *certseal.Error
+	id := RequestID(r.Context())
+	if errors.As(err, &e) {
+		body.Error.Code, body.Error.Message, body.Error.Detail = e.Code, e.Message, e.Detail
+	} else {
+		slog.Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Code, body.Error.Message = certseal.EInternal, "内部错误，请联系管理员并提供请求编号 "+id
+	}
+	body.Error.RequestID = id
+	status, ok := statusOf[body.Error.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="certseal"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// WriteError is writeError for modules outside this package.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }

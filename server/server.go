@@ -1,0 +1,203 @@
+// Package server is certseal's HTTP face: gorilla/mux routes under /api/v1, token
+// authentication, the role table, JSON errors with stable codes, request logs, and (later) the
+// web pages. Handlers decode and validate input, call one service method, and encode the result.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"certseal"
+	"certseal/internal/catalogue"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
+)
+
+// Server holds the services the handlers call.
+type Server struct {
+	DB        *store.DB
+	Orgs      *orgs.Service
+	Catalogue *catalogue.Service
+	Clock     certseal.Clock
+	Log       *slog.Logger
+
+	// Extra registers routes of packages wired in by cmd (inventory, seals, certificates...).
+	// Each entry adds its routes to the router and their names to the role table.
+	Extra []Module
+
+	ready   atomic.Bool
+	touches chan string
+}
+
+// Module is a set of routes contributed by another part of the service.
+type Module interface {
+	Routes() []Route
+}
+
+// New returns a server for the given services. It never fails.
+func New(db *store.DB, o *orgs.Service, c *catalogue.Service, clock certseal.Clock, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{DB: db, Orgs: o, Catalogue: c, Clock: clock, Log: log, touches: make(chan string, 256)}
+	s.ready.Store(true)
+	return s
+}
+
+// SetReady sets what /readyz answers; cmd clears it while shutting down.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// Handler returns the HTTP handler with every route, the role checks, request ids and logging.
+func (s *Server) Handler() http.Handler {
+	r := mux.NewRouter()
+	r.StrictSlash(false)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, certseal.Errorf(certseal.ENotFound, "没有这个地址：%s", r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, &certseal.Error{Code: "method_not_allowed", Message: "该地址不支持 " + r.Method + " 方法"})
+	})
+	for _, rt := range s.AllRoutes() {
+		var h http.Handler = rt.Handler
+		if !rt.Public {
+			h = s.authorize(rt)
+		}
+		r.Handle(rt.Path, h).Methods(rt.Method).Name(rt.Name)
+	}
+	return s.withRequestLog(r)
+}
+
+// AllRoutes returns the server's own routes followed by those of its modules.
+func (s *Server) AllRoutes() []Route {
+	rs := s.coreRoutes()
+	for _, m := range s.Extra {
+		rs = append(rs, m.Routes()...)
+	}
+	return rs
+}
+
+// Run serves on ln until ctx is cancelled, then shuts down gracefully, waiting up to 15s for
+// requests in flight. It returns the listener's error, or nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context, ln net.Listener, srv *http.Server) error {
+	srv.Handler = s.Handler()
+	if srv.ReadHeaderTimeout == 0 {
+		srv.ReadHeaderTimeout = 10 * time.Second
+	}
+	if srv.ReadTimeout == 0 {
+		srv.ReadTimeout = 60 * time.Second
+	}
+	if srv.WriteTimeout == 0 {
+		srv.WriteTimeout = 120 * time.Second
+	}
+	if srv.IdleTimeout == 0 {
+		srv.IdleTimeout = 120 * time.Second
+	}
+	done := make(chan struct{})
+	go s.touchLoop(done)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		close(done)
+		return err
+	case <-ctx.Done():
+	}
+	s.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	close(done)
+	return err
+}
+
+// touchLoop records token use off the request path.
+func (s *Server) touchLoop(done chan struct{}) {
+	for {
+		select {
+		case id := <-s.touches:
+			if err := s.Orgs.TouchToken(id); err != nil {
+				s.Log.Warn("token touch", "err", err)
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyPrincipal
+	keyWho
+)
+
+// whoBox carries the authenticated username back out to the request log.
+type whoBox struct{ username string }
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// RequestID returns the request id of the request's context ("" when none).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) withRequestLog(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		who := &whoBox{}
+		ctx = context.WithValue(ctx, keyWho, who)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.Log.Error("panic", "request_id", id, "panic", p)
+				if sw.status == 0 {
+					writeError(sw, r.WithContext(ctx), certseal.Errorf(certseal.EInternal, "内部错误"))
+				}
+			}
+			s.Log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "user", who.username)
+		}()
+		h.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}

@@ -2,6 +2,7 @@ package seals
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -400,11 +401,13 @@ func Draw(a Appearance) (*Picture, error) {
 	return &Picture{w: d, h: d, ops: b.ops}, nil
 }
 
+// charErr returns a *certseal.Error for a character missing from the font, and err itself for
+// anything else (a font that does not parse).
 func charErr(r rune, err error) error {
-	e := certseal.Errorf(certseal.EInvalid, "字库中没有字符“%c”，无法绘制印章", r)
-	e.Detail = map[string]any{"char": string(r)}
-	_ = err
-	return e
+	if !errors.Is(err, errNoGlyph) {
+		return err
+	}
+	return certseal.Errorf(certseal.EInvalid, "字库中没有字符“%c”，无法绘制印章", r).WithDetail("char", string(r))
 }
 
 // SizeMM returns the picture's width and height in millimetres.

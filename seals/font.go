@@ -1,6 +1,7 @@
 package seals
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -20,6 +21,8 @@ var songFont struct {
 	mu     sync.Mutex
 	glyphs map[rune]glyph
 }
+
+var errNoGlyph = errors.New("seals: the font has no glyph")
 
 // glyph is one character's outline in font units, y pointing down as sfnt delivers it, with
 // its advance width.
@@ -54,7 +57,7 @@ func outline(r rune) (glyph, error) {
 		return glyph{}, fmt.Errorf("seals: glyph %q: %w", r, err)
 	}
 	if idx == 0 {
-		return glyph{}, fmt.Errorf("seals: the font has no glyph for %q", r)
+		return glyph{}, fmt.Errorf("%w: %q", errNoGlyph, r)
 	}
 	ppem := fixed.I(int(f.UnitsPerEm()))
 	segs, err := f.LoadGlyph(&buf, idx, ppem, nil)

@@ -2,7 +2,6 @@ package seals_test
 
 import (
 	"bytes"
-	"crypto/x509"
 	"image"
 	"image/color"
 	"image/png"
@@ -79,5 +78,4 @@ func TestPictureFromPNG(t *testing.T) {
 			t.Errorf("%s: got %v, want %s", name, err, certseal.EInvalid)
 		}
 	}
-	_ = x509.NewCertPool
 }

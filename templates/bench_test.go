@@ -51,3 +51,55 @@ func BenchmarkRenderFoodParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 }
+
+// The breakdown of one food licence: values checked and laid out, QR code, subset font,
+// gofpdf font registration and output, and the whole gofpdf stage.
+func BenchmarkStages(b *testing.B) {
+	fs := localFixtures(b)
+	tpl := food(b)
+	d := fs[0].doc()
+	subset, addFont, write, err := templates.BenchPlanned(tpl, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("layout", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := templates.BenchLayout(tpl, d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("qr", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := templates.BenchQR(d.QRPayload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("font-subset", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := subset(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("font-gofpdf", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := addFont(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := write(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -38,8 +38,9 @@ const (
 const DefaultMinFontSize = 7
 
 // Template is one licence layout: page, background, fields with their boxes, and the places of
-// the seal, the QR code and the licence number. A Template is read-only once parsed and may be
-// shared by goroutines.
+// the seal, the QR code and the licence number. A Template returned by Parse or Builtin has been
+// validated and is read-only: it may be shared by goroutines. A Template built in code must have
+// Validate called once, before it is shared.
 type Template struct {
 	ID          string      `json:"id"`
 	Version     int         `json:"version"`

@@ -93,6 +93,9 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := a.Init(stderr); err != nil {
+		return err
+	}
 	if created {
 		fmt.Fprintf(stderr, "created the city center and its administrator \"admin\" in %s\n", c.DBPath())
 	} else {

@@ -38,6 +38,10 @@ type App struct {
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
 	Server    *server.Server
+
+	demoSteps []demo.Step
+	initSteps []func(w io.Writer) error
+	closers   []func() error
 }
 
 // Open opens the database in c.Data (creating it when needed) and wires the services. It returns
@@ -59,16 +63,37 @@ func Open(c Config) (*App, error) {
 	a.Orgs = &orgs.Service{DB: db, Clock: clock}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
+	// Each part beyond the foundation wires itself in its own file of this package: it builds
+	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.
+	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts} {
+		if err := open(); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
-// DemoSteps are the demo-data steps of the parts beyond the foundation, run by LoadDemo.
-func (a *App) DemoSteps() []demo.Step { return nil }
-
 // LoadDemo adds the demo data once and returns what it did.
 func (a *App) LoadDemo() (demo.Result, error) {
-	return demo.Load(a.DB, a.Clock.Now(), a.DemoSteps()...)
+	return demo.Load(a.DB, a.Clock.Now(), a.demoSteps...)
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Init runs the parts' first-start steps (creating the CA, say) after `certseal init` has
+// created the city center and its administrator, writing what it did to w.
+func (a *App) Init(w io.Writer) error {
+	for _, st := range a.initSteps {
+		if err := st(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops the parts' background work and closes the database.
+func (a *App) Close() error {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	return a.DB.Close()
+}

@@ -8,8 +8,11 @@
 package templates
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strings"
@@ -54,8 +57,11 @@ type Template struct {
 	QR          *QRSpec     `json:"qr,omitempty"`
 	Number      *NumberSpec `json:"licence_number,omitempty"`
 	Overlay     OverlaySpec `json:"overlay,omitempty"`
-	width       float64     // page size in mm after orientation, set by Validate
-	height      float64     //
+	// Sample, if set, is a complete set of example values: previews use it, and Validate
+	// checks it passes CheckValues, so a template always carries one document it can render.
+	Sample      *Sample `json:"sample,omitempty"`
+	width       float64 // page size in mm after orientation, set by Validate
+	height      float64 //
 	patterns    []*regexp.Regexp
 	fieldByName map[string]int
 }
@@ -150,6 +156,18 @@ type OverlaySpec struct {
 	QR            bool `json:"qr,omitempty"`
 }
 
+// Sample is a template's example document: values for its fields and a licence number.
+type Sample struct {
+	Values        map[string]string `json:"values"`
+	LicenceNumber string            `json:"licence_number,omitempty"`
+}
+
+// Limits on the size of a template, so that validating an uploaded one stays cheap.
+const (
+	MaxFields     = 200 // fields per template
+	MaxBackground = 500 // background elements per template
+)
+
 // SealPlacement is where package seals stamps the seal: page number (1-based) and the centre
 // and diameter in millimetres from the top-left corner, with the page size so that a caller can
 // convert to PDF points (origin bottom-left) with PDFPoints.
@@ -173,14 +191,30 @@ var pageSizes = map[string][2]float64{
 // Parse decodes a JSON template and validates it. It returns a *certseal.Error with code
 // EInvalid, and a Chinese message, when the JSON is malformed or the template fails Validate.
 func Parse(data []byte) (*Template, error) {
-	var t Template
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
-		return nil, certseal.Errorf(certseal.EInvalid, "模板不是有效的JSON：%v", err).WithDetail("reason", err.Error())
+	t, err := decode(data)
+	if err != nil {
+		return nil, err
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
+	}
+	return t, nil
+}
+
+// decode decodes a JSON template strictly (unknown keys and trailing data refused) without
+// validating it.
+func decode(data []byte) (*Template, error) {
+	var t Template
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&t)
+	if err == nil {
+		if _, e := dec.Token(); e != io.EOF {
+			err = errors.New("trailing data after the template object")
+		}
+	}
+	if err != nil {
+		return nil, certseal.Errorf(certseal.EInvalid, "模板不是有效的JSON：%v", err).WithDetail("reason", err.Error())
 	}
 	return &t, nil
 }
@@ -264,6 +298,9 @@ func (t *Template) Validate() error {
 		return invalid("模板“%s”的纸张方向“%s”无效（portrait或landscape）", t.ID, t.Page.Orientation)
 	}
 	t.width, t.height = w, h
+	if len(t.Fields) > MaxFields || len(t.Background) > MaxBackground {
+		return invalid("模板“%s”过大（最多%d个字段、%d个背景元素）", t.ID, MaxFields, MaxBackground)
+	}
 	if t.MinFontSize < 0 || t.MinFontSize > 72 {
 		return invalid("模板“%s”的最小字号无效", t.ID)
 	}
@@ -458,6 +495,15 @@ func (t *Template) Validate() error {
 				return invalid("模板“%s”中“%s”与“%s”的区域重叠", t.ID, boxes[i].name, boxes[j].name).
 					WithDetail("box", boxes[i].name).WithDetail("other_box", boxes[j].name)
 			}
+		}
+	}
+	if t.Sample != nil {
+		if err := t.CheckValues(t.Sample.Values); err != nil {
+			var e *certseal.Error
+			if errors.As(err, &e) && e.Code == certseal.EInvalid {
+				return invalid("模板“%s”的样例数据不合格：%s", t.ID, e.Message).WithDetail("sample", true).WithDetail("field", e.Detail["field"])
+			}
+			return err
 		}
 	}
 	return nil

@@ -1,5 +1,133 @@
 package app
 
-// openSeals wires the seals part: its service, its HTTP module (a.Server.Extra), and its demo
-// and init steps (a.demoSteps, a.initSteps).
-func (a *App) openSeals() error { return nil }
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"certseal"
+	"certseal/internal/catalogue"
+	"certseal/internal/demo"
+	"certseal/internal/store"
+	"certseal/seals"
+	"certseal/server"
+)
+
+// MasterKeyFile is the name of the master key file in the data directory, used when
+// CERTSEAL_MASTER_KEY is not set.
+const MasterKeyFile = "master.key"
+
+// registries holds each App's seal registry (App has no field for it).
+var registries sync.Map // *App -> *seals.Registry
+
+// Seals returns the app's seal registry: the seals, their keys and the root CA. It is nil only
+// before Open has wired the seals part.
+func (a *App) Seals() *seals.Registry {
+	r, _ := registries.Load(a)
+	reg, _ := r.(*seals.Registry)
+	return reg
+}
+
+// openSeals wires the seals part: the master key (CERTSEAL_MASTER_KEY, else the key file in the
+// data directory, created with mode 0600 on a new database only), the Keyring checked against
+// the key-check value stored in the database (a different master key makes Open fail with
+// seals.ErrWrongMasterKey, writing nothing), the registry, its HTTP module, a demo step (one
+// dedicated approval seal per county bureau) and an init step (the root CA).
+func (a *App) openSeals() error {
+	stored, err := seals.KeyCheckStored(a.DB)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(a.Config.Data, MasterKeyFile)
+	// Only a database that has never held sealed keys may get a new master key: for any other
+	// a missing key is an error, never a reason to make a new one.
+	master, created, err := seals.LoadMasterKey(path, !stored)
+	if err != nil {
+		if stored && certseal.ErrorCode(err) == certseal.ENotFound {
+			return certseal.Errorf(certseal.EForbidden, "数据库中已有加密的印章密钥，但找不到主密钥：请设置 %s 或恢复主密钥文件 %s；服务拒绝启动，已存储的密钥没有被改动", seals.MasterKeyEnv, path)
+		}
+		return err
+	}
+	keys, err := seals.NewKeyring(master)
+	clear(master)
+	if err != nil {
+		return err
+	}
+	reg, err := seals.NewRegistry(a.DB, keys, a.Clock)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.Log.Info("created the master key file; keep a copy apart from the database backups", "path", path)
+	}
+	registries.Store(a, reg)
+	a.closers = append(a.closers, func() error {
+		registries.Delete(a)
+		return nil
+	})
+	a.Server.Extra = append(a.Server.Extra, server.NewSealAPI(reg, a.Clock))
+	a.demoSteps = append(a.demoSteps, demoSeals(reg))
+	a.initSteps = append(a.initSteps, func(w io.Writer) error {
+		if created {
+			fmt.Fprintf(w, "created the master key file %s (mode 0600); keep a copy apart from the database backups\n", path)
+		}
+		ca, made, err := reg.EnsureCA(context.Background())
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(ca.Cert.Raw)
+		verb := "root CA exists"
+		if made {
+			verb = "created the root CA"
+		}
+		fmt.Fprintf(w, "%s %q, valid until %s, SHA-256 %X\n", verb, ca.Cert.Subject.CommonName,
+			ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"), sum)
+		return nil
+	})
+	return nil
+}
+
+// DemoSealAuthorisation is the authorising document the demo seals cite.
+var DemoSealAuthorisation = seals.AuthDoc{Number: "广府函〔2021〕58号", Date: "2021-06-18"}
+
+// demoSeals returns the demo step that gives every county bureau its dedicated approval seal
+// (行政审批专用章), authorised for every demo licence type and valid for five years. It makes the
+// keys (and the CA, when there is none) inside the demo transaction, which only demo data may.
+func demoSeals(reg *seals.Registry) demo.Step {
+	return func(tx *store.Tx, now time.Time, orgIDs map[string]string) error {
+		types, err := catalogue.AllTypes(tx)
+		if err != nil {
+			return err
+		}
+		codes := make([]string, len(types))
+		for i, t := range types {
+			codes[i] = t.Code
+		}
+		for i, b := range demo.Bureaus {
+			id, ok := orgIDs[b.Name]
+			if !ok {
+				continue
+			}
+			area := b.Area
+			if area == "" {
+				area = "510800"
+			}
+			n := seals.NewSeal{
+				Name: b.Name + "行政审批专用章", OrgID: id, Type: seals.TypeDedicatedApproval,
+				Code: fmt.Sprintf("%s%07d", area, i+1), Auth: DemoSealAuthorisation, LicenceTypes: codes,
+				ValidFrom: now, ValidTo: now.AddDate(5, 0, 0),
+			}
+			if _, err := reg.CreateTx(tx, now, certseal.System, n); err != nil {
+				if certseal.ErrorCode(err) == certseal.EConflict {
+					continue // the code is taken already: keep what is there
+				}
+				return fmt.Errorf("demo seal %s: %w", n.Name, err)
+			}
+		}
+		return nil
+	}
+}

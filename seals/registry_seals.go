@@ -1,0 +1,732 @@
+package seals
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"certseal"
+	"certseal/internal/audit"
+	"certseal/internal/catalogue"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
+)
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// SealType is the kind of a seal.
+type SealType string
+
+// The seal types.
+const (
+	TypeDedicatedApproval SealType = "dedicated_approval" // 行政审批专用章
+	TypeOfficial          SealType = "official"           // 公章
+)
+
+// Valid reports whether t is a known seal type.
+func (t SealType) Valid() bool { return t == TypeDedicatedApproval || t == TypeOfficial }
+
+// Label returns the seal type's Chinese name, or the raw value for an unknown type.
+func (t SealType) Label() string {
+	switch t {
+	case TypeDedicatedApproval:
+		return "行政审批专用章"
+	case TypeOfficial:
+		return "公章"
+	}
+	return string(t)
+}
+
+// Status is a seal's recorded status. Expiry is not a recorded status: a seal is expired when
+// the time is outside its validity (see Seal.EffectiveStatus).
+type Status string
+
+// The statuses. Revoked is final.
+const (
+	StatusActive    Status = "active"    // 启用
+	StatusSuspended Status = "suspended" // 暂停
+	StatusRevoked   Status = "revoked"   // 吊销（终止）
+	// The effective statuses that are not recorded.
+	StatusExpired     Status = "expired"       // 已过有效期
+	StatusNotYetValid Status = "not_yet_valid" // 尚未生效
+	StatusUnknown     Status = "unknown"       // 当时尚未登记，或不是本系统登记的印章
+)
+
+// Label returns the status's Chinese name.
+func (s Status) Label() string {
+	switch s {
+	case StatusActive:
+		return "启用"
+	case StatusSuspended:
+		return "暂停使用"
+	case StatusRevoked:
+		return "已吊销"
+	case StatusExpired:
+		return "已过有效期"
+	case StatusNotYetValid:
+		return "尚未生效"
+	case StatusUnknown:
+		return "未知"
+	}
+	return string(s)
+}
+
+// AuthDoc is the document by which the city authorised the seal (授权赋权文件).
+type AuthDoc struct {
+	Number string `json:"number"` // 文号, e.g. 广府函〔2021〕12号
+	Date   string `json:"date"`   // YYYY-MM-DD
+}
+
+// StatusChange is one entry of a seal's status history.
+type StatusChange struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by"` // username
+}
+
+// Seal is a registered seal. Its private key is kept apart (sealed by the Keyring) and is never
+// part of this record.
+type Seal struct {
+	ID           string    `json:"id"` // esID: "ES", the area code, a 6-digit sequence
+	Name         string    `json:"name"`
+	OrgID        string    `json:"org_id"`
+	OrgName      string    `json:"org_name"` // the organisation's name when the seal was made: the upper arc
+	Type         SealType  `json:"type"`
+	Code         string    `json:"code"` // 13 digits, opaque
+	DiameterMM   float64   `json:"diameter_mm"`
+	Auth         AuthDoc   `json:"authorisation"`
+	LicenceTypes []string  `json:"licence_types"`
+	ValidFrom    time.Time `json:"valid_from"`
+	ValidTo      time.Time `json:"valid_to"`
+	Status       Status    `json:"status"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	StatusSince  time.Time `json:"status_since"`
+	// History lists every status change, the first being the creation (active).
+	History     []StatusChange `json:"history"`
+	CertSerial  string         `json:"cert_serial"` // hexadecimal
+	Certificate []byte         `json:"certificate"` // DER
+	HasScan     bool           `json:"has_scan"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// Inscription returns the text under the star: the seal's name without the organisation's name
+// in front, or the type's name when nothing is left.
+func (s *Seal) Inscription() string {
+	rest := strings.TrimSpace(strings.TrimPrefix(s.Name, s.OrgName))
+	if rest == "" || rest == s.Name {
+		if s.Type == TypeDedicatedApproval {
+			return TypeDedicatedApproval.Label()
+		}
+		return ""
+	}
+	return rest
+}
+
+// Appearance returns what the seal's drawing shows.
+func (s *Seal) Appearance() Appearance {
+	return Appearance{OrgName: s.OrgName, SealName: s.Inscription(), Code: s.Code, DiameterMM: s.DiameterMM}
+}
+
+// Authorises reports whether the seal may seal certificates of the licence type.
+func (s *Seal) Authorises(typeCode string) bool { return slices.Contains(s.LicenceTypes, typeCode) }
+
+// StatusAt returns the recorded status at t from the history: StatusUnknown before the seal was
+// registered.
+func (s *Seal) StatusAt(t time.Time) Status {
+	st := StatusUnknown
+	for _, h := range s.History {
+		if h.At.After(t) {
+			break
+		}
+		st = h.Status
+	}
+	return st
+}
+
+// EffectiveStatus returns the status at t with expiry folded in: a seal that is active or
+// suspended but outside its validity at t is StatusExpired (or StatusNotYetValid); revoked stays
+// revoked.
+func (s *Seal) EffectiveStatus(t time.Time) Status {
+	st := s.StatusAt(t)
+	if st == StatusActive || st == StatusSuspended {
+		if t.Before(s.ValidFrom) {
+			return StatusNotYetValid
+		}
+		if !t.Before(s.ValidTo) {
+			return StatusExpired
+		}
+	}
+	return st
+}
+
+// cert returns the parsed seal certificate.
+func (s *Seal) cert() (*x509.Certificate, error) {
+	c, err := x509.ParseCertificate(s.Certificate)
+	if err != nil {
+		return nil, fmt.Errorf("seals: seal %s: stored certificate: %w", s.ID, err)
+	}
+	return c, nil
+}
+
+// NewSeal is what the administrator gives to register a seal.
+type NewSeal struct {
+	Name         string    `json:"name"`
+	OrgID        string    `json:"org_id"`
+	Type         SealType  `json:"type"`
+	Code         string    `json:"code"`
+	DiameterMM   float64   `json:"diameter_mm"`   // 42 when zero
+	Auth         AuthDoc   `json:"authorisation"` // required
+	LicenceTypes []string  `json:"licence_types"` // at least one
+	ValidFrom    time.Time `json:"valid_from"`    // now when zero
+	ValidTo      time.Time `json:"valid_to"`      // required
+}
+
+// Limits on a seal's fields.
+const (
+	MaxSealNameLen   = 40
+	MaxAuthNumberLen = 60
+	MaxLicenceTypes  = 200
+	MaxReasonLen     = 200
+)
+
+// validate normalises and checks n's own fields (not the organisation or the licence types, which
+// need the store), with now the registration time.
+func (n *NewSeal) validate(now time.Time) error {
+	n.Name = strings.TrimSpace(n.Name)
+	if n.Name == "" {
+		return certseal.Errorf(certseal.EInvalid, "印章名称不能为空")
+	}
+	if utf8.RuneCountInString(n.Name) > MaxSealNameLen {
+		return certseal.Errorf(certseal.EInvalid, "印章名称不能超过 %d 个字", MaxSealNameLen)
+	}
+	if strings.TrimSpace(n.OrgID) == "" {
+		return certseal.Errorf(certseal.EInvalid, "请指定印章所属机构（org_id）")
+	}
+	if n.Type == "" {
+		n.Type = TypeDedicatedApproval
+	}
+	if !n.Type.Valid() {
+		return certseal.Errorf(certseal.EInvalid, "未知的印章类型 %q（应为 dedicated_approval 或 official）", n.Type)
+	}
+	if !ValidSealCode(n.Code) {
+		return certseal.Errorf(certseal.EInvalid, "印章编码应为 13 位数字").WithDetail("field", "code")
+	}
+	if n.DiameterMM == 0 {
+		n.DiameterMM = DefaultDiameterMM
+	}
+	if n.DiameterMM < 20 || n.DiameterMM > 80 {
+		return certseal.Errorf(certseal.EInvalid, "印章直径必须在 20 至 80 毫米之间")
+	}
+	n.Auth.Number = strings.TrimSpace(n.Auth.Number)
+	if n.Auth.Number == "" {
+		return certseal.Errorf(certseal.EInvalid, "请填写授权赋权文件的文号").WithDetail("field", "authorisation.number")
+	}
+	if utf8.RuneCountInString(n.Auth.Number) > MaxAuthNumberLen {
+		return certseal.Errorf(certseal.EInvalid, "授权文件文号不能超过 %d 个字", MaxAuthNumberLen)
+	}
+	d, err := time.ParseInLocation("2006-01-02", n.Auth.Date, certseal.China)
+	if err != nil {
+		return certseal.Errorf(certseal.EInvalid, "授权文件日期应为 YYYY-MM-DD 格式").WithDetail("field", "authorisation.date")
+	}
+	if d.After(now) {
+		return certseal.Errorf(certseal.EInvalid, "授权文件日期不能晚于今天")
+	}
+	if len(n.LicenceTypes) == 0 {
+		return certseal.Errorf(certseal.EInvalid, "请至少指定一种该印章可以签章的证照类型").WithDetail("field", "licence_types")
+	}
+	if len(n.LicenceTypes) > MaxLicenceTypes {
+		return certseal.Errorf(certseal.EInvalid, "证照类型不能超过 %d 种", MaxLicenceTypes)
+	}
+	var types []string
+	for _, c := range n.LicenceTypes {
+		c = strings.TrimSpace(c)
+		if c != "" && !slices.Contains(types, c) {
+			types = append(types, c)
+		}
+	}
+	n.LicenceTypes = types
+	if n.ValidFrom.IsZero() {
+		n.ValidFrom = now
+	}
+	if n.ValidFrom.Before(now.Add(-24 * time.Hour)) {
+		return certseal.Errorf(certseal.EInvalid, "印章有效期的起始时间不能早于当前时间")
+	}
+	if n.ValidTo.IsZero() {
+		return certseal.Errorf(certseal.EInvalid, "请填写印章有效期的截止时间（valid_to）").WithDetail("field", "valid_to")
+	}
+	if !n.ValidTo.After(n.ValidFrom) {
+		return certseal.Errorf(certseal.EInvalid, "印章有效期的截止时间必须晚于起始时间")
+	}
+	return nil
+}
+
+// ValidSealCode reports whether s is a 13-digit seal code (公章编码).
+func ValidSealCode(s string) bool {
+	if len(s) != 13 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// orgMayOwn checks that an organisation of kind k may own a seal of type t: a dedicated approval
+// seal belongs to a county approval bureau; an official seal to the city center, a city
+// department, a county bureau or a county department.
+func orgMayOwn(o certseal.Org, t SealType) error {
+	switch t {
+	case TypeDedicatedApproval:
+		if o.Kind != certseal.KindCountyBureau {
+			return certseal.Errorf(certseal.EInvalid, "行政审批专用章只能属于县区行政审批局，%s 是%s", o.Name, o.Kind.Label())
+		}
+	case TypeOfficial:
+		switch o.Kind {
+		case certseal.KindCityCenter, certseal.KindCityDepartment, certseal.KindCountyBureau, certseal.KindCountyDept:
+		default:
+			return certseal.Errorf(certseal.EInvalid, "%s（%s）不能在本系统登记印章", o.Name, o.Kind.Label())
+		}
+	}
+	return nil
+}
+
+// checkTx checks n against the store: the organisation exists and may own the seal, every
+// licence type exists, and the code is new. It returns the organisation.
+func checkTx(tx *store.Tx, n *NewSeal) (certseal.Org, error) {
+	o, err := orgs.Get(tx, n.OrgID)
+	if err != nil {
+		return o, err
+	}
+	if err := orgMayOwn(o, n.Type); err != nil {
+		return o, err
+	}
+	for _, c := range n.LicenceTypes {
+		if _, err := catalogue.GetType(tx, c); err != nil {
+			return o, err
+		}
+	}
+	if id := tx.Get(BucketCodes, []byte(n.Code)); id != nil {
+		return o, certseal.Errorf(certseal.EConflict, "印章编码 %s 已被印章 %s 使用", n.Code, id).WithDetail("seal_id", string(id))
+	}
+	return o, nil
+}
+
+func sealID(o certseal.Org, seq uint64) string {
+	area := o.AreaCode
+	if area == "" {
+		area = "510800"
+	}
+	return fmt.Sprintf("ES%s%06d", area, seq)
+}
+
+// prepared is a seal's key and certificate, made outside a transaction.
+type prepared struct {
+	id     string
+	seq    uint64
+	key    crypto.Signer
+	sealed []byte
+	cert   *x509.Certificate
+}
+
+// prepare makes the seal's key pair and certificate and seals the key.
+func (r *Registry) prepare(ca *CA, n *NewSeal, o certseal.Org, seq uint64) (*prepared, error) {
+	p := &prepared{id: sealID(o, seq), seq: seq}
+	// The drawing must be possible (name lengths, characters in the font).
+	s := Seal{Name: n.Name, OrgName: o.Name, Type: n.Type, Code: n.Code, DiameterMM: n.DiameterMM}
+	if _, err := Draw(s.Appearance()); err != nil {
+		return nil, err
+	}
+	key, err := NewSealKey()
+	if err != nil {
+		return nil, err
+	}
+	p.key = key
+	p.cert, err = ca.IssueSeal(SealSubject{ID: p.id, Name: n.Name, Org: o.Name, Code: n.Code}, key.Public(), n.ValidFrom, n.ValidTo)
+	if err != nil {
+		return nil, err
+	}
+	if p.sealed, err = r.keys.Seal(key); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var errRetry = fmt.Errorf("seals: sequence moved, retry")
+
+// insertTx stores the prepared seal. When want is set, the bucket's next sequence number must be
+// p.seq (else errRetry).
+func (r *Registry) insertTx(tx *store.Tx, now time.Time, actor certseal.Actor, n *NewSeal, o certseal.Org, p *prepared) (Seal, error) {
+	seq, err := tx.NextID(BucketSeals)
+	if err != nil {
+		return Seal{}, err
+	}
+	if seq != p.seq {
+		return Seal{}, errRetry
+	}
+	s := Seal{
+		ID: p.id, Name: n.Name, OrgID: o.ID, OrgName: o.Name, Type: n.Type, Code: n.Code, DiameterMM: n.DiameterMM,
+		Auth: n.Auth, LicenceTypes: n.LicenceTypes, ValidFrom: n.ValidFrom.UTC(), ValidTo: n.ValidTo.UTC(),
+		Status: StatusActive, StatusSince: now.UTC(),
+		History:    []StatusChange{{Status: StatusActive, At: now.UTC(), By: actor.Username}},
+		CertSerial: p.cert.SerialNumber.Text(16), Certificate: p.cert.Raw,
+		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
+	}
+	if err := tx.PutJSON(BucketSeals, []byte(s.ID), s); err != nil {
+		return s, err
+	}
+	if err := tx.Put(BucketKeys, []byte(s.ID), p.sealed); err != nil {
+		return s, err
+	}
+	if err := tx.Put(BucketCodes, []byte(s.Code), []byte(s.ID)); err != nil {
+		return s, err
+	}
+	err = audit.Append(tx, now, actor, "seal.create", s.ID, map[string]any{
+		"name": s.Name, "org_id": s.OrgID, "type": s.Type, "code": s.Code, "licence_types": s.LicenceTypes,
+		"valid_from": s.ValidFrom, "valid_to": s.ValidTo, "cert_serial": s.CertSerial, "authorisation": s.Auth,
+	})
+	return s, err
+}
+
+func requireAdmin(actor certseal.Actor, what string) error {
+	if actor.Role != certseal.RoleAdmin || (actor.OrgKind != "" && actor.OrgKind != certseal.KindCityCenter) {
+		return certseal.Errorf(certseal.EForbidden, "只有市政务服务中心管理员可以%s", what)
+	}
+	return nil
+}
+
+// Create registers a seal: it checks n, makes the seal's key pair and its certificate from the
+// CA (outside any transaction), and stores the seal with its sealed key in one transaction. It
+// returns a *certseal.Error: EForbidden for an actor who is not the city center's administrator,
+// EInvalid for bad fields or an organisation that may not own such a seal, ENotFound for an
+// unknown organisation or licence type, EConflict for a seal code already in use; and the errors
+// of CA and the store otherwise.
+func (r *Registry) Create(ctx context.Context, actor certseal.Actor, n NewSeal) (Seal, error) {
+	if err := requireAdmin(actor, "登记印章"); err != nil {
+		return Seal{}, err
+	}
+	now := r.clock.Now()
+	if err := n.validate(now); err != nil {
+		return Seal{}, err
+	}
+	ca, err := r.CA(ctx)
+	if err != nil {
+		return Seal{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		var o certseal.Org
+		var seq uint64
+		err := r.db.View(func(tx *store.Tx) error {
+			var err error
+			o, err = checkTx(tx, &n)
+			seq = tx.Sequence(BucketSeals) + 1
+			return err
+		})
+		if err != nil {
+			return Seal{}, err
+		}
+		p, err := r.prepare(ca, &n, o, seq)
+		if err != nil {
+			return Seal{}, err
+		}
+		var s Seal
+		err = r.db.Update(func(tx *store.Tx) error {
+			o2, err := checkTx(tx, &n)
+			if err != nil {
+				return err
+			}
+			if o2.Name != o.Name || o2.AreaCode != o.AreaCode {
+				return errRetry
+			}
+			s, err = r.insertTx(tx, now, actor, &n, o2, p)
+			return err
+		})
+		if err == errRetry && attempt < 5 {
+			continue
+		}
+		if err == nil {
+			r.cacheSigner(s.ID, p.key)
+		}
+		return s, err
+	}
+}
+
+// CreateTx registers a seal inside the caller's transaction, making its key, its certificate
+// and, when needed, the CA inside it. It is for demo data only: services use Create, which keeps
+// crypto out of transactions. It returns the errors of Create.
+func (r *Registry) CreateTx(tx *store.Tx, now time.Time, actor certseal.Actor, n NewSeal) (Seal, error) {
+	if err := requireAdmin(actor, "登记印章"); err != nil {
+		return Seal{}, err
+	}
+	if err := n.validate(now); err != nil {
+		return Seal{}, err
+	}
+	ca, err := r.caTx(tx, now)
+	if err != nil {
+		return Seal{}, err
+	}
+	o, err := checkTx(tx, &n)
+	if err != nil {
+		return Seal{}, err
+	}
+	p, err := r.prepare(ca, &n, o, tx.Sequence(BucketSeals)+1)
+	if err != nil {
+		return Seal{}, err
+	}
+	return r.insertTx(tx, now, actor, &n, o, p)
+}
+
+// getTx returns the seal with the given id, or a *certseal.Error (ENotFound).
+func getTx(tx *store.Tx, id string) (Seal, error) {
+	var s Seal
+	ok := false
+	if id != "" && len(id) <= 64 {
+		var err error
+		ok, err = tx.GetJSON(BucketSeals, []byte(id), &s)
+		if err != nil {
+			return s, err
+		}
+	}
+	if !ok {
+		return s, certseal.Errorf(certseal.ENotFound, "印章 %q 不存在", id)
+	}
+	return s, nil
+}
+
+// GetTx returns the seal with the given id inside the caller's transaction, or a
+// *certseal.Error (ENotFound).
+func GetTx(tx *store.Tx, id string) (Seal, error) { return getTx(tx, id) }
+
+// Get returns the seal with the given id, or a *certseal.Error (ENotFound).
+func (r *Registry) Get(ctx context.Context, id string) (Seal, error) {
+	var s Seal
+	err := r.db.View(func(tx *store.Tx) error {
+		var err error
+		s, err = getTx(tx, id)
+		return err
+	})
+	return s, err
+}
+
+// SealFilter selects seals in List; zero fields match everything.
+type SealFilter struct {
+	OrgID  string
+	Status Status
+	Type   SealType
+}
+
+// List returns up to limit seals matching f in id order, after the cursor `after` ("" for the
+// first page), and the cursor of the next page ("" when there is none). It returns a
+// *certseal.Error (EInvalid) for a bad filter.
+func (r *Registry) List(ctx context.Context, f SealFilter, after string, limit int) ([]Seal, string, error) {
+	switch f.Status {
+	case "", StatusActive, StatusSuspended, StatusRevoked:
+	default:
+		return nil, "", certseal.Errorf(certseal.EInvalid, "未知的印章状态 %q", f.Status)
+	}
+	if f.Type != "" && !f.Type.Valid() {
+		return nil, "", certseal.Errorf(certseal.EInvalid, "未知的印章类型 %q", f.Type)
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	var out []Seal
+	next := ""
+	var start []byte
+	if after != "" {
+		start = []byte(after)
+	}
+	err := r.db.View(func(tx *store.Tx) error {
+		return tx.Scan(BucketSeals, nil, start, func(_, v []byte) error {
+			var s Seal
+			if err := jsonUnmarshal(v, &s); err != nil {
+				return err
+			}
+			if (f.OrgID != "" && s.OrgID != f.OrgID) || (f.Status != "" && s.Status != f.Status) || (f.Type != "" && s.Type != f.Type) {
+				return nil
+			}
+			if len(out) == limit {
+				next = out[len(out)-1].ID
+				return store.ErrStop
+			}
+			out = append(out, s)
+			return nil
+		})
+	})
+	return out, next, err
+}
+
+// changeStatus moves a seal from one of from to to, recording the change.
+func (r *Registry) changeStatus(actor certseal.Actor, id string, to Status, reason, action, what string, from ...Status) (Seal, error) {
+	if err := requireAdmin(actor, what); err != nil {
+		return Seal{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Seal{}, certseal.Errorf(certseal.EInvalid, "请填写%s的原因（reason）", what).WithDetail("field", "reason")
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonLen {
+		return Seal{}, certseal.Errorf(certseal.EInvalid, "原因不能超过 %d 个字", MaxReasonLen)
+	}
+	now := r.clock.Now()
+	var s Seal
+	err := r.db.Update(func(tx *store.Tx) error {
+		var err error
+		s, err = getTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, s.Status) {
+			return certseal.Errorf(certseal.EConflict, "印章 %s 当前状态为“%s”，不能%s", s.ID, s.Status.Label(), what).WithDetail("status", string(s.Status))
+		}
+		prev := s.Status
+		s.Status, s.StatusReason, s.StatusSince, s.UpdatedAt = to, reason, now.UTC(), now.UTC()
+		s.History = append(s.History, StatusChange{Status: to, At: now.UTC(), Reason: reason, By: actor.Username})
+		if err := tx.PutJSON(BucketSeals, []byte(s.ID), s); err != nil {
+			return err
+		}
+		if to == StatusRevoked {
+			if err := tx.PutJSON(BucketRevoked, []byte(s.ID), revocation{Serial: s.CertSerial, At: now.UTC()}); err != nil {
+				return err
+			}
+			tx.OnCommit(func() {
+				r.mu.Lock()
+				r.crlGen++
+				delete(r.signers, s.ID)
+				r.mu.Unlock()
+			})
+		}
+		return audit.Append(tx, now, actor, action, s.ID, map[string]any{"from": prev, "to": to, "reason": reason})
+	})
+	return s, err
+}
+
+// Suspend suspends an active seal (暂停使用): it cannot sign until reinstated. It returns a
+// *certseal.Error: EForbidden for an actor who is not the administrator, EInvalid when the reason
+// is missing, ENotFound for an unknown seal, EConflict when the seal is not active.
+func (r *Registry) Suspend(ctx context.Context, actor certseal.Actor, id, reason string) (Seal, error) {
+	return r.changeStatus(actor, id, StatusSuspended, reason, "seal.suspend", "暂停使用", StatusActive)
+}
+
+// Reinstate makes a suspended seal active again. It returns the errors of Suspend, with
+// EConflict when the seal is not suspended.
+func (r *Registry) Reinstate(ctx context.Context, actor certseal.Actor, id, reason string) (Seal, error) {
+	return r.changeStatus(actor, id, StatusActive, reason, "seal.reinstate", "恢复使用", StatusSuspended)
+}
+
+// Revoke revokes an active or suspended seal for good; its certificate goes into the CRL. It
+// returns the errors of Suspend, with EConflict when the seal is already revoked.
+func (r *Registry) Revoke(ctx context.Context, actor certseal.Actor, id, reason string) (Seal, error) {
+	return r.changeStatus(actor, id, StatusRevoked, reason, "seal.revoke", "吊销", StatusActive, StatusSuspended)
+}
+
+// SetScan replaces the seal's drawing by an uploaded scan: a PNG with a transparent background
+// (see PictureFromPNG). It returns a *certseal.Error: EForbidden for an actor who is not the
+// administrator, EInvalid for a bad image, ENotFound for an unknown seal, EConflict for a
+// revoked seal.
+func (r *Registry) SetScan(ctx context.Context, actor certseal.Actor, id string, png []byte) (Seal, error) {
+	if err := requireAdmin(actor, "上传印章图片"); err != nil {
+		return Seal{}, err
+	}
+	if _, err := PictureFromPNG(png); err != nil {
+		return Seal{}, err
+	}
+	return r.updateScan(actor, id, png)
+}
+
+// ClearScan removes an uploaded scan, so that the seal is drawn again. It returns the errors of
+// SetScan.
+func (r *Registry) ClearScan(ctx context.Context, actor certseal.Actor, id string) (Seal, error) {
+	if err := requireAdmin(actor, "删除印章图片"); err != nil {
+		return Seal{}, err
+	}
+	return r.updateScan(actor, id, nil)
+}
+
+func (r *Registry) updateScan(actor certseal.Actor, id string, png []byte) (Seal, error) {
+	now := r.clock.Now()
+	var s Seal
+	err := r.db.Update(func(tx *store.Tx) error {
+		var err error
+		s, err = getTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if s.Status == StatusRevoked {
+			return certseal.Errorf(certseal.EConflict, "印章 %s 已吊销，不能更改其图片", s.ID)
+		}
+		detail := map[string]any{"bytes": len(png)}
+		action := "seal.scan.set"
+		if png == nil {
+			if !s.HasScan {
+				return certseal.Errorf(certseal.ENotFound, "印章 %s 没有上传的图片", s.ID)
+			}
+			action = "seal.scan.clear"
+			err = tx.Delete(BucketScans, []byte(s.ID))
+		} else {
+			err = tx.Put(BucketScans, []byte(s.ID), png)
+		}
+		if err != nil {
+			return err
+		}
+		s.HasScan = png != nil
+		s.UpdatedAt = now.UTC()
+		if err := tx.PutJSON(BucketSeals, []byte(s.ID), s); err != nil {
+			return err
+		}
+		return audit.Append(tx, now, actor, action, s.ID, detail)
+	})
+	return s, err
+}
+
+// Picture returns the seal's picture, the uploaded scan when there is one and the drawing from
+// the registry's data otherwise, with the seal. Pictures are cached until the seal changes. It
+// returns a *certseal.Error (ENotFound) for an unknown seal and the errors of Draw and
+// PictureFromPNG.
+func (r *Registry) Picture(ctx context.Context, id string) (*Picture, Seal, error) {
+	s, err := r.Get(ctx, id)
+	if err != nil {
+		return nil, s, err
+	}
+	if p := r.cachedPic(s); p != nil {
+		return p, s, nil
+	}
+	var p *Picture
+	if s.HasScan {
+		var scan []byte
+		if err := r.db.View(func(tx *store.Tx) error {
+			scan = tx.Get(BucketScans, []byte(s.ID))
+			return nil
+		}); err != nil {
+			return nil, s, err
+		}
+		p, err = PictureFromPNG(scan)
+	} else {
+		p, err = Draw(s.Appearance())
+	}
+	if err != nil {
+		return nil, s, err
+	}
+	r.mu.Lock()
+	r.pics[s.ID] = cachedPicture{updated: s.UpdatedAt, pic: p}
+	r.mu.Unlock()
+	return p, s, nil
+}
+
+func (r *Registry) cachedPic(s Seal) *Picture {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.pics[s.ID]; ok && c.updated.Equal(s.UpdatedAt) {
+		return c.pic
+	}
+	return nil
+}

@@ -46,22 +46,34 @@ func RangesForTest(tx *store.Tx, typeCode string) []RangeForTest {
 
 // SeedFragmented writes, directly and without movements, n ranges of runLen serials each held
 // in stock by holder, separated by runs of runLen used serials (so they never merge), starting at
-// serial 1: 2n ranges in all, n·runLen serials in stock. It is for benchmarks.
-func SeedFragmented(tx *store.Tx, typeCode, holder string, n int, runLen uint64) error {
-	l := newLedger(tx, typeCode)
+// serial 1: 2n ranges in all, n·runLen serials in stock. It is for benchmarks. It writes in
+// chunks, because bbolt splits nodes only at commit, so many puts into one transaction cost
+// O(n²) in memmove.
+func SeedFragmented(db *store.DB, typeCode, holder string, n int, runLen uint64) error {
+	const chunk = 2000
 	var first uint64 = 1
-	for i := 0; i < n; i++ {
-		for _, st := range []State{InStock, Used} {
-			r := rng{span{first, first + runLen - 1}, attrs{holder: holder, state: st}}
-			if err := l.put(r); err != nil {
+	for done := 0; done < n; done += chunk {
+		err := db.Update(func(tx *store.Tx) error {
+			l := newLedger(tx, typeCode)
+			start := first
+			for i := done; i < min(n, done+chunk); i++ {
+				for _, st := range []State{InStock, Used} {
+					if err := l.put(rng{span{first, first + runLen - 1}, attrs{holder: holder, state: st}}); err != nil {
+						return err
+					}
+					l.deltas[attrsKey{holder, st}] += int64(runLen)
+					first += runLen
+				}
+			}
+			k := store.Key(typeCode)
+			if err := tx.Put(bucketTotals, k, store.U64(store.ParseU64(tx.Get(bucketTotals, k))+first-start)); err != nil {
 				return err
 			}
-			l.deltas[attrsKey{holder, st}] += int64(runLen)
-			first += runLen
+			return l.flush()
+		})
+		if err != nil {
+			return err
 		}
 	}
-	if err := tx.Put(bucketTotals, store.Key(typeCode), store.U64(first-1)); err != nil {
-		return err
-	}
-	return l.flush()
+	return nil
 }

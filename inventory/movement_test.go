@@ -257,3 +257,14 @@ func TestRefusals(t *testing.T) {
 	}
 	e.verify(t)
 }
+
+func TestSeedFragmentedIsConsistent(t *testing.T) {
+	e := newEnv(t)
+	if err := inventory.SeedFragmented(e.db, e.code("SP"), e.org["bureauA"].ID, 4500, 10); err != nil {
+		t.Fatal(err)
+	}
+	e.verify(t)
+	if got := e.count(t, "bureauA", "SP", inventory.InStock); got != 45_000 {
+		t.Fatalf("in stock = %d", got)
+	}
+}

@@ -142,8 +142,14 @@ func (s *Seal) Authorises(typeCode string) bool { return slices.Contains(s.Licen
 // registered.
 func (s *Seal) StatusAt(t time.Time) Status {
 	st := StatusUnknown
-	for _, h := range s.History {
-		if h.At.After(t) {
+	for i, h := range s.History {
+		at := h.At
+		if i == 0 {
+			// Signing times are recorded to the second: a seal used in the second it was
+			// registered was registered then.
+			at = at.Truncate(time.Second)
+		}
+		if at.After(t) {
 			break
 		}
 		st = h.Status
@@ -375,7 +381,7 @@ func (r *Registry) insertTx(tx *store.Tx, now time.Time, actor certseal.Actor, n
 	}
 	s := Seal{
 		ID: p.id, Name: n.Name, OrgID: o.ID, OrgName: o.Name, Type: n.Type, Code: n.Code, DiameterMM: n.DiameterMM,
-		Auth: n.Auth, LicenceTypes: n.LicenceTypes, ValidFrom: n.ValidFrom.UTC(), ValidTo: n.ValidTo.UTC(),
+		Auth: n.Auth, LicenceTypes: n.LicenceTypes, ValidFrom: p.cert.NotBefore.UTC(), ValidTo: p.cert.NotAfter.UTC(),
 		Status: StatusActive, StatusSince: now.UTC(),
 		History:    []StatusChange{{Status: StatusActive, At: now.UTC(), By: actor.Username}},
 		CertSerial: p.cert.SerialNumber.Text(16), Certificate: p.cert.Raw,

@@ -46,10 +46,10 @@ func mayUse(s Seal, actor certseal.Actor, typeCode string, t time.Time) error {
 	case StatusRevoked:
 		return certseal.Errorf(certseal.EConflict, "印章 %s（%s）已吊销：%s", s.ID, s.Name, s.StatusReason).WithDetail("status", string(s.Status))
 	}
-	switch s.EffectiveStatus(t) {
-	case StatusExpired:
+	switch {
+	case !t.Before(s.ValidTo):
 		return certseal.Errorf(certseal.EConflict, "印章 %s（%s）已于 %s 过期", s.ID, s.Name, s.ValidTo.In(certseal.China).Format("2006-01-02")).WithDetail("status", string(StatusExpired))
-	case StatusNotYetValid:
+	case t.Before(s.ValidFrom):
 		return certseal.Errorf(certseal.EConflict, "印章 %s（%s）自 %s 起才能使用", s.ID, s.Name, s.ValidFrom.In(certseal.China).Format("2006-01-02")).WithDetail("status", string(StatusNotYetValid))
 	}
 	if typeCode != "" && !s.Authorises(typeCode) {

@@ -40,6 +40,9 @@ type App struct {
 	Server    *server.Server
 
 	demoSteps []demo.Step
+	// demoAfter runs after the demo transaction committed, through the services (stock
+	// movements, say), only when the demo data was loaded by this call.
+	demoAfter []func(res demo.Result) error
 	initSteps []func(w io.Writer) error
 	closers   []func() error
 }
@@ -76,7 +79,16 @@ func Open(c Config) (*App, error) {
 
 // LoadDemo adds the demo data once and returns what it did.
 func (a *App) LoadDemo() (demo.Result, error) {
-	return demo.Load(a.DB, a.Clock.Now(), a.demoSteps...)
+	res, err := demo.Load(a.DB, a.Clock.Now(), a.demoSteps...)
+	if err != nil || !res.Loaded {
+		return res, err
+	}
+	for _, st := range a.demoAfter {
+		if err := st(res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // Init runs the parts' first-start steps (creating the CA, say) after `certseal init` has

@@ -209,7 +209,7 @@ func foundation(tx *store.Tx, now time.Time) (map[string]string, []Login, error)
 			HolderKind: catalogue.HolderAny, MinValidityMonths: 12, MaxValidityMonths: 48, Channel: catalogue.ChannelLocalPrint,
 			SerialPrefix: "DY", SerialWidth: 8, NumberPattern: "川交运管许可广字{area}{seq:6}号", TemplateID: "road-transport-licence"},
 		{Code: TypeBusiness, Name: "个体工商户营业执照", DefinerName: "国家市场监督管理总局", ResponsibleOrgID: ids["广元市市场监督管理局"],
-			HolderKind: catalogue.HolderAny, Channel: catalogue.ChannelElectronic, NumberPattern: "{area}{year}{seq:8}", TemplateID: "generic"},
+			HolderKind: catalogue.HolderAny, Channel: catalogue.ChannelElectronic, NumberPattern: "{area}{year}{seq:8}", TemplateID: "generic-licence"},
 	}
 	for _, t := range types {
 		if err := t.Validate(); err != nil {

@@ -1,0 +1,468 @@
+package certs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"certseal"
+	"certseal/internal/audit"
+	"certseal/internal/catalogue"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
+	"certseal/inventory"
+	"certseal/seals"
+	"certseal/templates"
+)
+
+// IssueRequest is what a window clerk submits to issue a certificate.
+type IssueRequest struct {
+	TypeCode  string            `json:"type_code"`
+	ItemCode  string            `json:"item_code"`
+	Holder    Holder            `json:"holder"`
+	Values    map[string]string `json:"values"`
+	ValidFrom string            `json:"valid_from,omitempty"` // 2006-01-02; default: today
+	ValidTo   string            `json:"valid_to,omitempty"`
+	SealID    string            `json:"seal_id"`
+	Serial    string            `json:"blank_serial,omitempty"`
+	Extension map[string]string `json:"extension,omitempty"`
+}
+
+// Limits on an issue request, also in the OpenAPI document.
+const (
+	MaxValues    = 60
+	MaxValueLen  = 2000
+	MaxFieldName = 50
+	MaxExtension = 30
+)
+
+// Validate checks what can be checked without the store. It returns an *certseal.Error
+// (EInvalid) with a Chinese message naming the field.
+func (r *IssueRequest) Validate() error {
+	if r.TypeCode == "" {
+		return certseal.Errorf(certseal.EInvalid, "请选择证照类型（type_code）")
+	}
+	if r.ItemCode == "" {
+		return certseal.Errorf(certseal.EInvalid, "请选择关联事项（item_code）")
+	}
+	if r.SealID == "" {
+		return certseal.Errorf(certseal.EInvalid, "请选择签章使用的印章（seal_id）")
+	}
+	if err := r.Holder.Validate(); err != nil {
+		return err
+	}
+	if len(r.Values) > MaxValues || len(r.Extension) > MaxExtension {
+		return certseal.Errorf(certseal.EInvalid, "字段过多")
+	}
+	for _, m := range []map[string]string{r.Values, r.Extension} {
+		for k, v := range m {
+			if k == "" || utf8.RuneCountInString(k) > MaxFieldName {
+				return certseal.Errorf(certseal.EInvalid, "字段名 %q 无效", k)
+			}
+			if utf8.RuneCountInString(v) > MaxValueLen || !utf8.ValidString(v) {
+				return certseal.Errorf(certseal.EInvalid, "字段“%s”的值过长或不是有效的 UTF-8 文本", k)
+			}
+		}
+	}
+	for name, d := range map[string]string{"valid_from": r.ValidFrom, "valid_to": r.ValidTo} {
+		if d == "" {
+			continue
+		}
+		if _, err := parseDate(d); err != nil {
+			return certseal.Errorf(certseal.EInvalid, "%s 应为日期，如 2026-03-02", name)
+		}
+	}
+	if len(r.Serial) > 40 {
+		return certseal.Errorf(certseal.EInvalid, "印制编号过长")
+	}
+	return nil
+}
+
+// hash returns a digest of the request, to tell a retry from a different request under the same
+// idempotency key.
+func (r *IssueRequest) hash() string {
+	raw, _ := json.Marshal(r) // maps marshal with sorted keys
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+type idemRecord struct {
+	CertID      string `json:"cert_id"`
+	RequestHash string `json:"request_hash"`
+}
+
+// Fields the service fills in itself; a client value that differs is refused.
+var issuerFields = []string{"发证机关"}
+var issueDateFields = []string{"发证日期", "日期"}
+var validToFields = []string{"有效期至"}
+var validityTextFields = []string{"有效期限", "有效期"}
+var holderNameFields = []string{"经营者名称", "持证主体", "业户名称"}
+var holderCodeFields = []string{"统一社会信用代码", "社会信用代码（身份证号码）"}
+
+// plan is an issuance checked and ready to render.
+type plan struct {
+	typ      catalogue.LicenceType
+	item     catalogue.Item
+	org      certseal.Org
+	tpl      *templates.Template
+	signing  *Signing
+	values   map[string]string
+	from, to string
+	now      time.Time
+}
+
+// Issue issues a certificate. With a non-empty idempotency key, a retry of the same request
+// returns the first result (replayed true) and never a second certificate; the same key with a
+// different request is a conflict. It returns an *certseal.Error: EInvalid for bad input,
+// ENotFound for an unknown type, item or seal, EForbidden when the actor may not issue it or use
+// the seal, EConflict when the blank serial is not the organisation's unused stock or the seal is
+// not active.
+func (s *Service) Issue(ctx context.Context, actor certseal.Actor, req IssueRequest, idemKey string) (Certificate, bool, error) {
+	if err := req.Validate(); err != nil {
+		return Certificate{}, false, err
+	}
+	if len(idemKey) > 200 {
+		return Certificate{}, false, certseal.Errorf(certseal.EInvalid, "Idempotency-Key 不能超过200个字符")
+	}
+	if actor.Role != certseal.RoleClerk && actor.Role != certseal.RoleBureauOfficer {
+		return Certificate{}, false, certseal.Errorf(certseal.EForbidden, "只有审批局的窗口工作人员或经办人可以签发证照")
+	}
+	claims := map[string]string{}
+	if req.Serial != "" {
+		claims["serial\x00"+req.TypeCode+"\x00"+req.Serial] = fmt.Sprintf("空白证照 %s 正在被另一笔签发使用", req.Serial)
+	}
+	if idemKey != "" {
+		claims["idem\x00"+actor.UserID+"\x00"+idemKey] = "同一 Idempotency-Key 的请求正在处理，请稍后重试以取得结果"
+	}
+	release, err := s.claim(claims)
+	if err != nil {
+		return Certificate{}, false, err
+	}
+	defer release()
+	reqHash := req.hash()
+	if idemKey != "" {
+		if c, ok, err := s.replay(actor, idemKey, reqHash); ok || err != nil {
+			return c, ok, err
+		}
+	}
+	p, err := s.check(ctx, actor, &req)
+	if err != nil {
+		return Certificate{}, false, err
+	}
+	// Reserve the licence number, the identifier serial and the record id (group commit).
+	var c Certificate
+	err = s.DB.Batch(func(tx *store.Tx) error {
+		number, idSerial, err := reserveNumbers(tx, p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern)
+		if err != nil {
+			return err
+		}
+		n, err := tx.NextID(bucketRecords)
+		if err != nil {
+			return err
+		}
+		c = s.newRecord(actor, p, &req, strconv.FormatUint(n, 10), number, Identifier{TypeCode: p.typ.Code, IssuerCode: p.org.USCC, Serial: idSerial, Version: 1})
+		return nil
+	})
+	if err != nil {
+		return Certificate{}, false, err
+	}
+	pdf, err := s.produce(&c, p)
+	if err != nil {
+		s.voidReservation(actor, c, err)
+		return Certificate{}, false, err
+	}
+	err = s.DB.Batch(func(tx *store.Tx) error {
+		if idemKey != "" && tx.Has(bucketIdem, store.Key(actor.UserID, idemKey)) {
+			return certseal.Errorf(certseal.EConflict, "同一 Idempotency-Key 已签发过证照")
+		}
+		if req.Serial != "" {
+			if err := inventory.UseTx(tx, p.now, actor, p.typ.Code, req.Serial, c.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.storeNewTx(tx, actor, &c, pdf, Operation{Op: "issue", Code: "01", Label: "新发", To: StatusValid, Serial: req.Serial}); err != nil {
+			return err
+		}
+		if idemKey != "" {
+			return tx.PutJSON(bucketIdem, store.Key(actor.UserID, idemKey), idemRecord{CertID: c.ID, RequestHash: reqHash})
+		}
+		return nil
+	})
+	if err != nil {
+		s.voidReservation(actor, c, err)
+		return Certificate{}, false, err
+	}
+	return c, false, nil
+}
+
+func (s *Service) replay(actor certseal.Actor, key, reqHash string) (Certificate, bool, error) {
+	var c Certificate
+	var found bool
+	err := s.DB.View(func(tx *store.Tx) error {
+		var rec idemRecord
+		ok, err := tx.GetJSON(bucketIdem, store.Key(actor.UserID, key), &rec)
+		if err != nil || !ok {
+			return err
+		}
+		if rec.RequestHash != reqHash {
+			return certseal.Errorf(certseal.EConflict, "Idempotency-Key %q 已用于另一笔不同的签发请求", key)
+		}
+		found = true
+		c, err = GetTx(tx, rec.CertID)
+		return err
+	})
+	return c, found, err
+}
+
+func areaOf(o certseal.Org) string {
+	if o.AreaCode != "" {
+		return o.AreaCode
+	}
+	return o.USCC[2:8]
+}
+
+// check validates the request against the store, the seal and the template, outside any write
+// transaction.
+func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueRequest) (*plan, error) {
+	p := &plan{now: s.Clock.Now()}
+	err := s.DB.View(func(tx *store.Tx) error {
+		var err error
+		if p.org, err = orgs.Get(tx, actor.OrgID); err != nil {
+			return err
+		}
+		if p.org.Kind != certseal.KindCountyBureau && p.org.Kind != certseal.KindCountyDept {
+			return certseal.Errorf(certseal.EForbidden, "只有县区行政审批局或原审批部门可以签发证照")
+		}
+		if p.typ, err = catalogue.GetType(tx, req.TypeCode); err != nil {
+			return err
+		}
+		if p.item, err = catalogue.ResolveCode(tx, req.ItemCode); err != nil {
+			return err
+		}
+		if !catalogue.IsBound(tx, req.TypeCode, req.ItemCode) && !catalogue.IsBound(tx, req.TypeCode, p.item.Code) {
+			return certseal.Errorf(certseal.EInvalid, "证照类型“%s”没有绑定事项 %s，请先在证照目录中认领绑定", p.typ.Name, req.ItemCode)
+		}
+		if p.typ.HasPaperForm() {
+			if req.Serial == "" {
+				return certseal.Errorf(certseal.EInvalid, "“%s”需要打印在空白证照上，请填写空白证照的印制编号（blank_serial）", p.typ.Name)
+			}
+			holder, st, err := inventory.StateTx(tx, p.typ.Code, req.Serial)
+			if err != nil {
+				return err
+			}
+			if holder != actor.OrgID || st != inventory.InStock {
+				return certseal.Errorf(certseal.EConflict, "空白证照 %s 不在本机构的可用库存中（当前状态：%s）", req.Serial, st).WithDetail("blank_serial", req.Serial)
+			}
+		} else if req.Serial != "" {
+			return certseal.Errorf(certseal.EInvalid, "“%s”是电子证照，没有空白证照印制编号", p.typ.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.typ.TemplateID == "" {
+		return nil, certseal.Errorf(certseal.EInvalid, "证照类型“%s”还没有指定模板", p.typ.Name)
+	}
+	if p.tpl, err = s.Templates.Template(ctx, p.typ.TemplateID, 0); err != nil {
+		return nil, err
+	}
+	if err := s.dates(p, req); err != nil {
+		return nil, err
+	}
+	if p.values, err = s.fill(p, req.Values, &req.Holder); err != nil {
+		return nil, err
+	}
+	if err := p.tpl.CheckValues(p.values); err != nil {
+		return nil, err
+	}
+	if p.signing, err = s.Seals.Signing(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// dates settles the validity period against the licence type's range.
+func (s *Service) dates(p *plan, req *IssueRequest) error {
+	today := p.now.In(certseal.China).Format(DateLayout)
+	p.from = req.ValidFrom
+	if p.from == "" {
+		p.from = today
+	}
+	p.to = req.ValidTo
+	from, _ := parseDate(p.from)
+	if p.typ.MaxValidityMonths > 0 && p.to == "" {
+		return certseal.Errorf(certseal.EInvalid, "“%s”有期限，请填写有效期截止日期（valid_to）", p.typ.Name)
+	}
+	if p.to == "" {
+		return nil
+	}
+	to, _ := parseDate(p.to)
+	if !to.After(from) {
+		return certseal.Errorf(certseal.EInvalid, "有效期截止日期应晚于起始日期")
+	}
+	if to.Format(DateLayout) < today {
+		return certseal.Errorf(certseal.EInvalid, "有效期截止日期不能早于今天")
+	}
+	if p.typ.MinValidityMonths > 0 && to.Before(from.AddDate(0, p.typ.MinValidityMonths, -1)) {
+		return certseal.Errorf(certseal.EInvalid, "“%s”的有效期不能短于%d个月", p.typ.Name, p.typ.MinValidityMonths)
+	}
+	if p.typ.MaxValidityMonths > 0 && to.After(from.AddDate(0, p.typ.MaxValidityMonths, 0)) {
+		return certseal.Errorf(certseal.EInvalid, "“%s”的有效期不能超过%d个月", p.typ.Name, p.typ.MaxValidityMonths)
+	}
+	return nil
+}
+
+// fill returns the values to print: the clerk's values plus the fields the service fills in
+// itself (issuer, dates, holder). A clerk's value that contradicts the service is refused.
+func (s *Service) fill(p *plan, in map[string]string, h *Holder) (map[string]string, error) {
+	out := make(map[string]string, len(in)+6)
+	for k, v := range in {
+		out[k] = strings.TrimSpace(v)
+	}
+	issueDate := ChineseDate(p.now.In(certseal.China))
+	set := func(names []string, v string, strict bool) error {
+		for _, n := range names {
+			if _, ok := p.tpl.Field(n); !ok {
+				continue
+			}
+			if old, ok := out[n]; ok && old != "" && old != v {
+				if strict {
+					return certseal.Errorf(certseal.EInvalid, "字段“%s”由系统填写为“%s”，不能填写为“%s”", n, v, old).WithDetail("field", n)
+				}
+				continue
+			}
+			out[n] = v
+		}
+		return nil
+	}
+	if err := set(issuerFields, p.org.Name, true); err != nil {
+		return nil, err
+	}
+	if err := set(issueDateFields, issueDate, true); err != nil {
+		return nil, err
+	}
+	if p.to != "" {
+		to, _ := parseDate(p.to)
+		if err := set(validToFields, ChineseDate(to), true); err != nil {
+			return nil, err
+		}
+		from, _ := parseDate(p.from)
+		set(validityTextFields, ChineseDate(from)+"至"+ChineseDate(to), false)
+	}
+	set(holderNameFields, h.Name, false)
+	set(holderCodeFields, h.Code, false)
+	if n := p.tpl.Number; n != nil && n.Field != "" {
+		if v := out[n.Field]; v != "" {
+			return nil, certseal.Errorf(certseal.EInvalid, "字段“%s”（证照编号）由系统生成，不能填写", n.Field).WithDetail("field", n.Field)
+		}
+		delete(out, n.Field)
+	}
+	return out, nil
+}
+
+func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id, number string, ident Identifier) Certificate {
+	now := p.now.UTC()
+	c := Certificate{
+		ID: id, Identifier: ident.String(), Version: ident.Version, LicenceNumber: number,
+		Name: p.typ.Name, TypeCode: p.typ.Code, ItemCode: req.ItemCode, ItemName: p.item.Name,
+		IssuerOrgID: p.org.ID, IssuerName: p.org.Name, IssuerCode: p.org.USCC,
+		DefinerName: p.typ.DefinerName, DefinerCode: p.typ.DefinerUSCC(), AreaCode: areaOf(p.org),
+		Holder: req.Holder, IssueDate: p.now.In(certseal.China).Format(DateLayout), ValidFrom: p.from, ValidTo: p.to,
+		Values: p.values, Extension: req.Extension, TemplateID: p.tpl.ID, TemplateVersion: p.tpl.Version,
+		SealID: p.signing.Seal.ID, SealName: p.signing.Seal.Name, Serial: req.Serial,
+		Status: StatusValid, IssuedBy: actor.Username, CreatedAt: now, UpdatedAt: now,
+	}
+	for _, id := range []string{id} {
+		n, _ := strconv.ParseUint(id, 10, 64)
+		c.StatusIndex = n
+	}
+	c.VerifyURL = s.verifyURL(c.Identifier)
+	return c
+}
+
+// produce renders, stamps and signs the certificate's PDF, outside any transaction, and sets the
+// record's hash.
+func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
+	payload, err := SignPayload(p.signing.Signer, CompactFields{Identifier: c.Identifier, Holder: c.Holder.Name, HolderCode: c.Holder.Code,
+		Type: c.Name, ValidTo: c.ValidTo, Issuer: c.IssuerName})
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[string]string, len(c.Values))
+	for k, v := range c.Values {
+		values[k] = v
+	}
+	doc := templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: c.VerifyURL + "?p=" + payload,
+		Mode: templates.Full, Created: p.now, Title: c.Name + " " + c.LicenceNumber}
+	raw, err := s.Renderer.Render(p.tpl, doc)
+	if err != nil {
+		return nil, err
+	}
+	sp := p.tpl.Seal()
+	x, y, d := sp.PDFPoints()
+	signed, err := seals.SignPDF(raw, seals.SignOptions{
+		Signer: p.signing.Signer, Cert: p.signing.Cert, Chain: p.signing.Chain, Page: sp.Page,
+		Rect:    [4]float64{x - d/2, y - d/2, x + d/2, y + d/2},
+		Picture: p.signing.Picture, Reason: "签发" + c.Name, Location: c.IssuerName, Name: c.SealName, Time: p.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(signed)
+	c.PDFSHA256 = hex.EncodeToString(sum[:])
+	c.PDFSize = len(signed)
+	return signed, nil
+}
+
+// storeNewTx writes a new certificate with its PDF, history, seal use, audit and outbox events.
+func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate, pdf []byte, op Operation) error {
+	if tx.Has(bucketByNumber, []byte(c.LicenceNumber)) && c.Version == 1 {
+		return certseal.Errorf(certseal.EConflict, "证照编号 %s 已存在", c.LicenceNumber)
+	}
+	if err := putTx(tx, c, true); err != nil {
+		return err
+	}
+	k, _ := idKey(c.ID)
+	if err := tx.Put(bucketPDFs, k, pdf); err != nil {
+		return err
+	}
+	op.By, op.OrgID, op.At = actor.Username, actor.OrgID, c.CreatedAt.Format(time.RFC3339)
+	if err := appendOpTx(tx, c.ID, op); err != nil {
+		return err
+	}
+	if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.SealID, c.PDFSHA256, op.Label+c.Name, "certificate/"+c.ID); err != nil {
+		return err
+	}
+	if err := audit.Append(tx, c.CreatedAt, actor, "certificate."+op.Op, "certificate/"+c.ID,
+		map[string]any{"identifier": c.Identifier, "licence_number": c.LicenceNumber, "type_code": c.TypeCode, "holder": c.Holder, "blank_serial": c.Serial, "pdf_sha256": c.PDFSHA256}); err != nil {
+		return err
+	}
+	return s.outboxTx(tx, c, op)
+}
+
+// voidReservation records that a reserved licence number was not used, so the gap in the
+// sequence is explained in the audit log.
+func (s *Service) voidReservation(actor certseal.Actor, c Certificate, cause error) {
+	err := s.DB.Update(func(tx *store.Tx) error {
+		return audit.Append(tx, s.Clock.Now(), actor, "certificate.number_unused", "certificate/"+c.ID,
+			map[string]string{"licence_number": c.LicenceNumber, "identifier": c.Identifier, "reason": certseal.ErrorMessage(cause)})
+	})
+	if err != nil {
+		s.log().Error("record unused licence number", "number", c.LicenceNumber, "err", err)
+	}
+}
+
+func (s *Service) verifyURL(identifier string) string {
+	base := strings.TrimRight(s.BaseURL, "/")
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	return base + "/verify/" + identifier
+}

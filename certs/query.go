@@ -1,0 +1,242 @@
+package certs
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"certseal"
+	"certseal/internal/catalogue"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
+	"certseal/templates"
+)
+
+// mayRead reports whether the actor may see a certificate's full record: administrators and
+// auditors all; the issuing organisation its own; a city department the types it is responsible
+// for.
+func mayRead(tx *store.Tx, actor certseal.Actor, c *Certificate) bool {
+	switch actor.Role {
+	case certseal.RoleAdmin, certseal.RoleAuditor:
+		return true
+	case certseal.RoleDeptOfficer:
+		t, err := catalogue.GetType(tx, c.TypeCode)
+		return err == nil && t.ResponsibleOrgID == actor.OrgID
+	}
+	return actor.OrgID == c.IssuerOrgID
+}
+
+// Get returns a certificate with its status as of now. It returns an *certseal.Error: ENotFound
+// (also for a certificate the actor may not see).
+func (s *Service) Get(ctx context.Context, actor certseal.Actor, id string) (Certificate, error) {
+	var c Certificate
+	err := s.DB.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = GetTx(tx, id); err != nil {
+			return err
+		}
+		if !mayRead(tx, actor, &c) {
+			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+		}
+		return nil
+	})
+	s.present(&c)
+	return c, err
+}
+
+// present sets the status as of now (expiry by date) on a certificate read from the store.
+func (s *Service) present(c *Certificate) {
+	if c.ID == "" {
+		return
+	}
+	if st := c.effectiveStatus(s.Clock.Now()); st != c.Status {
+		c.Status = st
+		c.StatusReason = "有效期已届满"
+	}
+	c.StatusLabel = c.Status.Label()
+}
+
+// Filter selects certificates in List.
+type Filter struct {
+	TypeCode   string
+	HolderCode string
+	Status     Status
+	IssuerID   string
+	From, To   time.Time // issue date range, [From, To)
+	Query      string    // substring of the holder name or the licence number
+}
+
+// List returns up to limit certificates the actor may see, newest first, before the cursor (a
+// certificate id; "" for the newest), and the next cursor.
+func (s *Service) List(ctx context.Context, actor certseal.Actor, f Filter, cursor string, limit int) ([]Certificate, string, error) {
+	var out []Certificate
+	next := ""
+	var before []byte
+	if cursor != "" {
+		k, ok := idKey(cursor)
+		if !ok {
+			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", cursor)
+		}
+		before = k
+	}
+	now := s.Clock.Now()
+	err := s.DB.View(func(tx *store.Tx) error {
+		visit := func(c Certificate) error {
+			if !mayRead(tx, actor, &c) || !f.match(&c, now) {
+				return nil
+			}
+			if len(out) == limit {
+				next = out[len(out)-1].ID
+				return store.ErrStop
+			}
+			s.present(&c)
+			out = append(out, c)
+			return nil
+		}
+		// Use an index when the filter names a holder or an issuer; otherwise walk the records.
+		var index store.Bucket
+		var prefix []byte
+		switch {
+		case f.HolderCode != "":
+			index, prefix = bucketByHolder, store.Prefix(f.HolderCode)
+		case f.IssuerID != "":
+			index, prefix = bucketByIssuer, store.Prefix(f.IssuerID)
+		case actor.Role == certseal.RoleClerk || actor.Role == certseal.RoleBureauOfficer:
+			index, prefix = bucketByIssuer, store.Prefix(actor.OrgID)
+		}
+		if index != "" {
+			var start []byte
+			if before != nil {
+				start = append(append([]byte{}, prefix...), before...)
+			}
+			return tx.ScanReverse(index, prefix, start, func(k, _ []byte) error {
+				c, err := GetTx(tx, itoa(store.ParseU64(k[len(prefix):])))
+				if err != nil {
+					return err
+				}
+				return visit(c)
+			})
+		}
+		return tx.ScanReverse(bucketRecords, nil, before, func(_, v []byte) error {
+			var c Certificate
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			return visit(c)
+		})
+	})
+	return out, next, err
+}
+
+func (f *Filter) match(c *Certificate, now time.Time) bool {
+	if f.TypeCode != "" && c.TypeCode != f.TypeCode {
+		return false
+	}
+	if f.HolderCode != "" && c.Holder.Code != f.HolderCode {
+		return false
+	}
+	if f.Status != "" && c.effectiveStatus(now) != f.Status {
+		return false
+	}
+	if f.IssuerID != "" && c.IssuerOrgID != f.IssuerID {
+		return false
+	}
+	if !f.From.IsZero() && c.CreatedAt.Before(f.From) {
+		return false
+	}
+	if !f.To.IsZero() && !c.CreatedAt.Before(f.To) {
+		return false
+	}
+	if f.Query != "" && !strings.Contains(c.Holder.Name, f.Query) && !strings.Contains(c.LicenceNumber, f.Query) {
+		return false
+	}
+	return true
+}
+
+// PDF returns the signed PDF of a certificate the actor may see. It returns an *certseal.Error
+// (ENotFound).
+func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
+	var pdf []byte
+	var c Certificate
+	err := s.DB.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = GetTx(tx, id); err != nil {
+			return err
+		}
+		if !mayRead(tx, actor, &c) {
+			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+		}
+		pdf, err = PDFTx(tx, id)
+		return err
+	})
+	return pdf, c, err
+}
+
+// PrintPDF renders the overlay (套打) for printing the certificate onto its pre-printed blank
+// form, shifted by the issuing organisation's printer calibration. It returns an
+// *certseal.Error: ENotFound, or EInvalid for an electronic certificate.
+func (s *Service) PrintPDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
+	var c Certificate
+	var org certseal.Org
+	err := s.DB.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = GetTx(tx, id); err != nil {
+			return err
+		}
+		if !mayRead(tx, actor, &c) {
+			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+		}
+		org, err = orgs.Get(tx, c.IssuerOrgID)
+		return err
+	})
+	if err != nil {
+		return nil, c, err
+	}
+	if c.Serial == "" {
+		return nil, c, certseal.Errorf(certseal.EInvalid, "电子证照没有纸质套打版")
+	}
+	tpl, err := s.Templates.Template(ctx, c.TemplateID, c.TemplateVersion)
+	if err != nil {
+		return nil, c, err
+	}
+	values := make(map[string]string, len(c.Values))
+	for k, v := range c.Values {
+		values[k] = v
+	}
+	pdf, err := s.Renderer.Render(tpl, templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: c.VerifyURL,
+		Mode: templates.Overlay, OffsetX: org.PrintOffsetX, OffsetY: org.PrintOffsetY, Created: c.CreatedAt,
+		Title: c.Name + " " + c.LicenceNumber + " 套打 " + c.Serial})
+	return pdf, c, err
+}
+
+// History returns the operations on a certificate the actor may see, oldest first.
+func (s *Service) History(ctx context.Context, actor certseal.Actor, id string) ([]Operation, error) {
+	var ops []Operation
+	err := s.DB.View(func(tx *store.Tx) error {
+		c, err := GetTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if !mayRead(tx, actor, &c) {
+			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+		}
+		ops, err = HistoryTx(tx, id)
+		return err
+	})
+	return ops, err
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,158 @@
+package certs
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"certseal"
+	"certseal/internal/store"
+)
+
+// Buckets.
+const (
+	bucketRecords  store.Bucket = "cert_records"   // U64(id) -> Certificate
+	bucketPDFs     store.Bucket = "cert_pdfs"      // U64(id) -> signed PDF
+	bucketByIdent  store.Bucket = "cert_by_ident"  // identifier -> id
+	bucketByNumber store.Bucket = "cert_by_number" // licence number -> id of the newest version
+	bucketByHolder store.Bucket = "cert_by_holder" // Key(holder code) + U64(id) -> nil
+	bucketByIssuer store.Bucket = "cert_by_issuer" // Key(org id) + U64(id) -> nil
+	bucketByHash   store.Bucket = "cert_by_hash"   // hex SHA-256 of a PDF we issued -> id
+	bucketOps      store.Bucket = "cert_ops"       // U64(id) + U64(seq) -> Operation
+	bucketIdem     store.Bucket = "cert_idem"      // Key(user id, key) -> idempotency record
+)
+
+func idKey(id string) ([]byte, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return nil, false
+	}
+	return store.U64(n), true
+}
+
+// GetTx returns the certificate with the given id inside tx, or an *certseal.Error (ENotFound).
+func GetTx(tx *store.Tx, id string) (Certificate, error) {
+	var c Certificate
+	k, ok := idKey(id)
+	if ok {
+		found, err := tx.GetJSON(bucketRecords, k, &c)
+		if err != nil {
+			return c, err
+		}
+		ok = found
+	}
+	if !ok {
+		return c, certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+	}
+	return c, nil
+}
+
+// LookupTx finds a certificate by its identifier, its licence number (the newest version) or
+// its id. It returns an *certseal.Error (ENotFound).
+func LookupTx(tx *store.Tx, ref string) (Certificate, error) {
+	if id := tx.Get(bucketByIdent, []byte(ref)); id != nil {
+		return GetTx(tx, string(id))
+	}
+	if id := tx.Get(bucketByNumber, []byte(ref)); id != nil {
+		return GetTx(tx, string(id))
+	}
+	if _, ok := idKey(ref); ok {
+		if c, err := GetTx(tx, ref); err == nil {
+			return c, nil
+		}
+	}
+	return Certificate{}, certseal.Errorf(certseal.ENotFound, "没有找到证照标识或证照编号为 %q 的证照", ref)
+}
+
+// putTx writes the certificate and its indexes. isNew adds the per-certificate indexes.
+func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
+	k, _ := idKey(c.ID)
+	c.StatusLabel = c.Status.Label()
+	if err := tx.PutJSON(bucketRecords, k, c); err != nil {
+		return err
+	}
+	if !isNew {
+		return nil
+	}
+	if err := tx.Put(bucketByIdent, []byte(c.Identifier), []byte(c.ID)); err != nil {
+		return err
+	}
+	if err := tx.Put(bucketByNumber, []byte(c.LicenceNumber), []byte(c.ID)); err != nil {
+		return err
+	}
+	if err := tx.Put(bucketByHolder, append(store.Prefix(c.Holder.Code), k...), nil); err != nil {
+		return err
+	}
+	if err := tx.Put(bucketByIssuer, append(store.Prefix(c.IssuerOrgID), k...), nil); err != nil {
+		return err
+	}
+	return tx.Put(bucketByHash, []byte(c.PDFSHA256), []byte(c.ID))
+}
+
+// PDFTx returns the stored PDF of a certificate, or an *certseal.Error (ENotFound).
+func PDFTx(tx *store.Tx, id string) ([]byte, error) {
+	k, ok := idKey(id)
+	var pdf []byte
+	if ok {
+		pdf = tx.Get(bucketPDFs, k)
+	}
+	if pdf == nil {
+		return nil, certseal.Errorf(certseal.ENotFound, "证照 %q 的 PDF 不存在", id)
+	}
+	return pdf, nil
+}
+
+// ByHashTx returns the certificate whose PDF has the given SHA-256, or ENotFound.
+func ByHashTx(tx *store.Tx, sum string) (Certificate, error) {
+	id := tx.Get(bucketByHash, []byte(sum))
+	if id == nil {
+		return Certificate{}, certseal.Errorf(certseal.ENotFound, "这份 PDF 不是本系统签发的")
+	}
+	return GetTx(tx, string(id))
+}
+
+// Operation is one step in a certificate's history.
+type Operation struct {
+	Seq    uint64 `json:"seq"`
+	Op     string `json:"op"`
+	Code   string `json:"code,omitempty"` // national operation code, when there is one
+	Label  string `json:"label"`
+	From   Status `json:"from,omitempty"`
+	To     Status `json:"to"`
+	Reason string `json:"reason,omitempty"`
+	NewID  string `json:"new_id,omitempty"`
+	Serial string `json:"blank_serial,omitempty"`
+	By     string `json:"by"`
+	OrgID  string `json:"org_id"`
+	At     string `json:"at"`
+}
+
+func appendOpTx(tx *store.Tx, id string, op Operation) error {
+	k, _ := idKey(id)
+	n := uint64(0)
+	tx.ScanReverse(bucketOps, k, nil, func(key, _ []byte) error {
+		n = store.ParseU64(key[8:])
+		return store.ErrStop
+	})
+	op.Seq = n + 1
+	return tx.PutJSON(bucketOps, append(append([]byte{}, k...), store.U64(op.Seq)...), op)
+}
+
+// HistoryTx returns the operations on a certificate, oldest first.
+func HistoryTx(tx *store.Tx, id string) ([]Operation, error) {
+	k, ok := idKey(id)
+	if !ok {
+		return nil, certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
+	}
+	var out []Operation
+	err := tx.Scan(bucketOps, k, nil, func(_, v []byte) error {
+		var op Operation
+		if err := json.Unmarshal(v, &op); err != nil {
+			return err
+		}
+		out = append(out, op)
+		return nil
+	})
+	return out, err
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,108 @@
+package certs
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"certseal"
+	"certseal/internal/store"
+	"certseal/seals"
+	"certseal/templates"
+)
+
+// Signing is what signing a certificate with a seal needs (the seal, a crypto.Signer for its
+// key, its certificate, the CA chain and the picture); the private key stays behind the
+// crypto.Signer interface (upspin's rule: keys never leave package seals).
+type Signing = seals.Signing
+
+// SealSource gives the signing material of a seal after checking that the actor's organisation
+// owns it, it is active and valid at `at`, and it may seal the licence type; and records seal
+// uses. The seal registry implements it.
+type SealSource interface {
+	Signing(ctx context.Context, actor certseal.Actor, sealID, typeCode string, at time.Time) (*Signing, error)
+	RecordUseTx(tx *store.Tx, now time.Time, actor certseal.Actor, sealID, docSHA256, purpose, objectID string) error
+}
+
+// TemplateSource returns a validated template by id and version (0: the latest).
+type TemplateSource interface {
+	Template(ctx context.Context, id string, version int) (*templates.Template, error)
+}
+
+// Validator checks the signatures of a PDF and tells the seal's status at signing time and now.
+type Validator interface {
+	Validate(ctx context.Context, pdf []byte, now time.Time) ([]SignatureCheck, error)
+}
+
+// SignatureCheck is one signature of a PDF as the seal registry sees it.
+type SignatureCheck struct {
+	Valid          bool      `json:"valid"`
+	Modified       bool      `json:"modified"`
+	Trusted        bool      `json:"trusted"`
+	SealID         string    `json:"seal_id"`
+	SealName       string    `json:"seal_name"`
+	Org            string    `json:"org"`
+	SignedAt       time.Time `json:"signed_at"`
+	StatusAtSign   string    `json:"seal_status_at_signing"`
+	StatusNow      string    `json:"seal_status_now"`
+	Problems       []string  `json:"problems,omitempty"`
+	CoversWholeDoc bool      `json:"covers_whole_document"`
+}
+
+// Service issues certificates and runs their lifecycle.
+type Service struct {
+	DB        *store.DB
+	Clock     certseal.Clock
+	Seals     SealSource
+	Templates TemplateSource
+	Validator Validator
+	Renderer  *templates.Renderer
+	// BaseURL is the public address verification URLs start with, e.g. https://zw.example.gov.cn.
+	BaseURL string
+	Log     *slog.Logger
+	// Notify is called after a commit that appended outbox events (it wakes the pusher).
+	Notify func()
+
+	claimMu sync.Mutex
+	claims  map[string]bool
+}
+
+// claim marks keys as in flight in this process, so that two clerks racing for one blank serial
+// (or one request retried while its first attempt runs) are told at once, before any work. It
+// returns a release function, or an *certseal.Error (EConflict) naming what is taken.
+func (s *Service) claim(keys map[string]string) (func(), error) {
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	if s.claims == nil {
+		s.claims = map[string]bool{}
+	}
+	for k, msg := range keys {
+		if s.claims[k] {
+			return nil, certseal.Errorf(certseal.EConflict, "%s", msg)
+		}
+	}
+	for k := range keys {
+		s.claims[k] = true
+	}
+	return func() {
+		s.claimMu.Lock()
+		for k := range keys {
+			delete(s.claims, k)
+		}
+		s.claimMu.Unlock()
+	}, nil
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+func (s *Service) notify(tx *store.Tx) {
+	if s.Notify != nil {
+		tx.OnCommit(s.Notify)
+	}
+}

@@ -72,15 +72,18 @@ func TestCoverage(t *testing.T) {
 	t.Logf("GBK: %d of %d characters (%.2f%%); GBK Han: %d of %d (%.2f%%); GB 18030 BMP Han: %d of %d (%.2f%%); first missing: %q",
 		covered, total, pct(covered, total), hanCovered, hanTotal, pct(hanCovered, hanTotal),
 		bmpHanCovered, bmpHan, pct(bmpHanCovered, bmpHan), string(missing))
-	// AR PL UMing CN covers GB 2312 fully but only about 90% of GBK: the rest of GBK (rare
-	// characters of the CJK Unified Ideographs block) is refused with a clear error. These
-	// floors catch a font swap or a cmap-reading regression.
+	// AR PL UMing CN covers GB 2312 fully but only about 90% of GBK; the fallback font
+	// (HanaMinA glyphs) covers the rest of GBK and all but 31 of the BMP Han characters of
+	// GB 18030. These floors catch a font swap or a cmap-reading regression.
 	if gb2312Covered < gb2312-1 {
 		t.Errorf("GB 2312 coverage %d of %d, want all but one; missing %q", gb2312Covered, gb2312, string(gbMissing))
 	}
 	t.Logf("GB 2312 characters the font lacks: %+q", string(gbMissing))
-	if pct(hanCovered, hanTotal) < 89 {
-		t.Errorf("GBK Han coverage %.2f%%, want at least 89%%", pct(hanCovered, hanTotal))
+	if covered != total {
+		t.Errorf("GBK coverage %d of %d, want all; first missing %q", covered, total, string(missing))
+	}
+	if pct(bmpHanCovered, bmpHan) < 99.8 {
+		t.Errorf("GB 18030 BMP Han coverage %.2f%%, want at least 99.8%%", pct(bmpHanCovered, bmpHan))
 	}
 	for _, r := range "食品经营许可证，。（）、；：0123456789ABCXYZ-" {
 		if !templates.CanDraw(r) {

@@ -32,6 +32,10 @@ type fontIndex struct {
 	os2        []byte
 	post       []byte
 	name       []byte // a small name table built once
+
+	// fallback, set on the primary font only, draws what the primary lacks (rare GBK and
+	// GB 18030 characters); covers and width consult it.
+	fallback *fontIndex
 }
 
 var (
@@ -43,12 +47,29 @@ var (
 // loadFont returns the process-wide font index, parsing the embedded font on first use.
 func loadFont() (*fontIndex, error) {
 	fontOnce.Do(func() {
-		fontIdx, fontErr = parseFont(fonts.SongShared())
+		fontIdx, fontErr = parseFont(fonts.SongShared(), map[int]string{
+			0: "Copyright 1999-2010 Arphic Technology Co., Ltd.; Arphic Public License",
+			1: "AR PL UMing CN", 2: "Light", 3: "AR PL UMing CN subset", 4: "AR PL UMing CN", 6: "ARPLUMingCN-Light",
+		})
+		if fontErr != nil {
+			return
+		}
+		var fb *fontIndex
+		fb, fontErr = parseFont(fonts.FallbackShared(), map[int]string{
+			0: "Copyright 2008-2011 GlyphWiki Project (HanaMinA); Hanazono Font License",
+			1: "certseal GBK fallback", 2: "Regular", 3: "certseal GBK fallback subset", 4: "certseal GBK fallback", 6: "certseal-GBKFallback",
+		})
+		if fontErr != nil {
+			fontIdx, fontErr = nil, fmt.Errorf("fallback font: %w", fontErr)
+			return
+		}
+		fontIdx.fallback = fb
 	})
 	return fontIdx, fontErr
 }
 
-func parseFont(b []byte) (*fontIndex, error) {
+// parseFont indexes the TrueType font b; names are the name-table entries its subsets carry.
+func parseFont(b []byte, names map[int]string) (*fontIndex, error) {
 	if len(b) < 12 {
 		return nil, errors.New("font too short")
 	}
@@ -115,10 +136,7 @@ func parseFont(b []byte) (*fontIndex, error) {
 		}
 	}
 	f.gid = gid
-	f.name = buildName(map[int]string{
-		0: "Copyright 1999-2010 Arphic Technology Co., Ltd.; Arphic Public License",
-		1: "AR PL UMing CN", 2: "Light", 3: "AR PL UMing CN subset", 4: "AR PL UMing CN", 6: "ARPLUMingCN-Light",
-	})
+	f.name = buildName(names)
 	return f, nil
 }
 
@@ -201,15 +219,23 @@ func buildName(names map[int]string) []byte {
 	return append(out, strs...)
 }
 
-// covers reports whether the font can draw r: a BMP rune with a glyph in the cmap.
-func (f *fontIndex) covers(r rune) bool {
+// has reports whether this font itself has a glyph for r (a BMP rune in the cmap).
+func (f *fontIndex) has(r rune) bool {
 	return r >= 0 && r < 0xFFFF && f.gid[r] != 0
 }
 
-// width returns the advance of r in em units (1 = the font size).
+// covers reports whether the font or its fallback can draw r.
+func (f *fontIndex) covers(r rune) bool {
+	return f.has(r) || (f.fallback != nil && f.fallback.has(r))
+}
+
+// width returns the advance of r in em units (1 = the font size), from the font that draws it.
 func (f *fontIndex) width(r rune) float64 {
 	if r < 0 || r >= 0xFFFF {
 		return 1
+	}
+	if f.gid[r] == 0 && f.fallback != nil && f.fallback.gid[r] != 0 {
+		return f.fallback.width(r)
 	}
 	return float64(f.advance[f.gid[r]]) / float64(f.unitsPerEm)
 }
@@ -432,7 +458,7 @@ func cmap4(runes []rune, gid []uint16, newID map[uint16]uint16) []byte {
 	return t
 }
 
-// CanDraw reports whether the embedded font has a glyph for r. Characters outside the Basic
+// CanDraw reports whether the embedded fonts (UMing, or the GBK fallback) have a glyph for r. Characters outside the Basic
 // Multilingual Plane are never drawable (gofpdf cannot encode them). It returns false if the
 // font cannot be loaded.
 func CanDraw(r rune) bool {

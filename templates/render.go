@@ -270,31 +270,49 @@ func (p *page) write(producer string, d Document) ([]byte, error) {
 	for _, s := range p.shapes {
 		p.drawShape(pdf, s)
 	}
+	var primary, extra []rune
 	if len(p.runs) > 0 {
-		sub, err := p.font.subset(p.runes())
-		if err != nil {
-			return nil, certseal.Errorf(certseal.EInternal, "字体子集生成失败").WithDetail("reason", err.Error())
+		primary, extra = p.splitRunes()
+		if err := p.addFont(pdf, pdfFamily, p.font, primary); err != nil {
+			return nil, err
 		}
-		pdf.AddUTF8FontFromBytes(pdfFamily, "", sub)
+		if len(extra) > 0 {
+			if err := p.addFont(pdf, pdfFamilyFB, p.font.fallback, extra); err != nil {
+				return nil, err
+			}
+		}
+		var curFamily string
 		var cur float64
 		var curColor [3]int
 		colorSet := false
-		for _, run := range p.runs {
-			if run.size != cur {
-				pdf.SetFont(pdfFamily, "", run.size)
-				cur = run.size
+		setFont := func(family string, size float64) {
+			if family != curFamily || size != cur {
+				pdf.SetFont(family, "", size)
+				curFamily, cur = family, size
 			}
+		}
+		for _, run := range p.runs {
+			segs := p.segments(run.s)
+			if len(segs) == 0 {
+				continue
+			}
+			setFont(segs[0].family, run.size)
 			if !colorSet || run.color != curColor {
 				pdf.SetTextColor(run.color[0], run.color[1], run.color[2])
 				curColor, colorSet = run.color, true
 			}
 			if run.spacing != 0 {
 				pdf.RawWriteStr(strconv.FormatFloat(run.spacing/ptToMM, 'f', 3, 64) + " Tc")
-				pdf.Text(run.x, run.y, run.s)
-				pdf.RawWriteStr("0 Tc")
-				continue
 			}
-			pdf.Text(run.x, run.y, run.s)
+			x := run.x
+			for _, seg := range segs {
+				setFont(seg.family, run.size)
+				pdf.Text(x, run.y, seg.s)
+				x += seg.width*run.size*ptToMM + float64(seg.n)*run.spacing
+			}
+			if run.spacing != 0 {
+				pdf.RawWriteStr("0 Tc")
+			}
 		}
 	}
 	if p.qr != nil {
@@ -306,24 +324,99 @@ func (p *page) write(producer string, d Document) ([]byte, error) {
 		return nil, certseal.Errorf(certseal.EInternal, "生成PDF失败").WithDetail("reason", err.Error())
 	}
 	out := buf.Bytes()
-	if len(p.runs) > 0 {
-		// gofpdf names the font "utf8"+family; give it a PDF subset name (six capitals and "+",
-		// ISO 32000 9.6.4), of the same length so that no offset in the file moves.
-		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamily), []byte("/"+subsetTag(p.runes())+"+"+pdfFontName))
+	// gofpdf names a font "utf8"+family; give each a PDF subset name (six capitals and "+",
+	// ISO 32000 9.6.4), of the same length so that no offset in the file moves.
+	if len(primary) > 0 {
+		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamily), []byte("/"+subsetTag(primary, 0)+"+"+pdfFontName))
+	}
+	if len(extra) > 0 {
+		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamilyFB), []byte("/"+subsetTag(extra, 1)+"+"+pdfFontNameFB))
 	}
 	return out, nil
 }
 
-// pdfFamily is the family the subset is registered under in gofpdf; "utf8"+pdfFamily has the
-// length of the final "ABCDEF+UMingCN".
+// splitRunes returns the distinct runes the page draws, sorted, split into those of the primary
+// font and those only the fallback has.
+func (p *page) splitRunes() (primary, extra []rune) {
+	for _, r := range p.runes() {
+		if p.font.has(r) || p.font.fallback == nil {
+			primary = append(primary, r)
+		} else {
+			extra = append(extra, r)
+		}
+	}
+	return primary, extra
+}
+
+// addFont registers the subset of f with runes under family. An empty set registers nothing.
+func (p *page) addFont(pdf *gofpdf.Fpdf, family string, f *fontIndex, runes []rune) error {
+	if len(runes) == 0 {
+		return nil
+	}
+	sub, err := f.subset(runes)
+	if err != nil {
+		return certseal.Errorf(certseal.EInternal, "字体子集生成失败").WithDetail("reason", err.Error())
+	}
+	pdf.AddUTF8FontFromBytes(family, "", sub)
+	return nil
+}
+
+// segment is a piece of a text run set in one font: its width in em and its rune count.
+type segment struct {
+	family string
+	s      string
+	width  float64
+	n      int
+}
+
+// segments splits s into runs of characters drawn by the same font. Text without fallback
+// characters (nearly all of it) is one segment.
+func (p *page) segments(s string) []segment {
+	fb := p.font.fallback
+	if fb == nil {
+		return []segment{{family: pdfFamily, s: s}}
+	}
+	var segs []segment
+	start := 0
+	for i, r := range s {
+		family := pdfFamily
+		if !p.font.has(r) && fb.has(r) {
+			family = pdfFamilyFB
+		}
+		if n := len(segs); n == 0 || segs[n-1].family != family {
+			if n > 0 {
+				segs[n-1].s = s[start:i]
+			}
+			segs = append(segs, segment{family: family})
+			start = i
+		}
+		seg := &segs[len(segs)-1]
+		seg.width += p.font.width(r)
+		seg.n++
+	}
+	if n := len(segs); n > 0 {
+		segs[n-1].s = s[start:]
+	}
+	return segs
+}
+
+// pdfFamily and pdfFamilyFB are the families the subsets of the font and of its fallback are
+// registered under in gofpdf; "utf8"+family has the length of the final "ABCDEF+UMingCN" and
+// "ABCDEF+GBKMing".
 const (
-	pdfFamily   = "certsealfn"
-	pdfFontName = "UMingCN"
+	pdfFamily     = "certsealfn"
+	pdfFontName   = "UMingCN"
+	pdfFamilyFB   = "certsealfb"
+	pdfFontNameFB = "GBKMing"
 )
 
-// subsetTag derives the six-letter subset tag from the glyph set, so that it is deterministic.
-func subsetTag(runes []rune) string {
+// subsetTag derives the six-letter subset tag from the glyph set and the font number, so that it
+// is deterministic.
+func subsetTag(runes []rune, font byte) string {
 	h := fnv.New64a()
+	if font != 0 {
+		h.Write([]byte{font})
+	}
 	for _, r := range runes {
 		h.Write([]byte{byte(r >> 8), byte(r)})
 	}

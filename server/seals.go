@@ -292,7 +292,7 @@ func (m *SealAPI) imagePNG(w http.ResponseWriter, r *http.Request) {
 func readBody(w http.ResponseWriter, r *http.Request, mediaType, what string, limit int64) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != mediaType {
-		return nil, &certseal.Error{Code: "unsupported_media", Message: fmt.Sprintf("请求体应为%s（Content-Type: %s）", what, mediaType)}
+		return nil, &certseal.Error{Code: "unsupported_media", Message: fmt.Sprintf("请求体应为 %s（Content-Type: %s）", what, mediaType)}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
@@ -303,13 +303,13 @@ func readBody(w http.ResponseWriter, r *http.Request, mediaType, what string, li
 		return nil, certseal.Errorf(certseal.EInvalid, "无法读取请求体")
 	}
 	if len(data) == 0 {
-		return nil, certseal.Errorf(certseal.EInvalid, "请求体为空，应为%s", what)
+		return nil, certseal.Errorf(certseal.EInvalid, "请求体为空，应为 %s", what)
 	}
 	return data, nil
 }
 
 func (m *SealAPI) putScan(w http.ResponseWriter, r *http.Request) {
-	data, err := readBody(w, r, "image/png", " PNG 图片", seals.MaxScanBytes)
+	data, err := readBody(w, r, "image/png", "PNG 图片", seals.MaxScanBytes)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -445,7 +445,7 @@ func ValidationOf(reps []seals.Report) ValidationResult {
 }
 
 func (m *SealAPI) validate(w http.ResponseWriter, r *http.Request) {
-	pdf, err := readBody(w, r, "application/pdf", " PDF 文件", MaxPDFBytes)
+	pdf, err := readBody(w, r, "application/pdf", "PDF 文件", MaxPDFBytes)
 	if err != nil {
 		writeError(w, r, err)
 		return

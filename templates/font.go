@@ -271,8 +271,12 @@ func (f *fontIndex) subset(runes []rune) ([]byte, error) {
 		return nil, errors.New("too many glyphs for one subset")
 	}
 
-	// glyf, loca (long), hmtx.
-	var glyf []byte
+	// glyf, loca (long), hmtx; glyf sized up front (each glyph padded to 4 bytes).
+	n := 0
+	for _, g := range order {
+		n += int(f.loca[g+1]-f.loca[g]) + 3
+	}
+	glyf := make([]byte, 0, n)
 	loca := make([]byte, 0, 4*(len(order)+1))
 	hmtx := make([]byte, 0, 4*len(order))
 	for _, g := range order {

@@ -37,7 +37,7 @@ const (
 )
 
 // Buckets lists every bucket of the package (for backups, dumps and tests).
-var Buckets = []store.Bucket{bucketRounds, bucketYearly, bucketFilings, bucketRoundOrg, bucketVersions, bucketPlans}
+var Buckets = []store.Bucket{bucketRounds, bucketYearly, bucketFilings, bucketRoundOrg, bucketVersions, bucketPlans, bucketAgg}
 
 // Limits on requests.
 const (

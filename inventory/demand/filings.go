@@ -232,6 +232,9 @@ func putFiling(tx *store.Tx, now time.Time, actor certseal.Actor, f *Filing, act
 	if err := tx.PutJSON(bucketFilings, store.U64(f.ID), f); err != nil {
 		return err
 	}
+	if err := tx.Put(bucketAgg, roundOrgKey(f.RoundID, f.OrgID), encodeAgg(f)); err != nil {
+		return err
+	}
 	v := FilingVersion{FilingID: f.ID, Version: f.Version, Action: action, At: now.UTC(), UserID: actor.UserID,
 		Username: actor.Username, Status: f.Status, Contact: f.Contact, Phone: f.Phone, Note: f.Note, Comment: comment, Lines: f.Lines}
 	if err := tx.PutJSON(bucketVersions, versionKey(f.ID, f.Version), v); err != nil {

@@ -168,7 +168,7 @@ func (r *report) typeTable(i int, ts *TypeSummary) {
 	p.SetFillColor(245, 245, 245)
 	tot := []string{"", "合计", num(ts.LastYearUse), num(ts.InStock), num(ts.Suggested), num(ts.Requested), num(ts.Approved), ""}
 	if ts.Flagged > 0 {
-		tot[7] = fmt.Sprintf("%d家", ts.Flagged)
+		tot[7] = fmt.Sprintf("差异%d家", ts.Flagged)
 	}
 	for k, c := range pdfCols {
 		align := "C"

@@ -25,6 +25,8 @@ type Row struct {
 	Suggested   int64            `json:"suggested"`
 	Flagged     bool             `json:"flagged,omitempty"`
 	Reason      string           `json:"reason,omitempty"`
+
+	rank int // the organisation's place in the round's participants
 }
 
 // TypeSummary is the aggregate of one licence type: totals and one row per filing organisation.
@@ -118,11 +120,14 @@ func summarize(tx *store.Tx, r *Round, now time.Time) (Summary, error) {
 	}
 	sum.Filings.Participants = len(r.Participants)
 	seen := 0
-	err := scanFilings(tx, r.ID, "", func(f *Filing) error {
-		if _, ok := partIdx[f.OrgID]; ok {
+	var pi int
+	var inRound bool
+	err := scanAgg(tx, r.ID, func(f *aggFiling) bool {
+		pi, inRound = partIdx[f.orgID]
+		if inRound {
 			seen++
 		}
-		switch f.Status {
+		switch f.status {
 		case Draft:
 			sum.Filings.Draft++
 		case Submitted:
@@ -132,29 +137,32 @@ func summarize(tx *store.Tx, r *Round, now time.Time) (Summary, error) {
 		case Approved:
 			sum.Filings.Approved++
 		}
-		if !f.Status.counts() {
-			return nil
+		return f.status.counts()
+	}, func(f *aggFiling, l *aggLine) {
+		i, ok := typeIdx[string(l.code)]
+		if !ok {
+			return
 		}
-		pi, inRound := partIdx[f.OrgID]
-		for _, l := range f.Lines {
-			i, ok := typeIdx[l.TypeCode]
-			if !ok {
-				continue
-			}
-			row := Row{OrgID: f.OrgID, OrgName: f.OrgName, OrgKind: f.OrgKind, FilingID: f.ID, Status: f.Status,
-				Requested: l.Quantity, LastYearUse: l.LastYearUse, InStock: l.InStock, Suggested: l.Suggested,
-				Flagged: l.Flagged, Reason: l.Reason}
-			if f.Status == Approved {
-				row.Approved = l.Approved
-			}
-			ts := &sum.Types[i]
-			ts.Rows = append(ts.Rows, row)
-			if inRound {
-				orgTotals[pi].Requested += row.Requested
-				orgTotals[pi].Approved += row.Approved
-			}
+		row := Row{OrgID: f.orgID, OrgName: f.orgName, OrgKind: f.orgKind, FilingID: f.id, Status: f.status,
+			Requested: l.quantity, LastYearUse: l.lastYearUse, InStock: l.stock, Suggested: l.suggest, Flagged: l.flagged, rank: len(partIdx)}
+		if inRound {
+			row.rank = pi
 		}
-		return nil
+		if len(l.reason) > 0 {
+			row.Reason = string(l.reason)
+		}
+		if f.status == Approved {
+			row.Approved = l.approved
+		}
+		ts := &sum.Types[i]
+		if ts.Rows == nil {
+			ts.Rows = make([]Row, 0, len(r.Participants))
+		}
+		ts.Rows = append(ts.Rows, row)
+		if inRound {
+			orgTotals[pi].Requested += row.Requested
+			orgTotals[pi].Approved += row.Approved
+		}
 	})
 	if err != nil {
 		return sum, err
@@ -165,7 +173,7 @@ func summarize(tx *store.Tx, r *Round, now time.Time) (Summary, error) {
 	var chOrder, deptOrder []string
 	for i := range sum.Types {
 		ts := &sum.Types[i]
-		sort.SliceStable(ts.Rows, func(a, b int) bool { return rank(partIdx, ts.Rows[a].OrgID) < rank(partIdx, ts.Rows[b].OrgID) })
+		sort.SliceStable(ts.Rows, func(a, b int) bool { return ts.Rows[a].rank < ts.Rows[b].rank })
 		for _, row := range ts.Rows {
 			ts.Requested += row.Requested
 			ts.Approved += row.Approved
@@ -206,14 +214,6 @@ func summarize(tx *store.Tx, r *Round, now time.Time) (Summary, error) {
 	}
 	sum.Orgs = orgTotals
 	return sum, nil
-}
-
-// rank orders rows by the round's participant order; organisations no longer in the round last.
-func rank(idx map[string]int, org string) int {
-	if i, ok := idx[org]; ok {
-		return i
-	}
-	return len(idx)
 }
 
 // --- plan ---
@@ -448,22 +448,39 @@ func (s *Service) Fulfilment(ctx context.Context, actor certseal.Actor, roundID 
 		return fu, err
 	}
 	fu = Fulfilment{RoundID: roundID, Since: r.OpenedAt, Until: yearStart(r.Year + 1).UTC(), PlanVersion: r.PlanVersion, Rows: []FulfilmentRow{}}
-	type cell struct{ req, appr, dist int64 }
-	cells := map[[2]string]*cell{}
-	get := func(org, typ string) *cell {
-		k := [2]string{org, typ}
-		c := cells[k]
-		if c == nil {
-			c = &cell{}
-			cells[k] = c
-		}
-		return c
+	nt := len(r.Types)
+	typeIdx := make(map[string]int, nt)
+	for i, t := range r.Types {
+		typeIdx[t.Code] = i
 	}
-	for _, ts := range sum.Types {
+	partIdx := make(map[string]int, len(r.Participants))
+	for i, p := range r.Participants {
+		partIdx[p.OrgID] = i
+	}
+	// cells[p*nt+t] is participant p's account of type t.
+	type cell struct{ req, appr, plan, dist int64 }
+	cells := make([]cell, len(r.Participants)*nt)
+	for t, ts := range sum.Types {
 		for _, row := range ts.Rows {
-			c := get(row.OrgID, ts.Code)
-			c.req += row.Requested
-			c.appr += row.Approved
+			if p, ok := partIdx[row.OrgID]; ok {
+				cells[p*nt+t].req += row.Requested
+				cells[p*nt+t].appr += row.Approved
+			}
+		}
+	}
+	if plan != nil {
+		for _, d := range plan.Departments {
+			for _, pt := range d.Types {
+				t, ok := typeIdx[pt.Code]
+				if !ok {
+					continue
+				}
+				for _, x := range pt.Sends {
+					if p, ok := partIdx[x.OrgID]; ok {
+						cells[p*nt+t].plan += x.Quantity
+					}
+				}
+			}
 		}
 	}
 	if s.Ledger != nil && fu.Until.After(fu.Since) {
@@ -479,28 +496,30 @@ func (s *Service) Fulfilment(ctx context.Context, actor certseal.Actor, roundID 
 				return fu, err
 			}
 			for _, x := range ds {
-				t := r.Type(x.TypeCode)
-				if t == nil || t.ResponsibleOrgID != d || r.Participant(x.ToOrgID) == nil {
+				t, ok := typeIdx[x.TypeCode]
+				p, ok2 := partIdx[x.ToOrgID]
+				if !ok || !ok2 || r.Types[t].ResponsibleOrgID != d {
 					continue
 				}
-				get(x.ToOrgID, x.TypeCode).dist += x.Count
+				cells[p*nt+t].dist += x.Count
 			}
 		}
 	}
-	for _, p := range r.Participants {
-		for _, t := range r.Types {
-			c := cells[[2]string{p.OrgID, t.Code}]
-			if c == nil {
+	n := 0
+	for i := range cells {
+		if c := &cells[i]; c.req != 0 || c.appr != 0 || c.dist != 0 || c.plan != 0 {
+			n++
+		}
+	}
+	fu.Rows = make([]FulfilmentRow, 0, n)
+	for p, part := range r.Participants {
+		for t, ty := range r.Types {
+			c := &cells[p*nt+t]
+			if c.req == 0 && c.appr == 0 && c.dist == 0 && c.plan == 0 {
 				continue
 			}
-			row := FulfilmentRow{OrgID: p.OrgID, OrgName: p.OrgName, TypeCode: t.Code, TypeName: t.Name, ResponsibleOrgID: t.ResponsibleOrgID,
-				Requested: c.req, Approved: c.appr, Distributed: c.dist, Outstanding: max(c.appr-c.dist, 0)}
-			if plan != nil {
-				row.Planned = plan.Quantity(t.Code, p.OrgID)
-			}
-			if row.Requested == 0 && row.Approved == 0 && row.Distributed == 0 && row.Planned == 0 {
-				continue
-			}
+			row := FulfilmentRow{OrgID: part.OrgID, OrgName: part.OrgName, TypeCode: ty.Code, TypeName: ty.Name, ResponsibleOrgID: ty.ResponsibleOrgID,
+				Requested: c.req, Approved: c.appr, Planned: c.plan, Distributed: c.dist, Outstanding: max(c.appr-c.dist, 0)}
 			fu.Rows = append(fu.Rows, row)
 			fu.Requested += row.Requested
 			fu.Approved += row.Approved

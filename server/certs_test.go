@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"certseal"
 	"certseal/certs"
 	"certseal/internal/demo"
 	"certseal/internal/testenv"
@@ -367,5 +369,25 @@ func TestPublicVerify(t *testing.T) {
 	}
 	if !limited {
 		t.Error("100 quick public lookups were never rate limited")
+	}
+}
+
+// TestConsistencyCheckFindsStrays: the check that the crash test relies on does find a used
+// serial without a certificate, and a certificate whose serial is not used.
+func TestConsistencyCheckFindsStrays(t *testing.T) {
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[0], seal, "SC00000001"))
+	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
+	if err != nil || len(bad) != 0 || n != 1 {
+		t.Fatalf("after one issue: %v %d %v", bad, n, err)
+	}
+	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
+	if _, err := e.App.Inventory().Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
+		t.Fatal(err)
+	}
+	bad, _, _ = certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
+	if len(bad) != 1 || !strings.Contains(bad[0].Problem, "已使用 2 张") {
+		t.Fatalf("a used serial without a certificate: %+v", bad)
 	}
 }

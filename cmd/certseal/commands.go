@@ -9,11 +9,13 @@ import (
 	"text/tabwriter"
 
 	"certseal"
+	"certseal/certs"
 	"certseal/internal/app"
 	"certseal/internal/audit"
 	"certseal/internal/demo"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
+	"certseal/inventory"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -155,5 +157,53 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("audit chain broken at event %d: %s (%d events verified before it)", res.Broken, res.Reason, res.Events)
 	}
 	fmt.Fprintf(stdout, "audit chain intact: %d events\n", res.Events)
+	return nil
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs := newFlags("check", stderr, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var res audit.Result
+	if err := db.View(func(tx *store.Tx) error {
+		var err error
+		res, err = audit.Verify(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	problems := 0
+	if !res.OK {
+		fmt.Fprintf(stdout, "audit chain broken at event %d: %s\n", res.Broken, res.Reason)
+		problems++
+	} else {
+		fmt.Fprintf(stdout, "audit chain intact: %d events\n", res.Events)
+	}
+	ledger := &inventory.Service{DB: db, Clock: certseal.SystemClock{}}
+	if err := ledger.Verify(ctx); err != nil {
+		fmt.Fprintf(stdout, "blank-form ledger: %v\n", err)
+		problems++
+	} else {
+		fmt.Fprintln(stdout, "blank-form ledger: ranges disjoint, counters and totals balance")
+	}
+	bad, n, err := certs.CheckConsistency(ctx, db, ledger)
+	if err != nil {
+		return err
+	}
+	for _, p := range bad {
+		fmt.Fprintf(stdout, "certificate %s type %s serial %s holder %s: %s\n", p.CertificateID, p.TypeCode, p.Serial, p.HolderID, p.Problem)
+	}
+	problems += len(bad)
+	fmt.Fprintf(stdout, "certificates and used blank serials: %d certificates, %d problems\n", n, len(bad))
+	if problems > 0 {
+		return fmt.Errorf("%d problems found", problems)
+	}
 	return nil
 }

@@ -4,6 +4,7 @@
 //	certseal init [-data ./data]
 //	certseal backup [-data ./data] FILE
 //	certseal audit verify [-data ./data]
+//	certseal check [-data ./data]
 package main
 
 import (
@@ -38,6 +39,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdBackup(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, args[1:], stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -64,6 +67,8 @@ commands:
   init           create the database, the city center and its administrator; print the admin token
   backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
   audit verify   recompute the audit log's hash chain and name the first broken event
+  check          check a stopped database: the audit chain, the blank-form ledger's books, and
+                 that every certificate has its used blank serial and every used serial its certificate
 
 environment: CERTSEAL_ADDR, CERTSEAL_DATA
 `)

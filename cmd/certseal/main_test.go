@@ -169,6 +169,19 @@ func TestServeDemoOnceBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(restoreDir, store.FileName), raw, 0o600)
+	// the seal keys in the backup are sealed under the master key, which is kept apart from
+	// the database: without it the copy refuses to start, with it the copy serves
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb2 bytes.Buffer
+	if code := Main(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-data", restoreDir}, io.Discard, &errb2); code != 1 || !strings.Contains(errb2.String(), "主密钥") {
+		t.Fatalf("restored copy without the master key: exit %d, %s", code, errb2.String())
+	}
+	cancel()
+	key, err := os.ReadFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(restoreDir, "master.key"), key, 0o600)
 	r = serve(t, "-data", restoreDir)
 	code, restored := r.get(t, "/api/v1/orgs?limit=500", admin)
 	if code != 200 || len(restored["items"].([]any)) != nOrgs {

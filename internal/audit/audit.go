@@ -51,13 +51,16 @@ func Append(tx *store.Tx, now time.Time, actor certseal.Actor, action, object st
 		}
 		raw = b
 	}
-	prev := ""
-	if k, v := tx.Cursor(Events).Last(); k != nil {
-		var last Event
-		if err := json.Unmarshal(v, &last); err != nil {
-			return fmt.Errorf("audit: read last event: %w", err)
+	// The head key holds the last event's hash, so appending never decodes an event.
+	prev := string(tx.Get(store.Meta, keyHead))
+	if prev == "" && tx.Sequence(Events) > 0 {
+		if k, v := tx.Cursor(Events).Last(); k != nil {
+			var last Event
+			if err := json.Unmarshal(v, &last); err != nil {
+				return fmt.Errorf("audit: read last event: %w", err)
+			}
+			prev = last.Hash
 		}
-		prev = last.Hash
 	}
 	seq, err := tx.NextID(Events)
 	if err != nil {
@@ -66,8 +69,14 @@ func Append(tx *store.Tx, now time.Time, actor certseal.Actor, action, object st
 	e := Event{Seq: seq, Time: now.UTC(), UserID: actor.UserID, Username: actor.Username, OrgID: actor.OrgID,
 		Action: action, Object: object, Detail: raw, PrevHash: prev}
 	e.Hash = hashOf(e)
+	if err := tx.Put(store.Meta, keyHead, []byte(e.Hash)); err != nil {
+		return err
+	}
 	return tx.PutJSON(Events, store.U64(seq), e)
 }
+
+// keyHead is the Meta key of the last event's hash.
+var keyHead = []byte("audit_head")
 
 // Filter selects events for List; zero fields match everything.
 type Filter struct {
@@ -170,6 +179,9 @@ func Verify(tx *store.Tx) (Result, error) {
 	}
 	if r.Broken == 0 && tx.Sequence(Events) >= want {
 		r.Broken, r.Reason = want, fmt.Sprintf("缺少第%d号及之后的事件（已被删除）", want)
+	}
+	if head := tx.Get(store.Meta, keyHead); r.Broken == 0 && head != nil && string(head) != prev {
+		r.Broken, r.Reason = want-1, "最后一个事件与记录的链尾哈希不符（已被篡改或替换）"
 	}
 	r.OK = r.Broken == 0
 	return r, nil

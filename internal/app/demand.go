@@ -1,5 +1,27 @@
 package app
 
-// openDemand wires the demand part: its service, its HTTP module (a.Server.Extra), and its demo
-// and init steps (a.demoSteps, a.initSteps).
-func (a *App) openDemand() error { return nil }
+import (
+	"sync"
+
+	"certseal/inventory/demand"
+)
+
+// demandParts holds each App's demand service, keyed by *App.
+var demandParts sync.Map // *App -> *demand.Service
+
+// Demand returns the App's annual-demand service, or nil after Close.
+func (a *App) Demand() *demand.Service {
+	if s, ok := demandParts.Load(a); ok {
+		return s.(*demand.Service)
+	}
+	return nil
+}
+
+// openDemand wires the annual demand rounds over the blank-form ledger and the catalogue. It runs
+// after openInventory.
+func (a *App) openDemand() error {
+	svc := &demand.Service{DB: a.DB, Clock: a.Clock, Ledger: demand.NewLedger(a.Inventory()), Catalogue: a.Catalogue}
+	demandParts.Store(a, svc)
+	a.closers = append(a.closers, func() error { demandParts.Delete(a); return nil })
+	return nil
+}

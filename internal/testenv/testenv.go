@@ -28,10 +28,19 @@ type Env struct {
 
 // Start returns a running service on a fresh database in t.TempDir() with the demo data loaded
 // and fsync off; it stops when the test ends.
-func Start(t testing.TB) *Env {
+func Start(t testing.TB) *Env { return StartWith(t, Options{}) }
+
+// Options change how Start runs the service.
+type Options struct {
+	// Sync turns fsync on, as in production (for benchmarks of the real cost of a commit).
+	Sync bool
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: true, Clock: clock})
+	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock})
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}

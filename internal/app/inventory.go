@@ -9,6 +9,7 @@ import (
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/inventory"
+	"certseal/server"
 )
 
 // inventoryParts holds each App's ledger service, keyed by *App.
@@ -22,12 +23,13 @@ func (a *App) Inventory() *inventory.Service {
 	return nil
 }
 
-// openInventory wires the blank-form ledger and its demo stock.
+// openInventory wires the blank-form ledger, its HTTP module and its demo stock.
 func (a *App) openInventory() error {
 	svc := &inventory.Service{DB: a.DB, Clock: a.Clock}
 	inventoryParts.Store(a, svc)
 	a.closers = append(a.closers, func() error { inventoryParts.Delete(a); return nil })
 	a.demoAfter = append(a.demoAfter, func(res demo.Result) error { return demoStock(svc, res) })
+	a.Server.Extra = append(a.Server.Extra, server.NewInventoryAPI(svc, a.Catalogue, a.Orgs, a.Clock))
 	return nil
 }
 

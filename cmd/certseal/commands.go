@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"text/tabwriter"
 
 	"certseal"
@@ -205,5 +207,54 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if problems > 0 {
 		return fmt.Errorf("%d problems found", problems)
 	}
+	return nil
+}
+
+func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		fmt.Fprintln(stderr, "usage: certseal ca import [-data DIR] (-cert CA.pem -key KEY.pem | -p12 CA.p12)")
+		return errUsage
+	}
+	var c app.Config
+	fs := newFlags("ca import", stderr, &c)
+	certFile := fs.String("cert", "", "CA certificate (PEM)")
+	keyFile := fs.String("key", "", "CA private key (PEM)")
+	p12File := fs.String("p12", "", "CA certificate and key (PKCS#12); password in env CERTSEAL_P12_PASSWORD")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if (*p12File == "") == (*certFile == "" || *keyFile == "") {
+		fmt.Fprintln(stderr, "give either -cert and -key, or -p12")
+		return errUsage
+	}
+	a, err := app.Open(c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	admin := certseal.Actor{UserID: certseal.System.UserID, Username: "ca-import", Role: certseal.RoleAdmin, OrgKind: certseal.KindCityCenter}
+	if *p12File != "" {
+		raw, err := os.ReadFile(*p12File)
+		if err != nil {
+			return err
+		}
+		err = a.Seals().ImportCAPKCS12(ctx, admin, raw, os.Getenv("CERTSEAL_P12_PASSWORD"))
+		if err != nil {
+			return errors.New(certseal.ErrorMessage(err))
+		}
+	} else {
+		cert, err := os.ReadFile(*certFile)
+		if err != nil {
+			return err
+		}
+		key, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		if err := a.Seals().ImportCA(ctx, admin, cert, key); err != nil {
+			return errors.New(certseal.ErrorMessage(err))
+		}
+	}
+	fmt.Fprintln(stdout, "root CA imported; its private key is stored sealed under the master key")
 	return nil
 }

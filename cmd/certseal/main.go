@@ -41,6 +41,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
+	case "ca":
+		err = cmdCA(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -67,9 +69,12 @@ commands:
   init           create the database, the city center and its administrator; print the admin token
   backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
   audit verify   recompute the audit log's hash chain and name the first broken event
+  ca import      import the city center's root CA from PEM (-cert, -key) or PKCS#12 (-p12, password
+                 in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise
   check          check a stopped database: the audit chain, the blank-form ledger's books, and
                  that every certificate has its used blank serial and every used serial its certificate
 
-environment: CERTSEAL_ADDR, CERTSEAL_DATA
+environment: CERTSEAL_ADDR, CERTSEAL_DATA, CERTSEAL_MASTER_KEY (else DATA/master.key),
+CERTSEAL_PUBLIC_URL (the address verification links and QR codes point at)
 `)
 }

@@ -250,9 +250,9 @@ func (m *InventoryAPI) stock(w http.ResponseWriter, r *http.Request) {
 	}
 	switch format {
 	case "csv":
-		m.export(w, r, "空白证照库存", m.scopeName(r, sq.HolderID), format, func(wr io.Writer) error { return inventory.WriteStockCSV(wr, lines) })
+		m.export(w, r, "空白证照库存", "inventory-stock", m.scopeName(r, sq.HolderID), format, func(wr io.Writer) error { return inventory.WriteStockCSV(wr, lines) })
 	case "xlsx":
-		m.export(w, r, "空白证照库存", m.scopeName(r, sq.HolderID), format, func(wr io.Writer) error { return inventory.WriteStockXLSX(wr, lines) })
+		m.export(w, r, "空白证照库存", "inventory-stock", m.scopeName(r, sq.HolderID), format, func(wr io.Writer) error { return inventory.WriteStockXLSX(wr, lines) })
 	default:
 		writeJSON(w, http.StatusOK, list(lines, ""))
 	}
@@ -339,7 +339,7 @@ func (m *InventoryAPI) movements(w http.ResponseWriter, r *http.Request) {
 	if format == "xlsx" {
 		write = func(wr io.Writer) error { return inventory.WriteMovementsXLSX(wr, all) }
 	}
-	m.export(w, r, "空白证照出入库明细", m.scopeName(r, f.HolderID), format, write)
+	m.export(w, r, "空白证照出入库明细", "inventory-movements", m.scopeName(r, f.HolderID), format, write)
 }
 
 func (m *InventoryAPI) getMovement(w http.ResponseWriter, r *http.Request) {
@@ -406,9 +406,9 @@ func (m *InventoryAPI) reconciliation(w http.ResponseWriter, r *http.Request) {
 	}
 	switch format {
 	case "csv":
-		m.export(w, r, "空白证照对账表", m.scopeName(r, org), format, func(wr io.Writer) error { return inventory.WriteReconciliationCSV(wr, rs) })
+		m.export(w, r, "空白证照对账表", "inventory-reconciliation", m.scopeName(r, org), format, func(wr io.Writer) error { return inventory.WriteReconciliationCSV(wr, rs) })
 	case "xlsx":
-		m.export(w, r, "空白证照对账表", m.scopeName(r, org), format, func(wr io.Writer) error { return inventory.WriteReconciliationXLSX(wr, rs) })
+		m.export(w, r, "空白证照对账表", "inventory-reconciliation", m.scopeName(r, org), format, func(wr io.Writer) error { return inventory.WriteReconciliationXLSX(wr, rs) })
 	default:
 		writeJSON(w, http.StatusOK, list(rs, ""))
 	}
@@ -598,9 +598,9 @@ var exportTypes = map[string]string{
 }
 
 // export writes a file download: the body is built in memory first, so that an error is still
-// answered as JSON. The file is named "<title>-<scope>-<date>.<format>" in Chinese, with an
-// ASCII fallback for old clients.
-func (m *InventoryAPI) export(w http.ResponseWriter, r *http.Request, title, scope, format string, write func(io.Writer) error) {
+// answered as JSON. The file is named "<title>-<scope>-<date>.<format>" in Chinese (filename*),
+// with "<ascii>-<date>.<format>" for clients that only read filename (curl -J, for one).
+func (m *InventoryAPI) export(w http.ResponseWriter, r *http.Request, title, ascii, scope, format string, write func(io.Writer) error) {
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		writeError(w, r, err)
@@ -609,7 +609,7 @@ func (m *InventoryAPI) export(w http.ResponseWriter, r *http.Request, title, sco
 	day := m.Clock.Now().In(certseal.China).Format("20060102")
 	name := title + "-" + scope + "-" + day + "." + format
 	w.Header().Set("Content-Type", exportTypes[format])
-	w.Header().Set("Content-Disposition", `attachment; filename="inventory-`+day+`.`+format+`"; filename*=UTF-8''`+rfc5987(name))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+ascii+`-`+day+`.`+format+`"; filename*=UTF-8''`+rfc5987(name))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))

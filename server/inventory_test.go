@@ -482,7 +482,7 @@ func TestInventoryExports(t *testing.T) {
 		}
 		cd := r.Header.Get("Content-Disposition")
 		_, enc, ok := strings.Cut(cd, "filename*=UTF-8''")
-		if !strings.HasPrefix(cd, "attachment;") || !ok {
+		if !strings.HasPrefix(cd, "attachment;") || !ok || !strings.Contains(cd, `filename="inventory-`) {
 			t.Fatalf("%s: Content-Disposition %q", path, cd)
 		}
 		name, err := url.PathUnescape(enc)

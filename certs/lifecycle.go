@@ -163,7 +163,7 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 			cur.Serial = req.Serial
 		} else {
 			cur.Status = rule.to
-			cur.StatusReason = rule.label + "：" + req.Reason
+			cur.StatusReason = req.Reason
 		}
 		op.To = cur.Status
 		cur.UpdatedAt = now.UTC()

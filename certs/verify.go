@@ -208,7 +208,7 @@ func reasonSuffix(r string) string {
 	if r == "" {
 		return ""
 	}
-	return "（" + r + "）"
+	return "（原因：" + r + "）"
 }
 
 func allValid(cs []SignatureCheck) bool {

@@ -21,6 +21,20 @@ import (
 // certParts holds each App's certificate service, keyed by *App.
 var certParts sync.Map // *App -> *certs.Service
 
+// pushParts and batchParts hold each App's result pusher and batch runner, keyed by *App.
+var (
+	pushParts  sync.Map // *App -> *certs.Pusher
+	batchParts sync.Map // *App -> *certs.Batches
+)
+
+// Pusher returns the App's result pusher (审批结果推送), or nil after Close.
+func (a *App) Pusher() *certs.Pusher {
+	if p, ok := pushParts.Load(a); ok {
+		return p.(*certs.Pusher)
+	}
+	return nil
+}
+
 // Certs returns the App's certificate service, or nil after Close.
 func (a *App) Certs() *certs.Service {
 	if s, ok := certParts.Load(a); ok {
@@ -76,7 +90,29 @@ func (a *App) openCerts() error {
 		return nil
 	})
 	a.Server.Extra = append(a.Server.Extra, server.NewCertAPI(svc, listSigner{reg}, "广元市政务服务和公共资源交易中心"))
+	a.openPush(svc)
 	return nil
+}
+
+// openPush wires the result push: the pusher goroutine, woken after every commit that appends
+// outbox events, and its HTTP module.
+func (a *App) openPush(svc *certs.Service) {
+	p := certs.NewPusher(svc)
+	svc.Notify = p.Wake
+	pushParts.Store(a, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	a.closers = append(a.closers, func() error {
+		cancel()
+		<-done
+		pushParts.Delete(a)
+		return nil
+	})
+	a.Server.Extra = append(a.Server.Extra, server.NewPushAPI(p))
 }
 
 // sealSource adapts the seal registry to certs.SealSource.

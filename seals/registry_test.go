@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -619,4 +620,40 @@ func TestValidateForeignSignature(t *testing.T) {
 	}
 	_, err = e.reg.ValidateWithStatus(context.Background(), []byte("not a pdf"))
 	wantCode(t, err, certseal.EInvalid)
+}
+
+// TestConcurrentCreate registers seals from several goroutines: each gets its own sequence
+// number (the key and certificate are made outside the transaction and remade when another
+// registration took the number meanwhile).
+func TestConcurrentCreate(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	if _, err := e.reg.CA(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			s := e.lizhouSeal()
+			s.Code = "510802000010" + string(rune('0'+i))
+			_, err := e.reg.Create(ctx, e.admin, s)
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	items, _, err := e.reg.List(ctx, seals.SealFilter{}, "", 50)
+	if err != nil || len(items) != n {
+		t.Fatalf("%v: %d seals, want %d", err, len(items), n)
+	}
+	for i, s := range items {
+		cert, _ := x509.ParseCertificate(s.Certificate)
+		if want := fmt.Sprintf("ES510802%06d", i+1); s.ID != want || !strings.Contains(cert.Subject.String(), want) {
+			t.Errorf("seal %d: id %s, certificate %s; want %s in both", i, s.ID, cert.Subject, want)
+		}
+	}
 }

@@ -223,9 +223,9 @@ func TestDemandFlow(t *testing.T) {
 	}
 
 	// The exports.
-	download := func(format, wantType string) []byte {
+	download := func(format, user, wantType string) []byte {
 		t.Helper()
-		r := e.Must(200, "GET", round+"/summary?format="+format, "admin", nil)
+		r := e.Must(200, "GET", round+"/summary?format="+format, user, nil)
 		if ct := r.Header.Get("Content-Type"); ct != demand.ContentType(format) {
 			t.Errorf("%s: Content-Type %q, want %q", format, ct, demand.ContentType(format))
 		}
@@ -242,7 +242,7 @@ func TestDemandFlow(t *testing.T) {
 		}
 		return r.Body
 	}
-	raw := download("csv", "text/csv")
+	raw := download("csv", "admin", "text/csv")
 	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\uFEFF")))).ReadAll()
 	if err != nil || !bytes.HasPrefix(raw, []byte("\uFEFF")) {
 		t.Fatalf("CSV (BOM %v): %v", bytes.HasPrefix(raw, []byte("\uFEFF")), err)
@@ -263,7 +263,7 @@ func TestDemandFlow(t *testing.T) {
 	if !found {
 		t.Errorf("CSV has no row for 利州 food:\n%v", rows)
 	}
-	xf, err := excelize.OpenReader(bytes.NewReader(download("xlsx", "application/vnd.openxmlformats")))
+	xf, err := excelize.OpenReader(bytes.NewReader(download("xlsx", "auditor", "application/vnd.openxmlformats")))
 	if err != nil {
 		t.Fatalf("XLSX: %v", err)
 	}
@@ -275,8 +275,17 @@ func TestDemandFlow(t *testing.T) {
 	if err != nil || len(xrows) < 2 || !strings.Contains(strings.Join(flatten(xrows), "|"), "食品经营许可证") {
 		t.Errorf("XLSX 汇总: %v %v", err, xrows)
 	}
-	if pdf := download("pdf", "application/pdf"); !bytes.HasPrefix(pdf, []byte("%PDF")) || len(pdf) < 2000 {
-		t.Errorf("PDF: %d bytes starting %q", len(pdf), pdf[:min(len(pdf), 8)])
+	// A city department downloads the PDF; it is still signed off by the city center.
+	pdf := download("pdf", "scj", "application/pdf")
+	if !bytes.HasPrefix(pdf, []byte("%PDF")) || len(pdf) < 2000 {
+		t.Fatalf("PDF: %d bytes starting %q", len(pdf), pdf[:min(len(pdf), 8)])
+	}
+	if text := strings.Join(strings.Fields(pdfText(t, pdf)), ""); text != "" {
+		for _, want := range []string{"广元市2026年度空白证照需求汇总表", "利州区行政审批局", "食品经营许可证", demo.CityCenterName} {
+			if !strings.Contains(text, want) {
+				t.Errorf("PDF text lacks %q:\n%.600s", want, text)
+			}
+		}
 	}
 
 	// The plan, twice; versions are kept.
@@ -503,5 +512,59 @@ func TestDemandRefusals(t *testing.T) {
 	e.Must(200, "POST", wcPath+"/submit", "wangcang-officer", nil)
 	if f := filingOf(t, e.Must(200, "GET", wcPath, "wangcang-officer", nil)); f.Status != demand.Submitted || f.Version != 2 {
 		t.Errorf("旺苍 after the reopening: %s v%d", f.Status, f.Version)
+	}
+}
+
+// TestDemandWithdrawAndTopUp withdraws a filing and files it again, and opens a top-up round
+// under the yearly one.
+func TestDemandWithdrawAndTopUp(t *testing.T) {
+	e := testenv.Start(t)
+	rd := openDemandRound(t, e)
+	round := fmt.Sprintf("%s/rounds/%d", dem, rd.ID)
+	lizhou := e.Orgs["利州区行政审批局"]
+
+	f := filingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 30))))
+	filing := fmt.Sprintf("%s/filings/%d", dem, f.ID)
+	e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil)
+	f = filingOf(t, e.Must(200, "POST", filing+"/withdraw", "lizhou-officer", map[string]string{"reason": "数量填错，撤回重报"}))
+	if f.Status != demand.Withdrawn {
+		t.Fatalf("withdrawn: %+v", f)
+	}
+	var missing testList[demand.MissingOrg]
+	e.Must(200, "GET", round+"/missing", "admin", nil).Decode(t, &missing)
+	if m := findMissing(missing.Items, lizhou); m == nil || m.Status != demand.Withdrawn || m.StatusLabel != demand.Withdrawn.Label() {
+		t.Errorf("withdrawn filing in the missing list: %+v", m)
+	}
+	if r := e.Do("POST", filing+"/amend", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 20))); r.Status != 409 || r.ErrorCode() != "conflict" {
+		t.Errorf("amend a withdrawn filing: %d %s", r.Status, r.ErrorCode())
+	}
+	f = filingOf(t, e.Must(200, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 20))))
+	if f.Status != demand.Draft || f.Version != 4 {
+		t.Errorf("saved again after the withdrawal: %s v%d", f.Status, f.Version)
+	}
+	e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil)
+
+	// A top-up round of the same year, food only, capped at 100.
+	r := e.Must(201, "POST", dem+"/rounds", "admin", map[string]any{"kind": "topup", "parent_id": rd.ID,
+		"deadline": demandDeadline.AddDate(0, 1, 0), "types": []map[string]any{{"code": demo.TypeFood, "cap": 100}}})
+	var top demand.Round
+	r.Decode(t, &top)
+	if top.Kind != demand.TopUp || top.Year != 2026 || top.ParentID != rd.ID || top.Title == "" {
+		t.Fatalf("top-up round: %+v", top)
+	}
+	var tops testList[demand.Round]
+	e.Must(200, "GET", fmt.Sprintf("%s/rounds?parent_id=%d&kind=topup", dem, rd.ID), "lizhou-clerk", nil).Decode(t, &tops)
+	if len(tops.Items) != 1 || tops.Items[0].ID != top.ID {
+		t.Errorf("top-up rounds: %+v", tops.Items)
+	}
+	topRound := fmt.Sprintf("%s/rounds/%d", dem, top.ID)
+	if r := e.Do("POST", topRound+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 101))); r.Status != 400 {
+		t.Errorf("over the top-up cap: %d", r.Status)
+	}
+	e.Must(201, "POST", topRound+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 100)))
+	var all testList[demand.Round]
+	e.Must(200, "GET", dem+"/rounds", "auditor", nil).Decode(t, &all)
+	if len(all.Items) != 2 || all.Items[0].ID != top.ID {
+		t.Errorf("rounds, newest first: %+v", all.Items)
 	}
 }

@@ -60,7 +60,12 @@ func (db *DB) migrate() error {
 // Migrate applies, in order and one transaction each, the steps of ms that are newer than the
 // database's version. It is exported for tests of migrations.
 func Migrate(db *DB, ms []Migration) error {
+	var v int
+	db.View(func(tx *Tx) error { v = tx.Version(); return nil })
 	for _, m := range ms {
+		if v >= m.To {
+			continue // up to date: opening the database writes nothing
+		}
 		err := db.Update(func(tx *Tx) error {
 			if tx.Version() >= m.To {
 				return nil

@@ -1,0 +1,86 @@
+// certseal web pages: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  // Confirm before a form that changes something serious (data-confirm="...").
+  document.addEventListener("submit", function (e) {
+    var msg = e.target.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) { e.preventDefault(); }
+  });
+
+  // Downloads with a progress bar: <a data-progress href="..."> fetches the file, shows how
+  // much has arrived in the <progress> after it, then hands it to the browser to save.
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest("a[data-progress]") : null;
+    if (!a || !window.fetch || !window.ReadableStream) { return; }
+    e.preventDefault();
+    var box = document.getElementById("progress");
+    var bar = box.querySelector("progress");
+    var label = box.querySelector("span");
+    box.hidden = false;
+    bar.removeAttribute("value");
+    label.textContent = "正在生成：" + a.textContent;
+    fetch(a.href, { credentials: "same-origin" }).then(function (resp) {
+      if (!resp.ok) { throw new Error("服务器返回 " + resp.status); }
+      var total = parseInt(resp.headers.get("Content-Length") || "0", 10);
+      var name = a.getAttribute("download") || "export";
+      var reader = resp.body.getReader();
+      var chunks = [], got = 0;
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) { return; }
+          chunks.push(r.value);
+          got += r.value.length;
+          if (total > 0) { bar.max = total; bar.value = got; }
+          label.textContent = "正在下载：" + a.textContent + "（" + Math.round(got / 1024) + " KB" + (total > 0 ? " / " + Math.round(total / 1024) + " KB" : "") + "）";
+          return pump();
+        });
+      }
+      return pump().then(function () {
+        var blob = new Blob(chunks, { type: resp.headers.get("Content-Type") || "application/octet-stream" });
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = name;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        bar.max = 1; bar.value = 1;
+        label.textContent = "已完成：" + a.textContent;
+      });
+    }).catch(function (err) {
+      label.textContent = "导出失败：" + err.message;
+    });
+  });
+
+  // Live template preview: on the template page, re-render the PDF while the values change.
+  var form = document.getElementById("template-preview");
+  if (form && window.fetch) {
+    var frame = document.getElementById("preview-frame");
+    var status = document.getElementById("preview-status");
+    var timer = null, url = null;
+    var refresh = function () {
+      status.textContent = "正在生成预览…";
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" }).then(function (resp) {
+        if (!resp.ok) { return resp.text().then(function (t) { throw new Error(t); }); }
+        return resp.blob();
+      }).then(function (blob) {
+        if (url) { URL.revokeObjectURL(url); }
+        url = URL.createObjectURL(blob);
+        frame.src = url;
+        status.textContent = "预览已更新";
+      }).catch(function (err) {
+        status.textContent = "预览失败：" + err.message;
+      });
+    };
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 600);
+    });
+    form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
+  }
+
+  // Print buttons.
+  document.addEventListener("click", function (e) {
+    if (e.target.matches && e.target.matches("[data-print]")) { window.print(); }
+  });
+})();

@@ -1,0 +1,411 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"certseal"
+	"certseal/certs"
+	"certseal/internal/catalogue"
+	"certseal/inventory"
+	"certseal/seals"
+	"certseal/templates"
+)
+
+// webSystemFields are the template fields the certificate service fills in itself (the issuer,
+// the dates; certs/issue.go), shown read-only on the issuing form.
+var webSystemFields = []string{"发证机关", "发证日期", "日期", "有效期至", "有效期限", "有效期"}
+
+// webHolderFields are filled from the holder when the clerk leaves them empty.
+var (
+	webHolderNameFields = []string{"经营者名称", "持证主体", "业户名称"}
+	webHolderCodeFields = []string{"统一社会信用代码", "社会信用代码（身份证号码）"}
+)
+
+type issueField struct {
+	templates.Field
+	Value   string
+	System  bool
+	Invalid bool
+}
+
+type issueData struct {
+	Types    []catalogue.LicenceType
+	Type     *catalogue.LicenceType
+	Bindings []catalogue.Binding
+	Item     string
+	ItemName string
+	Template *templates.Template
+	Fields   []issueField
+	Holder   certs.Holder
+	From, To string
+	Seals    []seals.Seal
+	SealID   string
+	Serial   string
+	Paper    bool
+	InStock  uint64
+	IdemKey  string
+	Preview  bool
+	Step     int
+}
+
+// issueForm builds the issuing form for the type and item in the query or form, with the
+// values the clerk typed.
+func (m *Web) issueForm(r *http.Request) (*issueData, error) {
+	ctx := r.Context()
+	actor := webActor(r)
+	d := &issueData{Step: 1, IdemKey: r.FormValue("idem")}
+	if d.IdemKey == "" || len(d.IdemKey) > 100 {
+		d.IdemKey = randomToken()
+	}
+	types, err := m.allTypes(ctx)
+	if err != nil {
+		return d, err
+	}
+	d.Types = types
+	code := r.FormValue("type")
+	for i := range types {
+		if types[i].Code == code {
+			d.Type = &types[i]
+		}
+	}
+	if d.Type == nil {
+		return d, nil
+	}
+	d.Step = 2
+	if d.Bindings, err = m.Catalogue.BindingsOfType(ctx, d.Type.Code); err != nil {
+		return d, err
+	}
+	d.Item = r.FormValue("item")
+	if len(d.Bindings) == 1 && d.Item == "" {
+		d.Item = d.Bindings[0].ItemCode
+	}
+	for _, b := range d.Bindings {
+		if b.ItemCode == d.Item {
+			d.ItemName = b.ItemName
+		}
+	}
+	if d.ItemName == "" {
+		d.Item = ""
+		return d, nil
+	}
+	d.Step = 3
+	if d.Template, err = m.Templates.Template(ctx, d.Type.TemplateID, 0); err != nil {
+		return d, err
+	}
+	for _, f := range d.Template.Fields {
+		if n := d.Template.Number; n != nil && n.Field == f.Name {
+			continue
+		}
+		d.Fields = append(d.Fields, issueField{Field: f, Value: strings.TrimSpace(r.FormValue("f." + f.Name)), System: slices.Contains(webSystemFields, f.Name)})
+	}
+	d.Holder = certs.Holder{Name: strings.TrimSpace(r.FormValue("holder_name")), Code: strings.TrimSpace(r.FormValue("holder_code")), CodeType: r.FormValue("holder_code_type")}
+	if d.Holder.CodeType == "" {
+		d.Holder.CodeType = certs.CodeUSCC
+	}
+	d.From, d.To = strings.TrimSpace(r.FormValue("valid_from")), strings.TrimSpace(r.FormValue("valid_to"))
+	ss, _, err := m.Seals.List(ctx, seals.SealFilter{OrgID: actor.OrgID, Status: seals.StatusActive}, "", 50)
+	if err != nil {
+		return d, err
+	}
+	for _, s := range ss {
+		if s.Authorises(d.Type.Code) {
+			d.Seals = append(d.Seals, s)
+		}
+	}
+	d.SealID = r.FormValue("seal")
+	if d.SealID == "" && len(d.Seals) > 0 {
+		d.SealID = d.Seals[0].ID
+	}
+	d.Paper = d.Type.HasPaperForm()
+	d.Serial = strings.TrimSpace(r.FormValue("serial"))
+	if d.Paper {
+		lines, err := m.Inventory.Stock(ctx, actor, inventory.StockQuery{TypeCode: d.Type.Code, State: inventory.InStock, RangeLimit: 1})
+		if err == nil && len(lines) > 0 {
+			d.InStock = lines[0].Count
+			if d.Serial == "" && len(lines[0].Ranges) > 0 {
+				d.Serial = lines[0].Ranges[0].First // the next blank form on the pile
+			}
+		}
+	}
+	return d, nil
+}
+
+func (d *issueData) request() certs.IssueRequest {
+	req := certs.IssueRequest{TypeCode: d.Type.Code, ItemCode: d.Item, Holder: d.Holder, ValidFrom: d.From, ValidTo: d.To,
+		SealID: d.SealID, Values: map[string]string{}}
+	if d.Paper {
+		req.Serial = d.Serial
+	}
+	for _, f := range d.Fields {
+		if !f.System && f.Value != "" {
+			req.Values[f.Name] = f.Value
+		}
+	}
+	return req
+}
+
+func (d *issueData) markInvalid(field string) {
+	for i := range d.Fields {
+		if d.Fields[i].Name == field {
+			d.Fields[i].Invalid = true
+		}
+	}
+}
+
+func (m *Web) issuePage(w http.ResponseWriter, r *http.Request) {
+	d, err := m.issueForm(r)
+	v := &webView{Title: "签发证照", Data: d}
+	if err != nil {
+		m.fail(w, r, "issue", v, err)
+		return
+	}
+	m.render(w, r, http.StatusOK, "issue", v)
+}
+
+// previewValues returns the values as the certificate would print them, with the fields the
+// service fills in set the same way, for the preview.
+func (m *Web) previewValues(r *http.Request, d *issueData) map[string]string {
+	vals := map[string]string{}
+	for _, f := range d.Fields {
+		if f.Value != "" && !f.System {
+			vals[f.Name] = f.Value
+		}
+	}
+	set := func(names []string, v string) {
+		for _, n := range names {
+			if _, ok := d.Template.Field(n); ok && vals[n] == "" && v != "" {
+				vals[n] = v
+			}
+		}
+	}
+	now := m.Clock.Now().In(certseal.China)
+	set([]string{"发证机关"}, Principal(r).Org.Name)
+	set([]string{"发证日期", "日期"}, certs.ChineseDate(now))
+	from := now
+	if t, err := time.ParseInLocation("2006-01-02", d.From, certseal.China); err == nil {
+		from = t
+	}
+	if t, err := time.ParseInLocation("2006-01-02", d.To, certseal.China); err == nil {
+		set([]string{"有效期至"}, certs.ChineseDate(t))
+		set([]string{"有效期限", "有效期"}, certs.ChineseDate(from)+"至"+certs.ChineseDate(t))
+	}
+	set(webHolderNameFields, d.Holder.Name)
+	set(webHolderCodeFields, d.Holder.Code)
+	return vals
+}
+
+func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
+	d, err := m.issueForm(r)
+	v := &webView{Title: "签发证照", Data: d}
+	if err == nil && d.Step < 3 {
+		err = certseal.Errorf(certseal.EInvalid, "请先选择证照类型和办理事项")
+	}
+	if err != nil {
+		m.fail(w, r, "issue", v, err)
+		return
+	}
+	req := d.request()
+	if err := req.Validate(); err != nil {
+		m.issueFail(w, r, v, d, err)
+		return
+	}
+	if r.FormValue("action") == "preview" {
+		vals := m.previewValues(r, d)
+		if err := d.Template.CheckValues(vals); err != nil {
+			m.issueFail(w, r, v, d, err)
+			return
+		}
+		pdf, err := m.Renderer.Render(d.Template, templates.Document{Values: vals, LicenceNumber: "（签发时自动生成）",
+			Mode: templates.Full, Created: m.Clock.Now(), Title: "预览"})
+		if err != nil {
+			m.issueFail(w, r, v, d, err)
+			return
+		}
+		m.sessions.setPreview(webSessionOf(r), pdf)
+		d.Preview = true
+		v.Flash = "预览已生成：请核对下方内容，无误后点击“签发”。"
+		m.render(w, r, http.StatusOK, "issue", v)
+		return
+	}
+	c, _, err := m.Certs.Issue(r.Context(), webActor(r), req, "web-"+d.IdemKey)
+	if err != nil {
+		m.issueFail(w, r, v, d, err)
+		return
+	}
+	msg := "证照已签发，证照编号 " + c.LicenceNumber + "。"
+	if c.Serial != "" {
+		msg += "请将空白证照 " + c.Serial + " 放入打印机，点击“打印套打”。"
+	}
+	m.done(w, r, "/certificates/"+c.ID, msg)
+}
+
+func (m *Web) issueFail(w http.ResponseWriter, r *http.Request, v *webView, d *issueData, err error) {
+	var field string
+	if e, ok := err.(*certseal.Error); ok {
+		field, _ = e.Detail["field"].(string)
+	}
+	d.markInvalid(field)
+	m.fail(w, r, "issue", v, err)
+}
+
+func (m *Web) issuePreviewPDF(w http.ResponseWriter, r *http.Request) {
+	pdf := m.sessions.takePreview(webSessionOf(r))
+	if pdf == nil {
+		http.Error(w, "没有预览，请在签发页面点击“预览”", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writePDF(w, "预览.pdf", pdf)
+}
+
+type certListData struct {
+	Items  []certs.Certificate
+	Next   string
+	Q      string
+	Status string
+	Type   string
+	From   string
+	To     string
+	Types  []catalogue.LicenceType
+	States []certs.Status
+}
+
+var webCertStatuses = []certs.Status{certs.StatusValid, certs.StatusSuspended, certs.StatusRevoked, certs.StatusCancelled,
+	certs.StatusExpired, certs.StatusTransferredOut, certs.StatusPenalty, certs.StatusOther}
+
+func (m *Web) certList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := &certListData{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Type: q.Get("type"), From: q.Get("from"), To: q.Get("to"), States: webCertStatuses}
+	v := &webView{Title: "证照查询", Data: d}
+	d.Types, _ = m.allTypes(r.Context())
+	f := certs.Filter{Query: d.Q, Status: certs.Status(d.Status), TypeCode: d.Type}
+	for _, p := range []struct {
+		s     string
+		dst   *time.Time
+		label string
+	}{{d.From, &f.From, "起始日期"}, {d.To, &f.To, "截止日期"}} {
+		if p.s == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", p.s, certseal.China)
+		if err != nil {
+			m.fail(w, r, "certs", v, certseal.Errorf(certseal.EInvalid, "%s应为日期，如 2026-03-02", p.label))
+			return
+		}
+		*p.dst = t
+	}
+	if !f.To.IsZero() {
+		f.To = f.To.AddDate(0, 0, 1)
+	}
+	items, next, err := m.Certs.List(r.Context(), webActor(r), f, q.Get("cursor"), 50)
+	if err != nil {
+		m.fail(w, r, "certs", v, err)
+		return
+	}
+	d.Items, d.Next = items, next
+	m.render(w, r, http.StatusOK, "certs", v)
+}
+
+type certValue struct{ Name, Value string }
+
+type certDetailData struct {
+	C       certs.Certificate
+	Values  []certValue
+	History []certs.Operation
+	Ops     []webOp
+	CanOp   bool
+	Class   string
+}
+
+type webOp struct{ Op, Label string }
+
+// webOps are the status changes a window offers, with their Chinese names (change, which
+// needs new values, is done through the API).
+var webOps = []webOp{
+	{"suspend", "暂扣"}, {"reinstate", "暂扣发还"}, {"withdraw", "撤回"}, {"revoke", "撤销"}, {"cancel", "注销"},
+	{"penalty_withdraw", "吊销"}, {"transfer_out", "办理转出"}, {"cancel_transfer", "取消转出"}, {"renew", "延续"},
+	{"replace", "补证（纸质证照遗失）"},
+}
+
+func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error) {
+	ctx := r.Context()
+	actor := webActor(r)
+	c, err := m.Certs.Get(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &certDetailData{C: c, Class: statusClass(c.Status), Ops: webOps, CanOp: slices.Contains(webOperator, actor.Role)}
+	d.History, _ = m.Certs.History(ctx, actor, c.ID)
+	seen := map[string]bool{}
+	if t, err := m.Templates.Template(ctx, c.TemplateID, c.TemplateVersion); err == nil {
+		for _, f := range t.Fields {
+			if v, ok := c.Values[f.Name]; ok {
+				d.Values = append(d.Values, certValue{f.Name, v})
+				seen[f.Name] = true
+			}
+		}
+	}
+	for k, v := range c.Values {
+		if !seen[k] {
+			d.Values = append(d.Values, certValue{k, v})
+		}
+	}
+	return d, nil
+}
+
+func (m *Web) certDetail(w http.ResponseWriter, r *http.Request) {
+	d, err := m.certDetailData(r, Var(r, "id"))
+	if err != nil {
+		m.errorPage(w, r, err)
+		return
+	}
+	m.render(w, r, http.StatusOK, "cert", &webView{Title: d.C.Name + " " + d.C.LicenceNumber, Data: d})
+}
+
+func (m *Web) certOperate(w http.ResponseWriter, r *http.Request) {
+	id := Var(r, "id")
+	req := certs.OperationRequest{Op: r.FormValue("op"), Reason: strings.TrimSpace(r.FormValue("reason")),
+		ValidTo: strings.TrimSpace(r.FormValue("valid_to")), Serial: strings.TrimSpace(r.FormValue("serial")),
+		ReportRef: strings.TrimSpace(r.FormValue("report_ref"))}
+	err := req.Validate()
+	var c certs.Certificate
+	if err == nil {
+		c, err = m.Certs.Operate(r.Context(), webActor(r), id, req)
+	}
+	if err != nil {
+		d, gerr := m.certDetailData(r, id)
+		if gerr != nil {
+			m.errorPage(w, r, err)
+			return
+		}
+		m.fail(w, r, "cert", &webView{Title: d.C.Name + " " + d.C.LicenceNumber, Data: d}, err)
+		return
+	}
+	m.done(w, r, "/certificates/"+c.ID, "已办理：证照现在的状态为“"+c.StatusLabel+"”。")
+}
+
+func (m *Web) certPDF(print bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var pdf []byte
+		var c certs.Certificate
+		var err error
+		if print {
+			pdf, c, err = m.Certs.PrintPDF(r.Context(), webActor(r), Var(r, "id"))
+		} else {
+			pdf, c, err = m.Certs.PDF(r.Context(), webActor(r), Var(r, "id"))
+		}
+		if err != nil {
+			m.errorPage(w, r, err)
+			return
+		}
+		name := c.Name + "-" + c.LicenceNumber + ".pdf"
+		if print {
+			name = c.Name + "-" + c.LicenceNumber + "-套打-" + c.Serial + ".pdf"
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writePDF(w, name, pdf)
+	}
+}

@@ -1,0 +1,338 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"certseal"
+	"certseal/internal/orgs"
+)
+
+// Sessions of the web pages. The cookie holds 32 random bytes; the server keeps only their
+// SHA-256, with the user, a per-session CSRF token and the times. Sessions live in memory: a
+// restart signs everyone out, which suits one binary on an intranet.
+const (
+	webCookie      = "certseal_session"
+	webPreCookie   = "certseal_pre" // binds the CSRF token of the forms shown before signing in
+	webIdle        = 2 * time.Hour
+	webMaxAge      = 12 * time.Hour
+	webMaxSessions = 10000
+	webCSRFField   = "csrf"
+)
+
+type webSession struct {
+	key     [32]byte // SHA-256 of the cookie value
+	userID  string
+	csrf    string
+	created time.Time
+	seen    time.Time
+	flash   string
+	preview []byte // the clerk's last issue preview
+}
+
+type webSessions struct {
+	mu    sync.Mutex
+	m     map[[32]byte]*webSession
+	clock certseal.Clock
+	key   [32]byte // HMAC key of the pre-login CSRF tokens
+}
+
+func newWebSessions(clock certseal.Clock) *webSessions {
+	s := &webSessions{m: map[[32]byte]*webSession{}, clock: clock}
+	rand.Read(s.key[:])
+	return s
+}
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// create starts a session for the user and returns the cookie value.
+func (s *webSessions) create(userID string) string {
+	id := randomToken()
+	now := s.clock.Now()
+	sess := &webSession{key: sha256.Sum256([]byte(id)), userID: userID, csrf: randomToken(), created: now, seen: now}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= webMaxSessions {
+		for k, v := range s.m {
+			if s.expired(v, now) {
+				delete(s.m, k)
+			}
+		}
+		if len(s.m) >= webMaxSessions { // still full: drop the oldest
+			var oldest *webSession
+			for _, v := range s.m {
+				if oldest == nil || v.seen.Before(oldest.seen) {
+					oldest = v
+				}
+			}
+			delete(s.m, oldest.key)
+		}
+	}
+	s.m[sess.key] = sess
+	return id
+}
+
+func (s *webSessions) expired(v *webSession, now time.Time) bool {
+	return now.Sub(v.seen) > webIdle || now.Sub(v.created) > webMaxAge
+}
+
+// get returns the session of the cookie value, or nil, and touches it.
+func (s *webSessions) get(id string) *webSession {
+	if id == "" || len(id) > 100 {
+		return nil
+	}
+	k := sha256.Sum256([]byte(id))
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	if !ok {
+		return nil
+	}
+	if s.expired(v, now) {
+		delete(s.m, k)
+		return nil
+	}
+	v.seen = now
+	return v
+}
+
+func (s *webSessions) delete(v *webSession) {
+	s.mu.Lock()
+	delete(s.m, v.key)
+	s.mu.Unlock()
+}
+
+// deleteUser ends every session of a user (after a password change by an administrator).
+func (s *webSessions) deleteUser(userID string, except *webSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if v.userID == userID && v != except {
+			delete(s.m, k)
+		}
+	}
+}
+
+func (s *webSessions) setFlash(v *webSession, msg string) {
+	s.mu.Lock()
+	v.flash = msg
+	s.mu.Unlock()
+}
+
+func (s *webSessions) takeFlash(v *webSession) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := v.flash
+	v.flash = ""
+	return f
+}
+
+func (s *webSessions) setPreview(v *webSession, pdf []byte) {
+	s.mu.Lock()
+	v.preview = pdf
+	s.mu.Unlock()
+}
+
+func (s *webSessions) takePreview(v *webSession) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return v.preview
+}
+
+// preToken returns the CSRF token of the pre-login forms for the pre-session cookie value.
+func (s *webSessions) preToken(cookie string) string {
+	mac := hmac.New(sha256.New, s.key[:])
+	mac.Write([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+type webSessionKey struct{}
+
+// webSessionOf returns the session of a request that passed page(), or nil.
+func webSessionOf(r *http.Request) *webSession {
+	s, _ := r.Context().Value(webSessionKey{}).(*webSession)
+	return s
+}
+
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+}
+
+// page wraps a page handler: it finds the session (else sends the browser to the sign-in page),
+// loads the user (a disabled user is signed out), checks the role, and checks the CSRF token of
+// every POST (403 without it, compared in constant time).
+func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var sess *webSession
+		if c, err := r.Cookie(webCookie); err == nil {
+			sess = m.sessions.get(c.Value)
+		}
+		if sess == nil {
+			next := ""
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				next = "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, "/login"+next, http.StatusSeeOther)
+			return
+		}
+		p, err := m.Orgs.PrincipalOf(r.Context(), sess.userID)
+		if err != nil {
+			m.sessions.delete(sess)
+			setCookie(w, r, webCookie, "", -1)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
+			who.username = p.User.Username
+		}
+		ctx := context.WithValue(r.Context(), webSessionKey{}, sess)
+		ctx = context.WithValue(ctx, keyPrincipal, &p)
+		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 25<<20)
+			if !csrfOK(sess.csrf, r.FormValue(webCSRFField)) {
+				m.render(w, r, http.StatusForbidden, "error", &webView{Title: "请求被拒绝",
+					Error: "页面已过期或请求来源无法确认（缺少或错误的表单校验码），请刷新页面后重试。"})
+				return
+			}
+		}
+		if !slices.Contains(roles, p.User.Role) {
+			m.render(w, r, http.StatusForbidden, "error", &webView{Title: "无权访问",
+				Error: "角色“" + p.User.Role.Label() + "”无权使用此页面。"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func csrfOK(want, got string) bool {
+	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// safeNext returns the local path to go to after signing in, or "".
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || len(s) > 500 {
+		return ""
+	}
+	return s
+}
+
+type loginData struct {
+	Username string
+	Next     string
+	PreCSRF  string
+}
+
+// preCSRF returns the pre-login CSRF token, setting the pre-session cookie when there is none.
+func (m *Web) preCSRF(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(webPreCookie)
+	v := ""
+	if err == nil && len(c.Value) == 43 {
+		v = c.Value
+	} else {
+		v = randomToken()
+		setCookie(w, r, webPreCookie, v, 0)
+	}
+	return m.sessions.preToken(v)
+}
+
+// preCSRFOK checks the token of a pre-login form against the pre-session cookie.
+func (m *Web) preCSRFOK(r *http.Request) bool {
+	c, err := r.Cookie(webPreCookie)
+	if err != nil {
+		return false
+	}
+	return csrfOK(m.sessions.preToken(c.Value), r.FormValue(webCSRFField))
+}
+
+func (m *Web) loginPage(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(webCookie); err == nil && m.sessions.get(c.Value) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	d := &loginData{Next: safeNext(r.URL.Query().Get("next")), PreCSRF: m.preCSRF(w, r)}
+	m.render(w, r, http.StatusOK, "login", &webView{Title: "登录", Data: d, Public: true})
+}
+
+func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	d := &loginData{Username: strings.TrimSpace(r.FormValue("username")), Next: safeNext(r.FormValue("next"))}
+	v := &webView{Title: "登录", Data: d, Public: true}
+	if !m.preCSRFOK(r) {
+		// Not 403: the role table's check posts to every public route without a cookie. The
+		// form is shown again with a fresh token; nothing was done.
+		d.PreCSRF = m.preCSRF(w, r)
+		v.Error = "页面已过期，请重新输入用户名和密码。"
+		m.render(w, r, http.StatusBadRequest, "login", v)
+		return
+	}
+	d.PreCSRF = m.preCSRF(w, r)
+	u, err := m.Orgs.CheckPassword(r.Context(), d.Username, r.FormValue("password"))
+	if err != nil {
+		m.fail(w, r, "login", v, err)
+		return
+	}
+	if c, err := r.Cookie(webCookie); err == nil { // a new id at every sign-in
+		if old := m.sessions.get(c.Value); old != nil {
+			m.sessions.delete(old)
+		}
+	}
+	id := m.sessions.create(u.ID)
+	setCookie(w, r, webCookie, id, 0)
+	to := d.Next
+	if info, err := m.Orgs.PasswordInfo(r.Context(), u.ID); err == nil && info.MustChange {
+		sess := m.sessions.get(id)
+		m.sessions.setFlash(sess, "您的密码由管理员设置，请先修改为只有您自己知道的密码。")
+		to = "/account"
+	}
+	if to == "" {
+		to = webHome(u.Role)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (m *Web) logout(w http.ResponseWriter, r *http.Request) {
+	m.sessions.delete(webSessionOf(r))
+	setCookie(w, r, webCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type accountData struct {
+	Info orgs.PasswordInfo
+}
+
+func (m *Web) account(w http.ResponseWriter, r *http.Request) {
+	info, _ := m.Orgs.PasswordInfo(r.Context(), webSessionOf(r).userID)
+	m.render(w, r, http.StatusOK, "account", &webView{Title: "我的账号", Data: accountData{Info: info}})
+}
+
+func (m *Web) accountPost(w http.ResponseWriter, r *http.Request) {
+	sess := webSessionOf(r)
+	v := &webView{Title: "我的账号", Data: accountData{}}
+	if r.FormValue("new") != r.FormValue("new2") {
+		m.fail(w, r, "account", v, certseal.Errorf(certseal.EInvalid, "两次输入的新密码不一致").WithDetail("field", "new2"))
+		return
+	}
+	if err := m.Orgs.ChangePassword(r.Context(), webActor(r), r.FormValue("old"), r.FormValue("new")); err != nil {
+		m.fail(w, r, "account", v, err)
+		return
+	}
+	m.sessions.deleteUser(sess.userID, sess) // other browsers signed in with the old password
+	m.done(w, r, "/account", "密码已修改。")
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"certseal"
+	"certseal/certs"
+)
+
+// Public verification (核验): by number or identifier (the QR code points at /verify/{ref},
+// which package server's certificate module answers), or by uploading the PDF itself. No
+// sign-in; rate limited per client address like the API's verification.
+
+type verifyData struct {
+	Ref     string
+	View    *certs.PublicView
+	Verdict *certs.PDFVerdict
+	Class   string
+	PreCSRF string
+}
+
+func verdictClass(v string) string {
+	switch v {
+	case certs.VerdictValid:
+		return "ok"
+	case certs.VerdictSuspended, certs.VerdictExpired:
+		return "warn"
+	}
+	return "bad"
+}
+
+func (m *Web) verifyPage(w http.ResponseWriter, r *http.Request) {
+	d := &verifyData{Ref: strings.TrimSpace(r.URL.Query().Get("ref")), PreCSRF: m.preCSRF(w, r)}
+	v := &webView{Title: "电子证照核验", Data: d, Public: true}
+	if d.Ref == "" {
+		m.render(w, r, http.StatusOK, "verify", v)
+		return
+	}
+	if ok, _ := m.verify.Allow(clientAddr(r)); !ok {
+		m.fail(w, r, "verify", v, certseal.Errorf(certseal.ERateLimited, "查询过于频繁，请稍后再试"))
+		return
+	}
+	pv, err := m.Certs.Lookup(r.Context(), d.Ref)
+	if err != nil {
+		m.fail(w, r, "verify", v, err)
+		return
+	}
+	d.View, d.Class = &pv, statusClass(pv.Status)
+	m.render(w, r, http.StatusOK, "verify", v)
+}
+
+func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
+	d := &verifyData{}
+	v := &webView{Title: "电子证照核验", Data: d, Public: true}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		d.PreCSRF = m.preCSRF(w, r)
+		m.fail(w, r, "verify", v, certseal.Errorf(certseal.EInvalid, "请选择要核验的 PDF 文件"))
+		return
+	}
+	pdf, err := readPDF(w, r)
+	ok := m.preCSRFOK(r)
+	d.PreCSRF = m.preCSRF(w, r)
+	if !ok {
+		m.fail(w, r, "verify", v, certseal.Errorf(certseal.EInvalid, "页面已过期，请重新选择文件核验"))
+		return
+	}
+	if err != nil {
+		m.fail(w, r, "verify", v, err)
+		return
+	}
+	res, err := m.Certs.VerifyPDF(r.Context(), pdf)
+	if err != nil {
+		m.fail(w, r, "verify", v, err)
+		return
+	}
+	d.Verdict, d.Class = &res, verdictClass(res.Verdict)
+	if res.Certificate != nil {
+		d.View = res.Certificate
+	}
+	m.render(w, r, http.StatusOK, "verify", v)
+}
+
+// verifyLink returns the page that verifies a reference.
+func verifyLink(ref string) string { return "/verify?ref=" + url.QueryEscape(ref) }

@@ -27,6 +27,14 @@ var (
 	batchParts sync.Map // *App -> *certs.Batches
 )
 
+// Batches returns the App's batch issuance runner, or nil after Close.
+func (a *App) Batches() *certs.Batches {
+	if b, ok := batchParts.Load(a); ok {
+		return b.(*certs.Batches)
+	}
+	return nil
+}
+
 // Pusher returns the App's result pusher (审批结果推送), or nil after Close.
 func (a *App) Pusher() *certs.Pusher {
 	if p, ok := pushParts.Load(a); ok {
@@ -89,7 +97,8 @@ func (a *App) openCerts() error {
 		certParts.Delete(a)
 		return nil
 	})
-	a.Server.Extra = append(a.Server.Extra, server.NewCertAPI(svc, listSigner{reg}, "广元市政务服务和公共资源交易中心"))
+	batches := a.openBatches(svc) // its routes go first: /certificates/batch before /certificates/{id}
+	a.Server.Extra = append(a.Server.Extra, batches, server.NewCertAPI(svc, listSigner{reg}, "广元市政务服务和公共资源交易中心"))
 	a.openPush(svc)
 	return nil
 }
@@ -163,4 +172,24 @@ func (l listSigner) SignList(data []byte) ([]byte, []byte, error) {
 		return nil, nil, err
 	}
 	return sig, ca.CertificatePEM(), nil
+}
+
+// openBatches starts the batch runner (at most two batches at a time; unfinished batches resume)
+// and returns its HTTP module.
+func (a *App) openBatches(svc *certs.Service) *server.BatchAPI {
+	b := certs.NewBatches(svc)
+	batchParts.Store(a, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx)
+	}()
+	a.closers = append(a.closers, func() error {
+		cancel()
+		<-done
+		batchParts.Delete(a)
+		return nil
+	})
+	return server.NewBatchAPI(svc, b)
 }

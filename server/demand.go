@@ -56,11 +56,11 @@ func (m *DemandAPI) Routes() []Route {
 
 		{Method: "GET", Path: b + "/filings/{id}", Name: "demand.filings.get", Roles: AllRoles, Handler: m.getFiling},
 		{Method: "GET", Path: b + "/filings/{id}/versions", Name: "demand.filings.versions", Roles: AllRoles, Handler: m.filingVersions},
-		{Method: "POST", Path: b + "/filings/{id}/submit", Name: "demand.filings.submit", Roles: filer, Handler: m.submitFiling},
-		{Method: "POST", Path: b + "/filings/{id}/amend", Name: "demand.filings.amend", Roles: filer, Handler: m.amendFiling},
-		{Method: "POST", Path: b + "/filings/{id}/withdraw", Name: "demand.filings.withdraw", Roles: filer, Handler: m.withdrawFiling},
-		{Method: "POST", Path: b + "/filings/{id}/return", Name: "demand.filings.return", Roles: AdminOnly, Handler: m.returnFiling},
-		{Method: "POST", Path: b + "/filings/{id}/approve", Name: "demand.filings.approve", Roles: AdminOnly, Handler: m.approveFiling},
+		{Method: "POST", Path: b + "/filings/{id}/submit", Name: "demand.filings.submit", Roles: filer, Handler: demandFilingChange(false, m.submit)},
+		{Method: "POST", Path: b + "/filings/{id}/amend", Name: "demand.filings.amend", Roles: filer, Handler: demandFilingChange(true, m.amend)},
+		{Method: "POST", Path: b + "/filings/{id}/withdraw", Name: "demand.filings.withdraw", Roles: filer, Handler: demandFilingChange(false, m.withdraw)},
+		{Method: "POST", Path: b + "/filings/{id}/return", Name: "demand.filings.return", Roles: AdminOnly, Handler: demandFilingChange(true, m.giveBack)},
+		{Method: "POST", Path: b + "/filings/{id}/approve", Name: "demand.filings.approve", Roles: AdminOnly, Handler: demandFilingChange(false, m.approve)},
 	}
 }
 
@@ -291,8 +291,9 @@ func (m *DemandAPI) filingVersions(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, err)
 }
 
-// demandFilingChange is the shape of every POST /filings/{id}/<action> handler: read the id and the
-// request body (optional unless required), call the service, answer the filing.
+// demandFilingChange returns the handler of a POST /filings/{id}/<action>: it reads the id and
+// the request body (which may be left out unless required), calls the service through call and
+// answers the filing.
 func demandFilingChange[T any](required bool, call func(r *http.Request, id uint64, req T) (demand.Filing, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := demandFilingID(r)
@@ -316,34 +317,24 @@ func demandFilingChange[T any](required bool, call func(r *http.Request, id uint
 	}
 }
 
-func (m *DemandAPI) submitFiling(w http.ResponseWriter, r *http.Request) {
-	demandFilingChange(false, func(r *http.Request, id uint64, _ struct{}) (demand.Filing, error) {
-		return m.Demand.SubmitFiling(r.Context(), Actor(r), id)
-	})(w, r)
+func (m *DemandAPI) submit(r *http.Request, id uint64, _ struct{}) (demand.Filing, error) {
+	return m.Demand.SubmitFiling(r.Context(), Actor(r), id)
 }
 
-func (m *DemandAPI) amendFiling(w http.ResponseWriter, r *http.Request) {
-	demandFilingChange(true, func(r *http.Request, id uint64, req demand.FilingRequest) (demand.Filing, error) {
-		return m.Demand.AmendFiling(r.Context(), Actor(r), id, req)
-	})(w, r)
+func (m *DemandAPI) amend(r *http.Request, id uint64, req demand.FilingRequest) (demand.Filing, error) {
+	return m.Demand.AmendFiling(r.Context(), Actor(r), id, req)
 }
 
-func (m *DemandAPI) withdrawFiling(w http.ResponseWriter, r *http.Request) {
-	demandFilingChange(false, func(r *http.Request, id uint64, req demand.WithdrawRequest) (demand.Filing, error) {
-		return m.Demand.WithdrawFiling(r.Context(), Actor(r), id, req)
-	})(w, r)
+func (m *DemandAPI) withdraw(r *http.Request, id uint64, req demand.WithdrawRequest) (demand.Filing, error) {
+	return m.Demand.WithdrawFiling(r.Context(), Actor(r), id, req)
 }
 
-func (m *DemandAPI) returnFiling(w http.ResponseWriter, r *http.Request) {
-	demandFilingChange(true, func(r *http.Request, id uint64, req demand.ReturnRequest) (demand.Filing, error) {
-		return m.Demand.ReturnFiling(r.Context(), Actor(r), id, req)
-	})(w, r)
+func (m *DemandAPI) giveBack(r *http.Request, id uint64, req demand.ReturnRequest) (demand.Filing, error) {
+	return m.Demand.ReturnFiling(r.Context(), Actor(r), id, req)
 }
 
-func (m *DemandAPI) approveFiling(w http.ResponseWriter, r *http.Request) {
-	demandFilingChange(false, func(r *http.Request, id uint64, req demand.ApproveRequest) (demand.Filing, error) {
-		return m.Demand.ApproveFiling(r.Context(), Actor(r), id, req)
-	})(w, r)
+func (m *DemandAPI) approve(r *http.Request, id uint64, req demand.ApproveRequest) (demand.Filing, error) {
+	return m.Demand.ApproveFiling(r.Context(), Actor(r), id, req)
 }
 
 // --- aggregates ---

@@ -32,7 +32,7 @@ func init() {
 	})
 }
 
-const dem = "/api/v1/demand"
+const demRoot = "/api/v1/demand"
 
 // demandDeadline is the 2026 round's deadline in these tests (the test clock starts on
 // 2026-03-02 09:00 China time).
@@ -42,13 +42,13 @@ var demandDeadline = time.Date(2026, 3, 31, 18, 0, 0, 0, certseal.China)
 // 500, as the city center administrator.
 func openDemandRound(t *testing.T, e *testenv.Env) demand.Round {
 	t.Helper()
-	r := e.Must(201, "POST", dem+"/rounds", "admin", map[string]any{
+	r := e.Must(201, "POST", demRoot+"/rounds", "admin", map[string]any{
 		"kind": "yearly", "year": 2026, "deadline": demandDeadline, "notice": "请于3月底前报送2026年度空白证照需求",
 		"types": []map[string]any{{"code": demo.TypeFood, "cap": 500}, {"code": demo.TypeConstruction}, {"code": demo.TypeRoadTransport}},
 	})
 	var rd demand.Round
 	r.Decode(t, &rd)
-	if loc := r.Header.Get("Location"); loc != fmt.Sprintf("%s/rounds/%d", dem, rd.ID) {
+	if loc := r.Header.Get("Location"); loc != fmt.Sprintf("%s/rounds/%d", demRoot, rd.ID) {
 		t.Errorf("Location %q for round %d", loc, rd.ID)
 	}
 	return rd
@@ -66,7 +66,7 @@ func demandFiling(lines []map[string]any) map[string]any {
 	return map[string]any{"contact": "王芳", "phone": "0839-3260001", "lines": lines}
 }
 
-func filingOf(t *testing.T, r *testenv.Response) demand.Filing {
+func demandFilingOf(t *testing.T, r *testenv.Response) demand.Filing {
 	t.Helper()
 	var f demand.Filing
 	r.Decode(t, &f)
@@ -87,23 +87,23 @@ func TestDemandFlow(t *testing.T) {
 	if len(rd.Participants) != len(demo.Bureaus)+1 || rd.Participant(lizhou) == nil || rd.Participant(e.Orgs["苍溪县交通运输局"]) == nil {
 		t.Fatalf("participants: %+v", rd.Participants)
 	}
-	round := fmt.Sprintf("%s/rounds/%d", dem, rd.ID)
+	round := fmt.Sprintf("%s/rounds/%d", demRoot, rd.ID)
 
 	// Every role sees the round; a clerk too.
-	var rounds testList[demand.Round]
-	e.Must(200, "GET", dem+"/rounds?year=2026&kind=yearly&status=open", "lizhou-clerk", nil).Decode(t, &rounds)
+	var rounds demandList[demand.Round]
+	e.Must(200, "GET", demRoot+"/rounds?year=2026&kind=yearly&status=open", "lizhou-clerk", nil).Decode(t, &rounds)
 	if len(rounds.Items) != 1 || rounds.Items[0].ID != rd.ID {
 		t.Fatalf("rounds: %+v", rounds)
 	}
-	var none testList[demand.Round]
-	e.Must(200, "GET", dem+"/rounds?year=2025", "scj", nil).Decode(t, &none)
+	var none demandList[demand.Round]
+	e.Must(200, "GET", demRoot+"/rounds?year=2025", "scj", nil).Decode(t, &none)
 	if len(none.Items) != 0 {
 		t.Errorf("2025 rounds: %+v", none.Items)
 	}
 	e.Must(200, "GET", round, "cx-jtj", nil)
 
 	// The prefilled form: every type, quantity 0, 利州's stock of food from the demo distribution.
-	pre := filingOf(t, e.Must(200, "GET", round+"/prefill", "lizhou-officer", nil))
+	pre := demandFilingOf(t, e.Must(200, "GET", round+"/prefill", "lizhou-officer", nil))
 	if pre.ID != 0 || pre.OrgID != lizhou || len(pre.Lines) != 3 {
 		t.Fatalf("prefill: %+v", pre)
 	}
@@ -111,57 +111,57 @@ func TestDemandFlow(t *testing.T) {
 		t.Errorf("prefilled food line: %+v", l)
 	}
 	// 苍溪县交通运输局 files only for road transport (its item is not transferred).
-	if cx := filingOf(t, e.Must(200, "GET", round+"/prefill", "cx-jtj", nil)); len(cx.Lines) != 1 || cx.Lines[0].TypeCode != demo.TypeRoadTransport {
+	if cx := demandFilingOf(t, e.Must(200, "GET", round+"/prefill", "cx-jtj", nil)); len(cx.Lines) != 1 || cx.Lines[0].TypeCode != demo.TypeRoadTransport {
 		t.Errorf("苍溪县交通运输局 prefill: %+v", cx.Lines)
 	}
 
 	// Save a draft (201), save again (200), submit, amend.
 	r := e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 300, demo.TypeConstruction, 40)))
-	f := filingOf(t, r)
+	f := demandFilingOf(t, r)
 	if f.Status != demand.Draft || f.Version != 1 || f.Line(demo.TypeFood).InStock != 500 {
 		t.Fatalf("saved: %+v", f)
 	}
-	filing := fmt.Sprintf("%s/filings/%d", dem, f.ID)
+	filing := fmt.Sprintf("%s/filings/%d", demRoot, f.ID)
 	if loc := r.Header.Get("Location"); loc != filing {
 		t.Errorf("Location %q, want %q", loc, filing)
 	}
-	f = filingOf(t, e.Must(200, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 300, demo.TypeConstruction, 50))))
+	f = demandFilingOf(t, e.Must(200, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 300, demo.TypeConstruction, 50))))
 	if f.Version != 2 || f.Status != demand.Draft {
 		t.Fatalf("saved again: %+v", f)
 	}
-	f = filingOf(t, e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil))
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil))
 	if f.Status != demand.Submitted || f.SubmittedAt == nil {
 		t.Fatalf("submitted: %+v", f)
 	}
-	f = filingOf(t, e.Must(200, "POST", filing+"/amend", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 320, demo.TypeConstruction, 50))))
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/amend", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 320, demo.TypeConstruction, 50))))
 	if f.Status != demand.Submitted || f.Version != 4 || f.Line(demo.TypeFood).Quantity != 320 {
 		t.Fatalf("amended: %+v", f)
 	}
 
 	// The center returns it with a comment: a draft again, listed as 退回修改.
-	f = filingOf(t, e.Must(200, "POST", filing+"/return", "admin", map[string]string{"comment": "食品经营许可证数量请说明依据"}))
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/return", "admin", map[string]string{"comment": "食品经营许可证数量请说明依据"}))
 	if f.Status != demand.Draft || f.ReturnComment != "食品经营许可证数量请说明依据" {
 		t.Fatalf("returned: %+v", f)
 	}
-	var returned testList[demand.MissingOrg]
+	var returned demandList[demand.MissingOrg]
 	e.Must(200, "GET", round+"/missing", "auditor", nil).Decode(t, &returned)
-	if m := findMissing(returned.Items, lizhou); m == nil || m.StatusLabel != "退回修改" || m.FilingID != f.ID {
+	if m := demandMissingOf(returned.Items, lizhou); m == nil || m.StatusLabel != "退回修改" || m.FilingID != f.ID {
 		t.Errorf("missing after the return: %+v", m)
 	}
 
 	// The officer corrects (amend keeps it a draft), submits; 昭化 submits too.
 	body := demandFiling(demandLines(demo.TypeFood, 320, demo.TypeConstruction, 50))
 	body["note"] = "2025年食品经营许可发证量增长约30%"
-	f = filingOf(t, e.Must(200, "POST", filing+"/amend", "lizhou-officer", body))
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/amend", "lizhou-officer", body))
 	if f.Status != demand.Draft || f.Note == "" {
 		t.Fatalf("corrected: %+v", f)
 	}
 	e.Must(200, "POST", filing+"/submit", "lizhou-officer", "{}")
-	zf := filingOf(t, e.Must(201, "POST", round+"/filings", "zhaohua-officer", demandFiling(demandLines(demo.TypeFood, 100))))
-	e.Must(200, "POST", fmt.Sprintf("%s/filings/%d/submit", dem, zf.ID), "zhaohua-officer", nil)
+	zf := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "zhaohua-officer", demandFiling(demandLines(demo.TypeFood, 100))))
+	e.Must(200, "POST", fmt.Sprintf("%s/filings/%d/submit", demRoot, zf.ID), "zhaohua-officer", nil)
 
 	// Approve 利州: food cut to 300, construction as filed.
-	f = filingOf(t, e.Must(200, "POST", filing+"/approve", "admin", map[string]any{
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/approve", "admin", map[string]any{
 		"lines": []map[string]any{{"type_code": demo.TypeFood, "quantity": 300}}, "comment": "食品按上年用量核定",
 	}))
 	if f.Status != demand.Approved || f.Line(demo.TypeFood).Approved != 300 || f.Line(demo.TypeConstruction).Approved != 50 || f.ApprovedBy != "admin" {
@@ -174,12 +174,12 @@ func TestDemandFlow(t *testing.T) {
 	if r := e.Do("GET", filing, "zhaohua-officer", nil); r.Status != 403 || r.ErrorCode() != "permission_denied" {
 		t.Errorf("another bureau reads the filing: %d %s", r.Status, r.ErrorCode())
 	}
-	var fl testList[demand.Filing]
+	var fl demandList[demand.Filing]
 	e.Must(200, "GET", round+"/filings", "auditor", nil).Decode(t, &fl)
 	if len(fl.Items) != 2 {
 		t.Errorf("auditor sees %d filings, want 2", len(fl.Items))
 	}
-	var approved, own testList[demand.Filing]
+	var approved, own demandList[demand.Filing]
 	e.Must(200, "GET", round+"/filings?status=approved", "scj", nil).Decode(t, &approved)
 	if len(approved.Items) != 1 || approved.Items[0].OrgID != lizhou {
 		t.Errorf("approved filings: %+v", approved.Items)
@@ -193,7 +193,7 @@ func TestDemandFlow(t *testing.T) {
 	}
 
 	// The version history, oldest first.
-	var vs testList[demand.FilingVersion]
+	var vs demandList[demand.FilingVersion]
 	e.Must(200, "GET", filing+"/versions", "lizhou-officer", nil).Decode(t, &vs)
 	var actions []string
 	for _, v := range vs.Items {
@@ -272,7 +272,7 @@ func TestDemandFlow(t *testing.T) {
 		t.Errorf("XLSX sheets %v", sheets)
 	}
 	xrows, err := xf.GetRows("汇总")
-	if err != nil || len(xrows) < 2 || !strings.Contains(strings.Join(flatten(xrows), "|"), "食品经营许可证") {
+	if err != nil || len(xrows) < 2 || !strings.Contains(strings.Join(demandFlatten(xrows), "|"), "食品经营许可证") {
 		t.Errorf("XLSX 汇总: %v %v", err, xrows)
 	}
 	// A city department downloads the PDF; it is still signed off by the city center.
@@ -303,7 +303,7 @@ func TestDemandFlow(t *testing.T) {
 	}
 	p = demand.Plan{}
 	e.Must(200, "GET", round+"/plan?version=1", "auditor", nil).Decode(t, &p)
-	if p.Version != 1 || planSend(p, demo.TypeFood, lizhou) != 300 {
+	if p.Version != 1 || demandPlanSend(p, demo.TypeFood, lizhou) != 300 {
 		t.Errorf("plan v1: %+v", p)
 	}
 	e.Must(404, "GET", round+"/plan?version=3", "admin", nil)
@@ -312,24 +312,24 @@ func TestDemandFlow(t *testing.T) {
 	// Fulfilment: 100 food forms distributed by 市市场监督管理局 to 利州 after the round opened.
 	var ff demand.Fulfilment
 	e.Must(200, "GET", round+"/fulfilment", "scj", nil).Decode(t, &ff)
-	if row := fulfilRow(ff, lizhou, demo.TypeFood); row == nil || row.Approved != 300 || row.Planned != 300 || row.Distributed != 0 || row.Outstanding != 300 {
+	if row := demandFulfilRow(ff, lizhou, demo.TypeFood); row == nil || row.Approved != 300 || row.Planned != 300 || row.Distributed != 0 || row.Outstanding != 300 {
 		t.Fatalf("fulfilment before the distribution: %+v", row)
 	}
 	e.Must(201, "POST", "/api/v1/inventory/transfers", "scj", map[string]any{"kind": "distribution", "type_code": demo.TypeFood,
 		"to_org_id": lizhou, "ranges": []map[string]string{{"first": "SC00000601", "last": "SC00000700"}}, "document": "2026年度需求计划下发"})
 	ff = demand.Fulfilment{}
 	e.Must(200, "GET", round+"/fulfilment", "admin", nil).Decode(t, &ff)
-	if row := fulfilRow(ff, lizhou, demo.TypeFood); row == nil || row.Distributed != 100 || row.Outstanding != 200 || ff.Distributed != 100 {
+	if row := demandFulfilRow(ff, lizhou, demo.TypeFood); row == nil || row.Distributed != 100 || row.Outstanding != 200 || ff.Distributed != 100 {
 		t.Errorf("fulfilment after the distribution: %+v (total %d)", row, ff.Distributed)
 	}
 
 	// Missing: everyone but 利州 (approved) and 昭化 (submitted).
-	var missing testList[demand.MissingOrg]
+	var missing demandList[demand.MissingOrg]
 	e.Must(200, "GET", round+"/missing", "admin", nil).Decode(t, &missing)
-	if len(missing.Items) != len(rd.Participants)-2 || findMissing(missing.Items, lizhou) != nil || findMissing(missing.Items, zhaohua) != nil {
+	if len(missing.Items) != len(rd.Participants)-2 || demandMissingOf(missing.Items, lizhou) != nil || demandMissingOf(missing.Items, zhaohua) != nil {
 		t.Errorf("missing: %+v", missing.Items)
 	}
-	if m := findMissing(missing.Items, e.Orgs["朝天区行政审批局"]); m == nil || m.Status != "" || m.StatusLabel != "未填报" {
+	if m := demandMissingOf(missing.Items, e.Orgs["朝天区行政审批局"]); m == nil || m.Status != "" || m.StatusLabel != "未填报" {
 		t.Errorf("朝天 in the missing list: %+v", m)
 	}
 
@@ -359,11 +359,11 @@ func TestDemandFlow(t *testing.T) {
 	}
 }
 
-type testList[T any] struct {
+type demandList[T any] struct {
 	Items []T `json:"items"`
 }
 
-func findMissing(ms []demand.MissingOrg, org string) *demand.MissingOrg {
+func demandMissingOf(ms []demand.MissingOrg, org string) *demand.MissingOrg {
 	for i := range ms {
 		if ms[i].OrgID == org {
 			return &ms[i]
@@ -372,7 +372,7 @@ func findMissing(ms []demand.MissingOrg, org string) *demand.MissingOrg {
 	return nil
 }
 
-func fulfilRow(f demand.Fulfilment, org, typ string) *demand.FulfilmentRow {
+func demandFulfilRow(f demand.Fulfilment, org, typ string) *demand.FulfilmentRow {
 	for i := range f.Rows {
 		if f.Rows[i].OrgID == org && f.Rows[i].TypeCode == typ {
 			return &f.Rows[i]
@@ -381,7 +381,7 @@ func fulfilRow(f demand.Fulfilment, org, typ string) *demand.FulfilmentRow {
 	return nil
 }
 
-func planSend(p demand.Plan, typ, org string) int64 {
+func demandPlanSend(p demand.Plan, typ, org string) int64 {
 	for _, d := range p.Departments {
 		for _, pt := range d.Types {
 			if pt.Code != typ {
@@ -397,7 +397,7 @@ func planSend(p demand.Plan, typ, org string) int64 {
 	return -1
 }
 
-func flatten(rows [][]string) []string {
+func demandFlatten(rows [][]string) []string {
 	var out []string
 	for _, r := range rows {
 		out = append(out, r...)
@@ -410,17 +410,17 @@ func flatten(rows [][]string) []string {
 func TestDemandRefusals(t *testing.T) {
 	e := testenv.Start(t)
 	rd := openDemandRound(t, e)
-	round := fmt.Sprintf("%s/rounds/%d", dem, rd.ID)
+	round := fmt.Sprintf("%s/rounds/%d", demRoot, rd.ID)
 	// 利州 is approved; 昭化 has a submitted filing; 旺苍 a draft.
-	lz := filingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 200))))
-	lzPath := fmt.Sprintf("%s/filings/%d", dem, lz.ID)
+	lz := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 200))))
+	lzPath := fmt.Sprintf("%s/filings/%d", demRoot, lz.ID)
 	e.Must(200, "POST", lzPath+"/submit", "lizhou-officer", nil)
 	e.Must(200, "POST", lzPath+"/approve", "admin", nil)
-	zh := filingOf(t, e.Must(201, "POST", round+"/filings", "zhaohua-officer", demandFiling(demandLines(demo.TypeFood, 100))))
-	zhPath := fmt.Sprintf("%s/filings/%d", dem, zh.ID)
+	zh := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "zhaohua-officer", demandFiling(demandLines(demo.TypeFood, 100))))
+	zhPath := fmt.Sprintf("%s/filings/%d", demRoot, zh.ID)
 	e.Must(200, "POST", zhPath+"/submit", "zhaohua-officer", nil)
-	wc := filingOf(t, e.Must(201, "POST", round+"/filings", "wangcang-officer", demandFiling(demandLines(demo.TypeConstruction, 10))))
-	wcPath := fmt.Sprintf("%s/filings/%d", dem, wc.ID)
+	wc := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "wangcang-officer", demandFiling(demandLines(demo.TypeConstruction, 10))))
+	wcPath := fmt.Sprintf("%s/filings/%d", demRoot, wc.ID)
 
 	good := demandFiling(demandLines(demo.TypeFood, 100))
 	withOrg := demandFiling(demandLines(demo.TypeFood, 100))
@@ -460,16 +460,16 @@ func TestDemandRefusals(t *testing.T) {
 		{"wrong type", "POST", round + "/filings", "wangcang-officer", `{"contact":"王芳","phone":"0839-3260001","lines":[{"type_code":"x","quantity":"many"}]}`, 400, "invalid_argument"},
 		{"malformed optional body", "POST", zhPath + "/approve", "admin", `{"comment":`, 400, "invalid_argument"},
 		{"unknown field in a submit", "POST", wcPath + "/submit", "wangcang-officer", `{"force":true}`, 400, "invalid_argument"},
-		{"second yearly round", "POST", dem + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2026, "deadline": demandDeadline, "types": []map[string]any{{"code": demo.TypeFood}}}, 409, "conflict"},
-		{"electronic type in a round", "POST", dem + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2027, "deadline": demandDeadline, "types": []map[string]any{{"code": demo.TypeBusiness}}}, 400, "invalid_argument"},
-		{"past deadline", "POST", dem + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2027, "deadline": time.Date(2026, 1, 1, 0, 0, 0, 0, certseal.China), "types": []map[string]any{{"code": demo.TypeFood}}}, 400, "invalid_argument"},
+		{"second yearly round", "POST", demRoot + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2026, "deadline": demandDeadline, "types": []map[string]any{{"code": demo.TypeFood}}}, 409, "conflict"},
+		{"electronic type in a round", "POST", demRoot + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2027, "deadline": demandDeadline, "types": []map[string]any{{"code": demo.TypeBusiness}}}, 400, "invalid_argument"},
+		{"past deadline", "POST", demRoot + "/rounds", "admin", map[string]any{"kind": "yearly", "year": 2027, "deadline": time.Date(2026, 1, 1, 0, 0, 0, 0, certseal.China), "types": []map[string]any{{"code": demo.TypeFood}}}, 400, "invalid_argument"},
 		{"reopen an accepting round", "POST", round + "/reopen", "admin", map[string]any{"reason": "延期", "deadline": demandDeadline.AddDate(0, 0, 5)}, 409, "conflict"},
-		{"unknown round", "GET", dem + "/rounds/424242", "admin", nil, 404, "not_found"},
-		{"round id not a number", "GET", dem + "/rounds/abc/summary", "admin", nil, 404, "not_found"},
-		{"unknown filing", "POST", dem + "/filings/424242/submit", "lizhou-officer", nil, 404, "not_found"},
+		{"unknown round", "GET", demRoot + "/rounds/424242", "admin", nil, 404, "not_found"},
+		{"round id not a number", "GET", demRoot + "/rounds/abc/summary", "admin", nil, 404, "not_found"},
+		{"unknown filing", "POST", demRoot + "/filings/424242/submit", "lizhou-officer", nil, 404, "not_found"},
 		{"bad export format", "GET", round + "/summary?format=doc", "admin", nil, 400, "invalid_argument"},
 		{"bad reminder window", "GET", round + "/reminders?days=400", "admin", nil, 400, "invalid_argument"},
-		{"bad round filter", "GET", dem + "/rounds?kind=monthly", "admin", nil, 400, "invalid_argument"},
+		{"bad round filter", "GET", demRoot + "/rounds?kind=monthly", "admin", nil, 400, "invalid_argument"},
 		{"bad filing filter", "GET", round + "/filings?status=lost", "admin", nil, 400, "invalid_argument"},
 	}
 	check := func(t *testing.T, c refusal) {
@@ -510,7 +510,7 @@ func TestDemandRefusals(t *testing.T) {
 	// Reopening with a new deadline lets 旺苍 submit.
 	e.Must(200, "POST", round+"/reopen", "admin", map[string]any{"reason": "旺苍县申请延期", "deadline": demandDeadline.AddDate(0, 0, 7)})
 	e.Must(200, "POST", wcPath+"/submit", "wangcang-officer", nil)
-	if f := filingOf(t, e.Must(200, "GET", wcPath, "wangcang-officer", nil)); f.Status != demand.Submitted || f.Version != 2 {
+	if f := demandFilingOf(t, e.Must(200, "GET", wcPath, "wangcang-officer", nil)); f.Status != demand.Submitted || f.Version != 2 {
 		t.Errorf("旺苍 after the reopening: %s v%d", f.Status, f.Version)
 	}
 }
@@ -520,50 +520,50 @@ func TestDemandRefusals(t *testing.T) {
 func TestDemandWithdrawAndTopUp(t *testing.T) {
 	e := testenv.Start(t)
 	rd := openDemandRound(t, e)
-	round := fmt.Sprintf("%s/rounds/%d", dem, rd.ID)
+	round := fmt.Sprintf("%s/rounds/%d", demRoot, rd.ID)
 	lizhou := e.Orgs["利州区行政审批局"]
 
-	f := filingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 30))))
-	filing := fmt.Sprintf("%s/filings/%d", dem, f.ID)
+	f := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 30))))
+	filing := fmt.Sprintf("%s/filings/%d", demRoot, f.ID)
 	e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil)
-	f = filingOf(t, e.Must(200, "POST", filing+"/withdraw", "lizhou-officer", map[string]string{"reason": "数量填错，撤回重报"}))
+	f = demandFilingOf(t, e.Must(200, "POST", filing+"/withdraw", "lizhou-officer", map[string]string{"reason": "数量填错，撤回重报"}))
 	if f.Status != demand.Withdrawn {
 		t.Fatalf("withdrawn: %+v", f)
 	}
-	var missing testList[demand.MissingOrg]
+	var missing demandList[demand.MissingOrg]
 	e.Must(200, "GET", round+"/missing", "admin", nil).Decode(t, &missing)
-	if m := findMissing(missing.Items, lizhou); m == nil || m.Status != demand.Withdrawn || m.StatusLabel != demand.Withdrawn.Label() {
+	if m := demandMissingOf(missing.Items, lizhou); m == nil || m.Status != demand.Withdrawn || m.StatusLabel != demand.Withdrawn.Label() {
 		t.Errorf("withdrawn filing in the missing list: %+v", m)
 	}
 	if r := e.Do("POST", filing+"/amend", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 20))); r.Status != 409 || r.ErrorCode() != "conflict" {
 		t.Errorf("amend a withdrawn filing: %d %s", r.Status, r.ErrorCode())
 	}
-	f = filingOf(t, e.Must(200, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 20))))
+	f = demandFilingOf(t, e.Must(200, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 20))))
 	if f.Status != demand.Draft || f.Version != 4 {
 		t.Errorf("saved again after the withdrawal: %s v%d", f.Status, f.Version)
 	}
 	e.Must(200, "POST", filing+"/submit", "lizhou-officer", nil)
 
 	// A top-up round of the same year, food only, capped at 100.
-	r := e.Must(201, "POST", dem+"/rounds", "admin", map[string]any{"kind": "topup", "parent_id": rd.ID,
+	r := e.Must(201, "POST", demRoot+"/rounds", "admin", map[string]any{"kind": "topup", "parent_id": rd.ID,
 		"deadline": demandDeadline.AddDate(0, 1, 0), "types": []map[string]any{{"code": demo.TypeFood, "cap": 100}}})
 	var top demand.Round
 	r.Decode(t, &top)
 	if top.Kind != demand.TopUp || top.Year != 2026 || top.ParentID != rd.ID || top.Title == "" {
 		t.Fatalf("top-up round: %+v", top)
 	}
-	var tops testList[demand.Round]
-	e.Must(200, "GET", fmt.Sprintf("%s/rounds?parent_id=%d&kind=topup", dem, rd.ID), "lizhou-clerk", nil).Decode(t, &tops)
+	var tops demandList[demand.Round]
+	e.Must(200, "GET", fmt.Sprintf("%s/rounds?parent_id=%d&kind=topup", demRoot, rd.ID), "lizhou-clerk", nil).Decode(t, &tops)
 	if len(tops.Items) != 1 || tops.Items[0].ID != top.ID {
 		t.Errorf("top-up rounds: %+v", tops.Items)
 	}
-	topRound := fmt.Sprintf("%s/rounds/%d", dem, top.ID)
+	topRound := fmt.Sprintf("%s/rounds/%d", demRoot, top.ID)
 	if r := e.Do("POST", topRound+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 101))); r.Status != 400 {
 		t.Errorf("over the top-up cap: %d", r.Status)
 	}
 	e.Must(201, "POST", topRound+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeFood, 100)))
-	var all testList[demand.Round]
-	e.Must(200, "GET", dem+"/rounds", "auditor", nil).Decode(t, &all)
+	var all demandList[demand.Round]
+	e.Must(200, "GET", demRoot+"/rounds", "auditor", nil).Decode(t, &all)
 	if len(all.Items) != 2 || all.Items[0].ID != top.ID {
 		t.Errorf("rounds, newest first: %+v", all.Items)
 	}

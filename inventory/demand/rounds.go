@@ -232,7 +232,7 @@ func (s *Service) OpenRound(ctx context.Context, actor certseal.Actor, req Round
 			return errf(certseal.EConflict, "%d年度征订已经存在（批次 %d），请使用补充征订", req.Year, store.ParseU64(id))
 		}
 		if r.Title == "" {
-			r.Title = fmt.Sprintf("广元市%d年度空白证照%s", r.Year, r.Kind.Label())
+			r.Title = fmt.Sprintf("广元市%d年空白证照%s", r.Year, r.Kind.Label())
 		}
 		names := map[string]string{}
 		orgName := func(id string) string {

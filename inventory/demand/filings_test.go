@@ -386,7 +386,7 @@ func TestDeadlineReopenAndReminders(t *testing.T) {
 	e.clock.Set(time.Date(2026, 6, 1, 9, 0, 0, 0, certseal.China))
 	top := must(e.svc.OpenRound(ctx, e.admin, demand.RoundRequest{Kind: demand.TopUp, ParentID: r.ID,
 		Deadline: time.Date(2026, 6, 15, 18, 0, 0, 0, certseal.China), Types: []demand.RoundTypeRequest{{Code: demo.TypeFood, Cap: 50}}}))
-	if top.Year != 2026 || top.ParentID != r.ID || top.Title != "广元市2026年度空白证照补充征订" {
+	if top.Year != 2026 || top.ParentID != r.ID || top.Title != "广元市2026年空白证照补充征订" {
 		t.Fatalf("got top-up %+v", top)
 	}
 	_, err = e.svc.SaveFiling(ctx, b, top.ID, filing(line(demo.TypeFood, 51)))

@@ -89,7 +89,7 @@ func ReadTable(name string, data []byte) (*Table, error) {
 }
 
 func (t *Table) add(number int, cells []string) error {
-	if number == 1 {
+	if t.Header == nil {
 		if len(cells) > MaxBatchCols {
 			return certseal.Errorf(certseal.EInvalid, "列数不能超过%d列", MaxBatchCols)
 		}
@@ -131,7 +131,10 @@ func readCSV(data []byte) (*Table, error) {
 	r.LazyQuotes = true
 	r.ReuseRecord = false
 	t := &Table{}
-	for n := 1; ; n++ {
+	// Row numbers as a spreadsheet shows the file: blank lines (which encoding/csv skips) count,
+	// a quoted cell spanning lines does not.
+	n, prevEnd := 0, 0
+	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -143,6 +146,10 @@ func readCSV(data []byte) (*Table, error) {
 			}
 			return nil, certseal.Errorf(certseal.EInvalid, "无法读取 CSV 文件")
 		}
+		start, _ := r.FieldPos(0)
+		n += 1 + max(0, start-prevEnd-1)
+		end, _ := r.FieldPos(len(rec) - 1)
+		prevEnd = end + strings.Count(rec[len(rec)-1], "\n")
 		if err := t.add(n, rec); err != nil {
 			return nil, err
 		}
@@ -170,6 +177,9 @@ func readXLSX(data []byte) (*Table, error) {
 		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, certseal.Errorf(certseal.EInvalid, "Excel 第%d行无法读取", n)
+		}
+		if t.Header == nil && len(cells) == 0 {
+			continue // blank rows above the header
 		}
 		if err := t.add(n, cells); err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/app"
 	"certseal/internal/demo"
 	"certseal/internal/testenv"
 	"certseal/inventory"
@@ -37,6 +38,7 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 // concurrent clients, with the 200 fixtures. It reports certificates per second and latency
 // percentiles.
 func BenchmarkIssueHTTP(b *testing.B) {
+	app.TuneGC() // as cmd/certseal does
 	e := testenv.StartWith(b, testenv.Options{Sync: true})
 	stockUp(b, e, 1000000)
 	seal := sealOf(b, e, "lizhou-clerk")

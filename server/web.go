@@ -229,6 +229,12 @@ var webFuncs = template.FuncMap{
 		}
 		return template.URL("?" + v.Encode())
 	},
+	"action": func(a string) string {
+		if l, ok := map[string]string{"save": "保存", "submit": "报送", "amend": "修改", "withdraw": "撤回", "return": "退回修改", "approve": "审核通过"}[a]; ok {
+			return l
+		}
+		return a
+	},
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}

@@ -8,9 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"certseal"
 	"certseal/internal/app"
@@ -282,4 +285,60 @@ func TestWebPages(t *testing.T) {
 	if st, body, _ := b.do("GET", "/verify", nil); st != 200 || !strings.Contains(body, "电子证照核验") {
 		t.Fatalf("public /verify: %d", st)
 	}
+}
+
+// TestWebRoutesDocumentedAndPublic checks what the role table and the OpenAPI tests will check
+// once app.Open wires the pages: every page route is in the OpenAPI fragment
+// (server/web/openapi-web.yaml, to become server/openapi/90-web.yaml), and answers a request
+// without a session with neither 401 nor 403.
+func TestWebRoutesDocumentedAndPublic(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("web", "openapi-web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	w := startWeb(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	routes := (&server.Web{}).Routes()
+	for _, rt := range routes {
+		if !rt.Public {
+			t.Errorf("%s is not public in the route table", rt.Name)
+		}
+		if _, ok := doc.Paths[rt.Path][strings.ToLower(rt.Method)]; !ok {
+			t.Errorf("%s %s is not in the OpenAPI fragment", rt.Method, rt.Path)
+		}
+		path := pathVar.ReplaceAllString(rt.Path, "999999")
+		var body io.Reader
+		if rt.Method == "POST" {
+			body = strings.NewReader("{}")
+		}
+		req, _ := http.NewRequest(rt.Method, w.URL+path, body)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			t.Errorf("%s %s without a session: %d", rt.Method, path, resp.StatusCode)
+		}
+	}
+	n := 0
+	for _, ops := range doc.Paths {
+		n += len(ops) - btoi(ops["parameters"] != nil)
+	}
+	if n != len(routes) {
+		t.Errorf("the fragment has %d operations, the module %d routes", n, len(routes))
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

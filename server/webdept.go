@@ -222,7 +222,6 @@ func (m *Web) summaryPage(w http.ResponseWriter, r *http.Request) {
 func summaryCharts(s *demand.Summary) (template.HTML, template.HTML) {
 	type acc struct{ last, now int64 }
 	byOrg := map[string]*acc{}
-	var orgOrder []string
 	var types []barGroup
 	for _, t := range s.Types {
 		types = append(types, barGroup{Label: t.Name, A: t.LastYearUse, B: t.Requested})
@@ -231,7 +230,6 @@ func summaryCharts(s *demand.Summary) (template.HTML, template.HTML) {
 			if a == nil {
 				a = &acc{}
 				byOrg[row.OrgName] = a
-				orgOrder = append(orgOrder, row.OrgName)
 			}
 			a.last += row.LastYearUse
 			if row.Status == demand.Submitted || row.Status == demand.Approved {
@@ -240,9 +238,12 @@ func summaryCharts(s *demand.Summary) (template.HTML, template.HTML) {
 		}
 	}
 	var orgsG []barGroup
-	for _, n := range orgOrder {
-		label := strings.TrimSuffix(n, "行政审批局")
-		orgsG = append(orgsG, barGroup{Label: label, A: byOrg[n].last, B: byOrg[n].now})
+	for _, o := range s.Orgs { // every participant, also those that have not filed
+		a := byOrg[o.Label]
+		if a == nil {
+			a = &acc{}
+		}
+		orgsG = append(orgsG, barGroup{Label: strings.TrimSuffix(o.Label, "行政审批局"), A: a.last, B: o.Requested})
 	}
 	return barChart(orgsG, "按县区：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year)),
 		barChart(types, "按证照类型：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"certseal/internal/app"
 	"certseal/internal/testenv"
 )
 
@@ -22,6 +23,7 @@ func TestSoakMemory(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set CERTSEAL_SOAK=100000 to run the memory soak")
 	}
+	app.TuneGC()
 	e := testenv.StartWith(t, testenv.Options{Sync: true})
 	stockUp(t, e, n)
 	seal := sealOf(t, e, "lizhou-clerk")

@@ -243,7 +243,7 @@ func summaryCharts(s *demand.Summary) (template.HTML, template.HTML) {
 		if a == nil {
 			a = &acc{}
 		}
-		orgsG = append(orgsG, barGroup{Label: strings.TrimSuffix(o.Label, "行政审批局"), A: a.last, B: o.Requested})
+		orgsG = append(orgsG, barGroup{Label: strings.TrimPrefix(strings.TrimSuffix(o.Label, "行政审批局"), "广元"), A: a.last, B: o.Requested})
 	}
 	return barChart(orgsG, "按县区：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year)),
 		barChart(types, "按证照类型：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year))
@@ -295,8 +295,8 @@ func barChart(groups []barGroup, title, labelA, labelB string) template.HTML {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle" fill="#333">%d</text>`, x+bw/2-1, top+plotH-h-4, v)
 		}
 		label := []rune(g.Label)
-		if len(label) > 10 {
-			label = append(label[:9], '…')
+		if maxRunes := int(gw / 13); len(label) > maxRunes && maxRunes > 1 { // 12px text: keep labels apart
+			label = append(label[:maxRunes-1], '…')
 		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="12" text-anchor="middle" fill="#333">%s</text>`, x0, top+plotH+18, esc(string(label)))
 	}

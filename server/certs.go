@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -108,9 +107,10 @@ func (m *CertAPI) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
+// writePDF answers with a PDF shown inline, named name (UTF-8) and certseal.pdf for old clients.
 func writePDF(w http.ResponseWriter, name string, pdf []byte) {
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(name))
+	w.Header().Set("Content-Disposition", disposition("inline", "certseal.pdf", name))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(pdf)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -206,7 +205,7 @@ func (m *BatchAPI) zip(w http.ResponseWriter, r *http.Request) {
 	// a big batch takes longer than the server's write timeout
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape("批次"+id+"-证照.zip"))
+	w.Header().Set("Content-Disposition", disposition("attachment", "batch-"+id+".zip", "批次"+id+"-证照.zip"))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if err := m.Batches.WriteZIP(r.Context(), Actor(r), id, w); err != nil {

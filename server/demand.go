@@ -378,7 +378,7 @@ func (m *DemandAPI) summary(w http.ResponseWriter, r *http.Request) {
 	name := demand.FileName(s, format)
 	h := w.Header()
 	h.Set("Content-Type", demand.ContentType(format))
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="demand-summary-%d.%s"; filename*=UTF-8''%s`, s.RoundID, format, demandEscape(name)))
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="demand-summary-%d.%s"; filename*=UTF-8''%s`, s.RoundID, format, rfc5987(name)))
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
@@ -404,24 +404,6 @@ func (m *DemandAPI) issuer(r *http.Request) (string, error) {
 		return err
 	})
 	return name, err
-}
-
-// demandEscape percent-encodes a UTF-8 file name for the filename* parameter of
-// Content-Disposition (RFC 5987: every byte but the attr-chars).
-func demandEscape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // makePlan makes a new version of the round's plan (201, with its Location).

@@ -147,12 +147,8 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	var res audit.Result
-	if err := db.View(func(tx *store.Tx) error {
-		var err error
-		res, err = audit.Verify(tx)
-		return err
-	}); err != nil {
+	res, err := verifyAudit(db)
+	if err != nil {
 		return err
 	}
 	if !res.OK {
@@ -173,12 +169,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	var res audit.Result
-	if err := db.View(func(tx *store.Tx) error {
-		var err error
-		res, err = audit.Verify(tx)
-		return err
-	}); err != nil {
+	res, err := verifyAudit(db)
+	if err != nil {
 		return err
 	}
 	problems := 0
@@ -257,4 +249,15 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "root CA imported; its private key is stored sealed under the master key")
 	return nil
+}
+
+// verifyAudit recomputes the audit chain in one read transaction.
+func verifyAudit(db *store.DB) (audit.Result, error) {
+	var res audit.Result
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		res, err = audit.Verify(tx)
+		return err
+	})
+	return res, err
 }

@@ -466,3 +466,19 @@ func (s *Service) verifyURL(identifier string) string {
 	}
 	return base + "/verify/" + identifier
 }
+
+// SystemFields returns the names of the template fields the service fills in itself when it
+// issues (the issuer, the dates, the validity); a form shows them read-only.
+func SystemFields() []string {
+	var out []string
+	for _, l := range [][]string{issuerFields, issueDateFields, validToFields, validityTextFields} {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// HolderFields returns the names of the template fields filled from the holder's name and code
+// when the clerk leaves them empty.
+func HolderFields() (names, codes []string) {
+	return append([]string{}, holderNameFields...), append([]string{}, holderCodeFields...)
+}

@@ -2,9 +2,9 @@ package server
 
 import (
 	"errors"
-	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -213,84 +213,22 @@ func indexOr(s, sub string, def int) int {
 	return def
 }
 
+// verifyRef answers GET /verify/{ref}, where the QR code points: JSON for programs; browsers are
+// sent to the public verification page, which shows the same view in the site's style.
 func (m *CertAPI) verifyRef(w http.ResponseWriter, r *http.Request) {
 	ref := Var(r, "ref")
-	v, err := m.Certs.Lookup(r.Context(), ref)
 	w.Header().Set("Cache-Control", "no-store")
-	if !wantsHTML(r) {
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
+	if wantsHTML(r) {
+		http.Redirect(w, r, "/verify?ref="+url.QueryEscape(ref), http.StatusSeeOther)
 		return
 	}
-	page := verifyPage{Ref: ref, View: &v}
-	status := http.StatusOK
+	v, err := m.Certs.Lookup(r.Context(), ref)
 	if err != nil {
-		page.View = nil
-		page.Error = certseal.ErrorMessage(err)
-		status = statusOf[certseal.ErrorCode(err)]
-	} else {
-		page.Class = statusClass(v.Status)
+		writeError(w, r, err)
+		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	verifyTmpl.Execute(w, page)
+	writeJSON(w, http.StatusOK, v)
 }
-
-func statusClass(s certs.Status) string {
-	switch s {
-	case certs.StatusValid:
-		return "ok"
-	case certs.StatusSuspended, certs.StatusExpired:
-		return "warn"
-	}
-	return "bad"
-}
-
-type verifyPage struct {
-	Ref   string
-	View  *certs.PublicView
-	Error string
-	Class string
-}
-
-var verifyTmpl = template.Must(template.New("verify").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>电子证照核验</title>
-<style>
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f5f7;color:#222}
-main{max-width:640px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 16px}
-.status{font-size:40px;font-weight:bold;padding:20px;border-radius:8px;text-align:center;margin-bottom:20px}
-.ok{background:#e6f4ea;color:#1e7b34}.warn{background:#fff4e0;color:#a35f00}.bad{background:#fde7e9;color:#b3261e}
-table{width:100%;border-collapse:collapse;background:#fff}td{padding:8px 10px;border-bottom:1px solid #e5e5e5;vertical-align:top}
-td:first-child{color:#666;width:9em}.err{background:#fde7e9;color:#b3261e;padding:16px;border-radius:8px}
-</style></head><body><main>
-<h1>电子证照核验</h1>
-{{if .View}}
-<div class="status {{.Class}}" id="status">{{.View.StatusLabel}}</div>
-{{if .View.StatusReason}}<p>{{.View.StatusReason}}</p>{{end}}
-{{if .View.SupersededBy}}<p>该证照已有新版本：<a href="/verify/{{.View.SupersededBy}}">{{.View.SupersededBy}}</a></p>{{end}}
-<table>
-<tr><td>证照名称</td><td>{{.View.Name}}</td></tr>
-<tr><td>证照编号</td><td>{{.View.LicenceNumber}}</td></tr>
-<tr><td>持证主体</td><td>{{.View.HolderName}}</td></tr>
-<tr><td>主体代码</td><td>{{.View.HolderCode}}</td></tr>
-<tr><td>发证机关</td><td>{{.View.IssuerName}}</td></tr>
-<tr><td>电子印章</td><td>{{.View.SealName}}</td></tr>
-<tr><td>发证日期</td><td>{{.View.IssueDate}}</td></tr>
-<tr><td>有效期</td><td>{{.View.ValidFrom}} 至 {{if .View.ValidTo}}{{.View.ValidTo}}{{else}}长期{{end}}</td></tr>
-<tr><td>关联事项</td><td>{{.View.ItemName}}</td></tr>
-<tr><td>证照标识</td><td style="word-break:break-all">{{.View.Identifier}}</td></tr>
-<tr><td>核验时间</td><td>{{.View.CheckedAt}}</td></tr>
-</table>
-{{else}}
-<div class="err" id="status">{{.Error}}</div>
-<p>查询内容：{{.Ref}}</p>
-{{end}}
-</main></body></html>`))
 
 func (m *CertAPI) statusList(w http.ResponseWriter, r *http.Request) {
 	l, err := m.Certs.StatusList(r.Context(), m.Signer, m.Issuer)
@@ -300,4 +238,15 @@ func (m *CertAPI) statusList(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, l)
+}
+
+// statusClass is the CSS class a status is shown with: ok, warn or bad.
+func statusClass(s certs.Status) string {
+	switch s {
+	case certs.StatusValid:
+		return "ok"
+	case certs.StatusSuspended, certs.StatusExpired:
+		return "warn"
+	}
+	return "bad"
 }

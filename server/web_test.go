@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"certseal"
-	"certseal/internal/app"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
 	"certseal/internal/testenv"
@@ -31,30 +29,7 @@ func init() {
 	for _, rt := range (&server.Web{}).Routes() {
 		webRoutes[rt.Name] = "*"
 	}
-	if webWiredInOpen() {
-		expect(webRoutes)
-	}
-}
-
-// webWiredInOpen reports whether app.Open wires the web pages itself (a.openWeb in its list);
-// until it does, the web tests wire them with App.OpenWeb and the role table leaves them out.
-func webWiredInOpen() bool {
-	dir, err := os.MkdirTemp("", "certseal-web")
-	if err != nil {
-		return false
-	}
-	defer os.RemoveAll(dir)
-	a, err := app.Open(app.Config{Data: dir, NoSync: true})
-	if err != nil {
-		return false
-	}
-	defer a.Close()
-	for _, rt := range a.Server.AllRoutes() {
-		if rt.Name == "web.login" {
-			return true
-		}
-	}
-	return false
+	expect(webRoutes)
 }
 
 // webEnv is a running service with the web pages and demo passwords set for some users.
@@ -68,18 +43,6 @@ func startWeb(t testing.TB, users ...string) *webEnv {
 	t.Helper()
 	e := testenv.Start(t)
 	w := &webEnv{Env: e, URL: e.HTTP.URL, Passwords: map[string]string{}}
-	wired := false
-	for _, rt := range e.App.Server.AllRoutes() {
-		wired = wired || rt.Name == "web.login"
-	}
-	if !wired {
-		if err := e.App.OpenWeb(); err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(e.App.Server.Handler())
-		t.Cleanup(srv.Close)
-		w.URL = srv.URL
-	}
 	for _, u := range users {
 		w.setPassword(t, u, "pw-"+u+"-2026")
 	}
@@ -289,10 +252,10 @@ func TestWebPages(t *testing.T) {
 
 // TestWebRoutesDocumentedAndPublic checks what the role table and the OpenAPI tests will check
 // once app.Open wires the pages: every page route is in the OpenAPI fragment
-// (server/web/openapi-web.yaml, to become server/openapi/90-web.yaml), and answers a request
+// (server/openapi/90-web.yaml), and answers a request
 // without a session with neither 401 nor 403.
 func TestWebRoutesDocumentedAndPublic(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("web", "openapi-web.yaml"))
+	raw, err := os.ReadFile(filepath.Join("openapi", "90-web.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

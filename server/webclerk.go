@@ -14,16 +14,6 @@ import (
 	"certseal/templates"
 )
 
-// webSystemFields are the template fields the certificate service fills in itself (the issuer,
-// the dates; certs/issue.go), shown read-only on the issuing form.
-var webSystemFields = []string{"发证机关", "发证日期", "日期", "有效期至", "有效期限", "有效期"}
-
-// webHolderFields are filled from the holder when the clerk leaves them empty.
-var (
-	webHolderNameFields = []string{"经营者名称", "持证主体", "业户名称"}
-	webHolderCodeFields = []string{"统一社会信用代码", "社会信用代码（身份证号码）"}
-)
-
 type issueField struct {
 	templates.Field
 	Value   string
@@ -99,7 +89,7 @@ func (m *Web) issueForm(r *http.Request) (*issueData, error) {
 		if n := d.Template.Number; n != nil && n.Field == f.Name {
 			continue
 		}
-		d.Fields = append(d.Fields, issueField{Field: f, Value: strings.TrimSpace(r.FormValue("f." + f.Name)), System: slices.Contains(webSystemFields, f.Name)})
+		d.Fields = append(d.Fields, issueField{Field: f, Value: strings.TrimSpace(r.FormValue("f." + f.Name)), System: slices.Contains(certs.SystemFields(), f.Name)})
 	}
 	d.Holder = certs.Holder{Name: strings.TrimSpace(r.FormValue("holder_name")), Code: strings.TrimSpace(r.FormValue("holder_code")), CodeType: r.FormValue("holder_code_type")}
 	if d.Holder.CodeType == "" {
@@ -192,8 +182,9 @@ func (m *Web) previewValues(r *http.Request, d *issueData) map[string]string {
 		set([]string{"有效期至"}, certs.ChineseDate(t))
 		set([]string{"有效期限", "有效期"}, certs.ChineseDate(from)+"至"+certs.ChineseDate(t))
 	}
-	set(webHolderNameFields, d.Holder.Name)
-	set(webHolderCodeFields, d.Holder.Code)
+	names, codes := certs.HolderFields()
+	set(names, d.Holder.Name)
+	set(codes, d.Holder.Code)
 	return vals
 }
 

@@ -50,16 +50,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s)\n", ln.Addr(), c.Data)
+	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s); web pages at http://%s/login\n", ln.Addr(), c.Data, ln.Addr())
 	return a.Server.Run(ctx, ln, &http.Server{})
 }
 
 func printLogins(w io.Writer, logins []demo.Login) {
-	fmt.Fprintln(w, "demo data loaded. API tokens (shown once; only their hashes are stored):")
+	fmt.Fprintln(w, "demo data loaded. API tokens and web passwords (shown once; only their hashes are stored):")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tROLE\tORGANISATION\tTOKEN")
+	fmt.Fprintln(tw, "USERNAME\tROLE\tORGANISATION\tTOKEN\tPASSWORD")
 	for _, l := range logins {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Username, l.Role, l.OrgName, l.Token)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Username, l.Role, l.OrgName, l.Token, l.Password)
 	}
 	tw.Flush()
 }

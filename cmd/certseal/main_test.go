@@ -91,7 +91,7 @@ func tokenOf(out, user string) string {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 4 && f[0] == user {
+		if len(f) >= 4 && f[0] == user {
 			return f[3]
 		}
 	}

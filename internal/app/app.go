@@ -70,7 +70,7 @@ func Open(c Config) (*App, error) {
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
 	// Each part beyond the foundation wires itself in its own file of this package: it builds
 	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.
-	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts} {
+	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts, a.openWeb} {
 		if err := open(); err != nil {
 			a.Close()
 			return nil, err

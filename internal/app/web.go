@@ -16,28 +16,17 @@ import (
 var demoPasswordParts sync.Map // *App -> map[string]string
 
 // openWeb wires the web pages (issue #8) over the services the other parts built; Open calls
-// it after them (add a.openWeb at the end of its list). OpenWeb is the same for callers that
-// hold an App opened without it; calling it twice wires the pages once.
+// it after them.
 func (a *App) openWeb() error {
-	if _, loaded := webWired.LoadOrStore(a, true); loaded {
-		return nil
-	}
 	a.Server.Extra = append(a.Server.Extra, server.NewWeb(server.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory(), Certs: a.Certs(), Seals: a.Seals(),
 		Templates: a.Templates(), Renderer: a.Renderer(), Demand: a.Demand(), DB: a.DB, Clock: a.Clock, Log: a.Log,
 		CityName: demo.CityCenterName,
 	}))
 	a.demoAfter = append(a.demoAfter, a.demoPasswords)
-	a.closers = append(a.closers, func() error { demoPasswordParts.Delete(a); webWired.Delete(a); return nil })
+	a.closers = append(a.closers, func() error { demoPasswordParts.Delete(a); return nil })
 	return nil
 }
-
-// webWired records the Apps whose web pages are wired.
-var webWired sync.Map // *App -> true
-
-// OpenWeb wires the web pages into an App whose Open did not (see openWeb). The server's
-// handler must be built after it.
-func (a *App) OpenWeb() error { return a.openWeb() }
 
 // DemoPasswords returns the passwords generated for the demo users when this App loaded the
 // demo data with Config.Demo set (`certseal serve -demo`), by username; nil otherwise. They are
@@ -58,7 +47,7 @@ func (a *App) demoPasswords(res demo.Result) error {
 	}
 	ctx := context.Background()
 	pw := map[string]string{}
-	for _, l := range res.Logins {
+	for i, l := range res.Logins {
 		var u certseal.User
 		err := a.DB.View(func(tx *store.Tx) error {
 			var err error
@@ -76,6 +65,7 @@ func (a *App) demoPasswords(res demo.Result) error {
 			return fmt.Errorf("demo password for %s: %w", l.Username, err)
 		}
 		pw[l.Username] = p
+		res.Logins[i].Password = p
 	}
 	demoPasswordParts.Store(a, pw)
 	return nil

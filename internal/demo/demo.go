@@ -22,6 +22,8 @@ type Login struct {
 	Role     certseal.Role
 	OrgName  string
 	Token    string
+	// Password is the web password generated for the user when serving with -demo ("" otherwise).
+	Password string
 }
 
 // Result says what Load did.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -47,11 +48,11 @@ func (m *InventoryAPI) Routes() []Route {
 	voiders := []certseal.Role{certseal.RoleAdmin, certseal.RoleDeptOfficer, certseal.RoleBureauOfficer, certseal.RoleClerk}
 	const p = "/api/v1/inventory"
 	return []Route{
-		{Method: "POST", Path: p + "/receipts", Name: "inventory.receipts", Roles: movers, Handler: m.receive},
-		{Method: "POST", Path: p + "/transfers", Name: "inventory.transfers", Roles: movers, Handler: m.transfer},
-		{Method: "POST", Path: p + "/voids", Name: "inventory.voids", Roles: voiders, Handler: m.void},
-		{Method: "POST", Path: p + "/destructions", Name: "inventory.destructions", Roles: movers, Handler: m.destroy},
-		{Method: "POST", Path: p + "/losses", Name: "inventory.losses", Roles: movers, Handler: m.lose},
+		{Method: "POST", Path: p + "/receipts", Name: "inventory.receipts", Roles: movers, Handler: movement(m.Ledger.Receive)},
+		{Method: "POST", Path: p + "/transfers", Name: "inventory.transfers", Roles: movers, Handler: movement(m.Ledger.Transfer)},
+		{Method: "POST", Path: p + "/voids", Name: "inventory.voids", Roles: voiders, Handler: movement(m.Ledger.Void)},
+		{Method: "POST", Path: p + "/destructions", Name: "inventory.destructions", Roles: movers, Handler: movement(m.Ledger.Destroy)},
+		{Method: "POST", Path: p + "/losses", Name: "inventory.losses", Roles: movers, Handler: movement(m.Ledger.Lose)},
 
 		{Method: "POST", Path: p + "/stocktakes", Name: "inventory.stocktakes.create", Roles: movers, Handler: m.createStocktake},
 		{Method: "GET", Path: p + "/stocktakes", Name: "inventory.stocktakes.list", Roles: AllRoles, Handler: m.listStocktakes},
@@ -73,63 +74,23 @@ func (m *InventoryAPI) Routes() []Route {
 
 // --- movements ---
 
-func (m *InventoryAPI) created(w http.ResponseWriter, r *http.Request, mv inventory.Movement, err error) {
-	if err != nil {
-		writeError(w, r, err)
-		return
+// movement returns the handler of a ledger movement: decode the request, apply it as the
+// caller, and answer 201 with the movement and its Location.
+func movement[Req any](apply func(context.Context, certseal.Actor, Req) (inventory.Movement, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := Decode(w, r, &req); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		mv, err := apply(r.Context(), Actor(r), req)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/v1/inventory/movements/"+strconv.FormatUint(mv.ID, 10))
+		writeJSON(w, http.StatusCreated, mv)
 	}
-	w.Header().Set("Location", "/api/v1/inventory/movements/"+strconv.FormatUint(mv.ID, 10))
-	writeJSON(w, http.StatusCreated, mv)
-}
-
-func (m *InventoryAPI) receive(w http.ResponseWriter, r *http.Request) {
-	var req inventory.Receipt
-	if err := Decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mv, err := m.Ledger.Receive(r.Context(), Actor(r), req)
-	m.created(w, r, mv, err)
-}
-
-func (m *InventoryAPI) transfer(w http.ResponseWriter, r *http.Request) {
-	var req inventory.Transfer
-	if err := Decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mv, err := m.Ledger.Transfer(r.Context(), Actor(r), req)
-	m.created(w, r, mv, err)
-}
-
-func (m *InventoryAPI) void(w http.ResponseWriter, r *http.Request) {
-	var req inventory.Void
-	if err := Decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mv, err := m.Ledger.Void(r.Context(), Actor(r), req)
-	m.created(w, r, mv, err)
-}
-
-func (m *InventoryAPI) destroy(w http.ResponseWriter, r *http.Request) {
-	var req inventory.Destruction
-	if err := Decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mv, err := m.Ledger.Destroy(r.Context(), Actor(r), req)
-	m.created(w, r, mv, err)
-}
-
-func (m *InventoryAPI) lose(w http.ResponseWriter, r *http.Request) {
-	var req inventory.Loss
-	if err := Decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	mv, err := m.Ledger.Lose(r.Context(), Actor(r), req)
-	m.created(w, r, mv, err)
 }
 
 // --- stocktakes ---

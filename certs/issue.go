@@ -379,10 +379,7 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 		SealID: p.signing.Seal.ID, SealName: p.signing.Seal.Name, Serial: req.Serial,
 		Status: StatusValid, IssuedBy: actor.Username, CreatedAt: now, UpdatedAt: now,
 	}
-	for _, id := range []string{id} {
-		n, _ := strconv.ParseUint(id, 10, 64)
-		c.StatusIndex = n
-	}
+	c.StatusIndex, _ = strconv.ParseUint(id, 10, 64) // the record id is the status-list index
 	c.VerifyURL = s.verifyURL(c.Identifier)
 	return c
 }

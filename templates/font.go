@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"unicode/utf16"
@@ -32,6 +33,13 @@ type fontIndex struct {
 	os2        []byte
 	post       []byte
 	name       []byte // a small name table built once
+
+	// For the PDF font descriptor: head's bounding box, OS/2 cap height (the ascent when the
+	// table is older than version 2) and weight class, post's italic angle.
+	bbox        [4]int
+	capHeight   int
+	weight      int
+	italicAngle float64
 
 	// fallback, set on the primary font only, draws what the primary lacks (rare GBK and
 	// GB 18030 characters); covers and width consult it.
@@ -95,12 +103,24 @@ func parseFont(b []byte, names map[int]string) (*fontIndex, error) {
 	}
 	f := &fontIndex{data: b, head: tables["head"], hhea: tables["hhea"], maxp: tables["maxp"],
 		os2: tables["OS/2"], post: tables["post"], glyf: tables["glyf"]}
+	if len(f.head) < 54 || len(f.hhea) < 36 || len(f.maxp) < 6 || len(f.os2) < 78 || len(f.post) < 32 {
+		return nil, errors.New("font has short head, hhea, maxp, OS/2 or post table")
+	}
 	u16 := func(t []byte, o int) int { return int(binary.BigEndian.Uint16(t[o:])) }
 	f.unitsPerEm = u16(f.head, 18)
 	longLoca := u16(f.head, 50) == 1
 	f.numGlyphs = u16(f.maxp, 4)
 	f.ascent = int(int16(u16(f.hhea, 4)))
 	f.descent = int(int16(u16(f.hhea, 6)))
+	for i := range f.bbox {
+		f.bbox[i] = int(int16(u16(f.head, 36+2*i)))
+	}
+	f.weight = u16(f.os2, 4)
+	f.capHeight = f.ascent
+	if u16(f.os2, 0) >= 2 && len(f.os2) >= 90 {
+		f.capHeight = int(int16(u16(f.os2, 88)))
+	}
+	f.italicAngle = float64(int32(binary.BigEndian.Uint32(f.post[4:]))) / 65536
 	nhm := u16(f.hhea, 34)
 	if f.unitsPerEm == 0 || nhm == 0 || nhm > f.numGlyphs {
 		return nil, errors.New("font has bad head or hhea")
@@ -141,7 +161,8 @@ func parseFont(b []byte, names map[int]string) (*fontIndex, error) {
 }
 
 // parseCmap4 reads the Windows Unicode BMP (3,1) format 4 subtable into a rune -> glyph table.
-// Format 4 is what gofpdf reads too, so coverage and rendering agree by construction.
+// The subsets embedded in the PDFs are built from this table, so coverage and rendering agree
+// by construction.
 func parseCmap4(cmap []byte) ([]uint16, error) {
 	n := int(binary.BigEndian.Uint16(cmap[2:]))
 	var sub []byte
@@ -240,35 +261,56 @@ func (f *fontIndex) width(r rune) float64 {
 	return float64(f.advance[f.gid[r]]) / float64(f.unitsPerEm)
 }
 
+// subsetFont is the per-document subset of a font: the TrueType bytes embedded in the PDF
+// (/FontFile2) and what the PDF font dictionaries need. Glyph 0 is .notdef and the glyph of
+// runes[i] is i+1, so the PDF uses the glyph ids as CIDs (/CIDToGIDMap /Identity); glyphs that
+// composites refer to come after them.
+type subsetFont struct {
+	data   []byte   // the TrueType font
+	runes  []rune   // sorted, unique; runes[i] is drawn with glyph (and CID) i+1
+	widths []uint16 // advance of glyph i+1 (runes[i]), font units
+}
+
+// cid returns the CID (= subset glyph id) of r, which must be one of s.runes.
+func (s *subsetFont) cid(r rune) uint16 {
+	i, _ := slices.BinarySearch(s.runes, r)
+	return uint16(i + 1)
+}
+
 // subset builds a small TrueType font holding only the glyphs of runes (sorted, unique, all
-// covered) and the glyphs their composites refer to, with a format 4 cmap. gofpdf then parses
-// this font of a few dozen glyphs instead of the 27,000 of the embedded one.
-func (f *fontIndex) subset(runes []rune) ([]byte, error) {
-	// Old glyph ids in order of first use; .notdef first.
+// covered by this font) and the glyphs their composites refer to, with a format 4 cmap. Every
+// rune gets a glyph of its own, in the order of runes, even when two share a glyph in the big
+// font, so that a CID maps back to exactly one character (/ToUnicode).
+func (f *fontIndex) subset(runes []rune) (*subsetFont, error) {
+	if len(runes)+1 > 0xFFFF {
+		return nil, errors.New("too many glyphs for one subset")
+	}
+	// Old glyph ids by new id; newID maps an old id to the first new id that copies it.
+	order := make([]uint16, 1, len(runes)+9)
 	newID := make(map[uint16]uint16, len(runes)+8)
-	order := []uint16{0}
 	newID[0] = 0
-	var queue []uint16
-	add := func(g uint16) {
+	widths := make([]uint16, len(runes))
+	for i, r := range runes {
+		g := f.gid[r]
 		if _, ok := newID[g]; !ok {
 			newID[g] = uint16(len(order))
-			order = append(order, g)
-			queue = append(queue, g)
 		}
+		order = append(order, g)
+		widths[i] = f.advance[g]
 	}
-	for _, r := range runes {
-		add(f.gid[r])
-	}
-	for len(queue) > 0 {
-		g := queue[0]
-		queue = queue[1:]
-		err := f.components(g, func(c uint16) { add(c) })
+	for i := 1; i < len(order); i++ { // order grows while composites add their components
+		err := f.components(order[i], func(c uint16) {
+			if _, ok := newID[c]; !ok {
+				newID[c] = uint16(len(order))
+				order = append(order, c)
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
-	}
-	if len(order) > 0xFFFF {
-		return nil, errors.New("too many glyphs for one subset")
+		if len(order) > 0xFFFF {
+			return nil, errors.New("too many glyphs for one subset")
+		}
 	}
 
 	// glyf, loca (long), hmtx; glyf sized up front (each glyph padded to 4 bytes).
@@ -295,7 +337,7 @@ func (f *fontIndex) subset(runes []rune) ([]byte, error) {
 	loca = binary.BigEndian.AppendUint32(loca, uint32(len(glyf)))
 
 	head := append([]byte(nil), f.head...)
-	binary.BigEndian.PutUint32(head[8:], 0) // checksumAdjustment: gofpdf recomputes it
+	binary.BigEndian.PutUint32(head[8:], 0) // checksumAdjustment, set below
 	binary.BigEndian.PutUint16(head[50:], 1)
 	hhea := append([]byte(nil), f.hhea...)
 	binary.BigEndian.PutUint16(hhea[34:], uint16(len(order)))
@@ -310,7 +352,7 @@ func (f *fontIndex) subset(runes []rune) ([]byte, error) {
 		data []byte
 	}{ // sorted by tag, as the directory requires
 		{"OS/2", f.os2},
-		{"cmap", cmap4(runes, f.gid, newID)},
+		{"cmap", cmap4(runes)},
 		{"glyf", glyf},
 		{"head", head},
 		{"hhea", hhea},
@@ -330,23 +372,40 @@ func (f *fontIndex) subset(runes []rune) ([]byte, error) {
 	binary.BigEndian.PutUint16(out[6:], 128) // searchRange for 10 tables: 8*16
 	binary.BigEndian.PutUint16(out[8:], 3)
 	binary.BigEndian.PutUint16(out[10:], uint16(16*len(tables)-128))
+	headAt := 0
+	var sum uint32 // of the whole font: the tables are 4-byte aligned and zero-padded
 	for i, t := range tables {
 		r := 12 + 16*i
 		copy(out[r:], t.tag)
-		binary.BigEndian.PutUint32(out[r+4:], checksum(t.data))
+		cs := checksum(t.data)
+		sum += cs
+		binary.BigEndian.PutUint32(out[r+4:], cs)
 		binary.BigEndian.PutUint32(out[r+8:], uint32(len(out)))
 		binary.BigEndian.PutUint32(out[r+12:], uint32(len(t.data)))
+		if t.tag == "head" {
+			headAt = len(out)
+		}
 		out = append(out, t.data...)
 		for len(out)%4 != 0 {
 			out = append(out, 0)
 		}
 	}
-	return out, nil
+	// head.checksumAdjustment makes the whole font sum to 0xB1B0AFBA (the head table's own
+	// checksum in the directory is taken with it zero, as the specification says).
+	sum += checksum(out[:12+16*len(tables)])
+	binary.BigEndian.PutUint32(out[headAt+8:], 0xB1B0AFBA-sum)
+	return &subsetFont{data: out, runes: runes, widths: widths}, nil
 }
 
+// checksum is the TrueType table checksum: the sum of big-endian uint32s, the last one padded
+// with zeros.
 func checksum(b []byte) uint32 {
 	var s uint32
-	for i := 0; i < len(b); i += 4 {
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		s += binary.BigEndian.Uint32(b[i:])
+	}
+	if i < len(b) {
 		var w [4]byte
 		copy(w[:], b[i:])
 		s += binary.BigEndian.Uint32(w[:])
@@ -411,14 +470,13 @@ func walkComponents(data []byte, fn func(at int)) error {
 	}
 }
 
-// cmap4 builds a cmap table with one (3,1) format 4 subtable mapping each rune to its new
-// glyph id, merging runs of consecutive runes with consecutive glyph ids into one segment.
-func cmap4(runes []rune, gid []uint16, newID map[uint16]uint16) []byte {
+// cmap4 builds a cmap table with one (3,1) format 4 subtable mapping runes[i] to glyph i+1,
+// merging runs of consecutive runes into one segment.
+func cmap4(runes []rune) []byte {
 	type seg struct{ start, end, delta uint16 }
 	var segs []seg
-	for _, r := range runes {
-		g := newID[gid[r]]
-		d := g - uint16(r)
+	for i, r := range runes {
+		d := uint16(i+1) - uint16(r)
 		if n := len(segs); n > 0 && segs[n-1].end+1 == uint16(r) && segs[n-1].delta == d {
 			segs[n-1].end = uint16(r)
 			continue
@@ -462,9 +520,9 @@ func cmap4(runes []rune, gid []uint16, newID map[uint16]uint16) []byte {
 	return t
 }
 
-// CanDraw reports whether the embedded fonts (UMing, or the GBK fallback) have a glyph for r. Characters outside the Basic
-// Multilingual Plane are never drawable (gofpdf cannot encode them). It returns false if the
-// font cannot be loaded.
+// CanDraw reports whether the embedded fonts (UMing, or the GBK fallback) have a glyph for r.
+// Characters outside the Basic Multilingual Plane are never drawable (the fonts' format 4 cmaps
+// do not reach them). It returns false if the font cannot be loaded.
 func CanDraw(r rune) bool {
 	f, err := loadFont()
 	return err == nil && f.covers(r)

@@ -1,10 +1,6 @@
 package templates
 
-import (
-	"strconv"
-
-	"rsc.io/qr"
-)
+import "rsc.io/qr"
 
 // quietZone is the white margin around a QR code, in modules (the standard asks for 4).
 const quietZone = 4
@@ -29,7 +25,7 @@ func qrRects(code *qr.Code, x, y, size, pageH float64) []byte {
 	y0 := (pageH-y)*k - quietZone*m // top edge of the first row, in PDF space
 	out := make([]byte, 0, 64*n)
 	out = append(out, "q 0 0 0 rg\n"...)
-	num := func(v float64) { out = strconv.AppendFloat(out, v, 'f', 2, 64) }
+	num := func(v float64) { out = appendNum(out, v, 2) }
 	for row := 0; row < n; row++ {
 		for col := 0; col < n; {
 			if !code.Black(col, row) {

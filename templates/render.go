@@ -1,15 +1,12 @@
 package templates
 
 import (
-	"bytes"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/jung-kurt/gofpdf"
 
 	"certseal"
 )
@@ -106,7 +103,7 @@ func colorOr(s string, def [3]int) [3]int {
 	return def
 }
 
-// plan checks everything and lays out the page without touching gofpdf.
+// plan checks everything and lays out the page; write then draws it.
 func (r *Renderer) plan(t *Template, d Document) (*page, error) {
 	if t == nil {
 		return nil, invalid("没有指定模板")
@@ -254,85 +251,76 @@ func (p *page) runes() []rune {
 
 func (p *page) write(producer string, d Document) ([]byte, error) {
 	t := p.t
-	pdf := gofpdf.NewCustom(&gofpdf.InitType{OrientationStr: "P", UnitStr: "mm",
-		Size: gofpdf.SizeType{Wd: t.width, Ht: t.height}})
-	pdf.SetCatalogSort(true)
-	pdf.SetCompression(true)
-	pdf.SetCreationDate(d.Created)
-	pdf.SetModificationDate(d.Created)
-	pdf.SetProducer(producer, true)
-	pdf.SetCreator("certseal templates "+t.ID+" v"+strconv.Itoa(t.Version), true)
-	pdf.SetTitle(p.title, true)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetMargins(0, 0, 0)
-	pdf.AddPage()
+	fonts, bySlot, err := p.fonts()
+	if err != nil {
+		return nil, err
+	}
+	cp := getBuf()
+	defer putBuf(cp)
+	c := &canvas{b: *cp, pageH: t.height}
+	defer func() { *cp = c.b }()
 
 	for _, s := range p.shapes {
-		p.drawShape(pdf, s)
+		c.drawShape(s)
 	}
-	var primary, extra []rune
-	if len(p.runs) > 0 {
-		primary, extra = p.splitRunes()
-		if err := p.addFont(pdf, pdfFamily, p.font, primary); err != nil {
-			return nil, err
-		}
-		if len(extra) > 0 {
-			if err := p.addFont(pdf, pdfFamilyFB, p.font.fallback, extra); err != nil {
-				return nil, err
-			}
-		}
-		var curFamily string
-		var cur float64
-		var curColor [3]int
-		colorSet := false
-		setFont := func(family string, size float64) {
-			if family != curFamily || size != cur {
-				pdf.SetFont(family, "", size)
-				curFamily, cur = family, size
-			}
-		}
+	if len(fonts) > 0 {
+		var cids []uint16
 		for _, run := range p.runs {
-			segs := p.segments(run.s)
-			if len(segs) == 0 {
-				continue
-			}
-			setFont(segs[0].family, run.size)
-			if !colorSet || run.color != curColor {
-				pdf.SetTextColor(run.color[0], run.color[1], run.color[2])
-				curColor, colorSet = run.color, true
-			}
-			if run.spacing != 0 {
-				pdf.RawWriteStr(strconv.FormatFloat(run.spacing/ptToMM, 'f', 3, 64) + " Tc")
-			}
+			c.setFill(run.color)
+			tc := run.spacing / ptToMM
 			x := run.x
-			for _, seg := range segs {
-				setFont(seg.family, run.size)
-				pdf.Text(x, run.y, seg.s)
+			for _, seg := range p.segments(run.s) {
+				f := bySlot[seg.font]
+				cids = cids[:0]
+				for _, r := range seg.s {
+					cids = append(cids, f.sub.cid(r))
+				}
+				c.text(f.res, run.size, tc, x, run.y, cids)
 				x += seg.width*run.size*ptToMM + float64(seg.n)*run.spacing
-			}
-			if run.spacing != 0 {
-				pdf.RawWriteStr("0 Tc")
 			}
 		}
 	}
 	if p.qr != nil {
-		pdf.RawWriteStr(string(p.qr))
+		c.b = append(c.b, p.qr...)
+		c.b = append(c.b, '\n')
 	}
-	var buf bytes.Buffer
-	buf.Grow(64 << 10)
-	if err := pdf.Output(&buf); err != nil {
-		return nil, certseal.Errorf(certseal.EInternal, "生成PDF失败").WithDetail("reason", err.Error())
+	created := d.Created
+	if created.IsZero() {
+		created = time.Now()
 	}
-	out := buf.Bytes()
-	// gofpdf names a font "utf8"+family; give each a PDF subset name (six capitals and "+",
-	// ISO 32000 9.6.4), of the same length so that no offset in the file moves.
-	if len(primary) > 0 {
-		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamily), []byte("/"+subsetTag(primary, 0)+"+"+pdfFontName))
+	return writePDF(t.width, t.height, c.b, fonts, docInfo{
+		title:    p.title,
+		creator:  "certseal templates " + t.ID + " v" + strconv.Itoa(t.Version),
+		producer: producer,
+		created:  created,
+	}), nil
+}
+
+// fonts builds the subset fonts of the page: the primary font's for the characters it has, and
+// the fallback's for the rest if there are any. list is in resource order (F1, F2); bySlot
+// indexes them by segment.font (0 primary, 1 fallback).
+func (p *page) fonts() (list []*pdfFont, bySlot [2]*pdfFont, err error) {
+	if len(p.runs) == 0 {
+		return nil, bySlot, nil
 	}
-	if len(extra) > 0 {
-		out = bytes.ReplaceAll(out, []byte("/utf8"+pdfFamilyFB), []byte("/"+subsetTag(extra, 1)+"+"+pdfFontNameFB))
+	primary, extra := p.splitRunes()
+	for slot, set := range [2]struct {
+		f     *fontIndex
+		runes []rune
+		name  string
+	}{{p.font, primary, pdfFontName}, {p.font.fallback, extra, pdfFontNameFB}} {
+		if len(set.runes) == 0 {
+			continue
+		}
+		sub, err := set.f.subset(set.runes)
+		if err != nil {
+			return nil, bySlot, certseal.Errorf(certseal.EInternal, "字体子集生成失败").WithDetail("reason", err.Error())
+		}
+		f := &pdfFont{res: "F" + strconv.Itoa(len(list)+1), name: subsetTag(set.runes, byte(slot)) + "+" + set.name, f: set.f, sub: sub}
+		list = append(list, f)
+		bySlot[slot] = f
 	}
-	return out, nil
+	return list, bySlot, nil
 }
 
 // splitRunes returns the distinct runes the page draws, sorted, split into those of the primary
@@ -348,46 +336,31 @@ func (p *page) splitRunes() (primary, extra []rune) {
 	return primary, extra
 }
 
-// addFont registers the subset of f with runes under family. An empty set registers nothing.
-func (p *page) addFont(pdf *gofpdf.Fpdf, family string, f *fontIndex, runes []rune) error {
-	if len(runes) == 0 {
-		return nil
-	}
-	sub, err := f.subset(runes)
-	if err != nil {
-		return certseal.Errorf(certseal.EInternal, "字体子集生成失败").WithDetail("reason", err.Error())
-	}
-	pdf.AddUTF8FontFromBytes(family, "", sub)
-	return nil
-}
-
-// segment is a piece of a text run set in one font: its width in em and its rune count.
+// segment is a piece of a text run set in one font (0 the primary, 1 the fallback): its width
+// in em and its rune count.
 type segment struct {
-	family string
-	s      string
-	width  float64
-	n      int
+	font  int
+	s     string
+	width float64
+	n     int
 }
 
 // segments splits s into runs of characters drawn by the same font. Text without fallback
 // characters (nearly all of it) is one segment.
 func (p *page) segments(s string) []segment {
 	fb := p.font.fallback
-	if fb == nil {
-		return []segment{{family: pdfFamily, s: s}}
-	}
 	var segs []segment
 	start := 0
 	for i, r := range s {
-		family := pdfFamily
-		if !p.font.has(r) && fb.has(r) {
-			family = pdfFamilyFB
+		font := 0
+		if fb != nil && !p.font.has(r) && fb.has(r) {
+			font = 1
 		}
-		if n := len(segs); n == 0 || segs[n-1].family != family {
+		if n := len(segs); n == 0 || segs[n-1].font != font {
 			if n > 0 {
 				segs[n-1].s = s[start:i]
 			}
-			segs = append(segs, segment{family: family})
+			segs = append(segs, segment{font: font})
 			start = i
 		}
 		seg := &segs[len(segs)-1]
@@ -400,13 +373,9 @@ func (p *page) segments(s string) []segment {
 	return segs
 }
 
-// pdfFamily and pdfFamilyFB are the families the subsets of the font and of its fallback are
-// registered under in gofpdf; "utf8"+family has the length of the final "ABCDEF+UMingCN" and
-// "ABCDEF+GBKMing".
+// The PostScript names of the subsets, after the six-letter subset tag.
 const (
-	pdfFamily     = "certsealfn"
 	pdfFontName   = "UMingCN"
-	pdfFamilyFB   = "certsealfb"
 	pdfFontNameFB = "GBKMing"
 )
 
@@ -429,62 +398,62 @@ func subsetTag(runes []rune, font byte) string {
 	return string(tag)
 }
 
-func (p *page) drawShape(pdf *gofpdf.Fpdf, s shape) {
-	c := s.color
-	pdf.SetDrawColor(c[0], c[1], c[2])
-	pdf.SetLineWidth(s.lw)
+func (c *canvas) drawShape(s shape) {
 	switch s.kind {
 	case 'b':
-		pdf.Rect(s.x, s.y, s.w, s.h, "D")
+		c.setStroke(s.color)
+		c.setLineWidth(s.lw)
+		c.rect(s.x, s.y, s.w, s.h, "S")
 		if s.double {
 			g := s.gap
 			if g == 0 {
 				g = 1.5
 			}
-			pdf.SetLineWidth(s.lw / 3)
-			pdf.Rect(s.x+g, s.y+g, s.w-2*g, s.h-2*g, "D")
+			c.setLineWidth(s.lw / 3)
+			c.rect(s.x+g, s.y+g, s.w-2*g, s.h-2*g, "S")
 		}
 	case 'l':
-		pdf.Line(s.x, s.y, s.w, s.h)
+		c.setStroke(s.color)
+		c.setLineWidth(s.lw)
+		c.line(s.x, s.y, s.w, s.h)
 	case 'e':
-		drawEmblem(pdf, s.x, s.y, s.diameter, c)
+		c.drawEmblem(s.x, s.y, s.diameter, s.color)
 	}
 }
 
 // drawEmblem draws a vector placeholder for an emblem: a red disc in a gold ring, a large gold
 // five-pointed star and four small ones on an arc, like those on official documents.
-func drawEmblem(pdf *gofpdf.Fpdf, cx, cy, d float64, red [3]int) {
+func (c *canvas) drawEmblem(cx, cy, d float64, red [3]int) {
 	gold := [3]int{255, 196, 0}
 	r := d / 2
-	pdf.SetFillColor(gold[0], gold[1], gold[2])
-	pdf.Circle(cx, cy, r, "F")
-	pdf.SetFillColor(red[0], red[1], red[2])
-	pdf.Circle(cx, cy, r*0.86, "F")
-	pdf.SetDrawColor(gold[0], gold[1], gold[2])
-	pdf.SetLineWidth(r * 0.03)
-	pdf.Circle(cx, cy, r*0.78, "D")
-	pdf.SetFillColor(gold[0], gold[1], gold[2])
-	pdf.Polygon(star(cx, cy-r*0.18, r*0.34, -90), "F")
-	for i, a := range []float64{-150, -120, -60, -30} {
+	c.setFill(gold)
+	c.circle(cx, cy, r, "f")
+	c.setFill(red)
+	c.circle(cx, cy, r*0.86, "f")
+	c.setStroke(gold)
+	c.setLineWidth(r * 0.03)
+	c.circle(cx, cy, r*0.78, "S")
+	c.setFill(gold)
+	c.polygon(star(cx, cy-r*0.18, r*0.34, -90), "f")
+	for _, a := range []float64{-150, -120, -60, -30} {
 		ax := cx + r*0.56*math.Cos(a*math.Pi/180)
 		ay := cy - r*0.18 + r*0.56*math.Sin(a*math.Pi/180) + r*0.25
 		// Each small star points at the large one.
 		dir := math.Atan2(cy-r*0.18-ay, cx-ax) * 180 / math.Pi
-		_ = i
-		pdf.Polygon(star(ax, ay, r*0.12, dir), "F")
+		c.polygon(star(ax, ay, r*0.12, dir), "f")
 	}
 	// A stylised gate: a gold bar and base under the stars.
-	pdf.Rect(cx-r*0.42, cy+r*0.28, r*0.84, r*0.08, "F")
-	pdf.Rect(cx-r*0.52, cy+r*0.44, r*1.04, r*0.06, "F")
+	c.rect(cx-r*0.42, cy+r*0.28, r*0.84, r*0.08, "f")
+	c.rect(cx-r*0.52, cy+r*0.44, r*1.04, r*0.06, "f")
 	for _, x := range []float64{-0.3, -0.1, 0.1, 0.3} {
-		pdf.Rect(cx+r*x-r*0.03, cy+r*0.36, r*0.06, r*0.08, "F")
+		c.rect(cx+r*x-r*0.03, cy+r*0.36, r*0.06, r*0.08, "f")
 	}
 }
 
 // star returns the ten points of a five-pointed star centred at cx, cy with outer radius ro,
 // the first point at angle deg (degrees, screen coordinates).
-func star(cx, cy, ro, deg float64) []gofpdf.PointType {
-	pts := make([]gofpdf.PointType, 10)
+func star(cx, cy, ro, deg float64) [][2]float64 {
+	pts := make([][2]float64, 10)
 	ri := ro * 0.382
 	for i := range pts {
 		a := (deg + float64(i)*36) * math.Pi / 180
@@ -492,7 +461,7 @@ func star(cx, cy, ro, deg float64) []gofpdf.PointType {
 		if i%2 == 1 {
 			rr = ri
 		}
-		pts[i] = gofpdf.PointType{X: cx + rr*math.Cos(a), Y: cy + rr*math.Sin(a)}
+		pts[i] = [2]float64{cx + rr*math.Cos(a), cy + rr*math.Sin(a)}
 	}
 	return pts
 }

@@ -1,6 +1,7 @@
 // Package templates holds the licence template format, the built-in templates of real Chinese
-// licences, and the gofpdf renderer that turns a template and a set of field values into a
-// one-page PDF: the full e-certificate or the overlay (套打) for a pre-printed blank form.
+// licences, and the renderer that turns a template and a set of field values into a one-page
+// PDF (written by the package's own small PDF writer): the full e-certificate or the overlay
+// (套打) for a pre-printed blank form.
 //
 // All positions are in millimetres from the top-left corner of the page; font sizes are in
 // points. The font is the embedded AR PL UMing CN; each PDF embeds a subset with only the glyphs

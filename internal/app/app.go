@@ -112,11 +112,11 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// TuneGC sets the garbage collector for certseal's load unless GOGC is set: rendering a
-// certificate allocates several megabytes that die at once while the live heap stays small
-// (under 20 MiB), so the default GOGC=100 collects every few documents. GOGC=400 halves the CPU
-// per certificate (BenchmarkIssueHTTP: 76 → 158 certificates/s on the same machine), and a soft
-// memory limit of 1 GiB keeps the heap bounded all the same.
+// TuneGC sets the garbage collector for certseal's load unless GOGC is set: issuing allocates a
+// few hundred kilobytes per certificate that die at once while the live heap stays small (under
+// 30 MiB), so the default GOGC=100 collects very often. GOGC=400 raises issuing throughput by
+// about a fifth (BenchmarkIssueHTTP: 359 → 435 certificates/s, p99 81 → 66 ms, same machine), and
+// a soft memory limit of 1 GiB keeps the heap bounded all the same.
 func TuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

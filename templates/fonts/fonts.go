@@ -18,8 +18,9 @@ var fallback []byte
 const SongName = "uming"
 
 // Song returns a fresh copy of the TrueType bytes of the Song/Ming face. It never fails. The copy
-// is the caller's own: gofpdf writes into the font bytes it is given, so every goroutine that
-// hands the font to gofpdf needs a copy of its own.
+// is the caller's own: gofpdf (the demand report uses it) writes into the font bytes it is given,
+// so every goroutine that hands the font to gofpdf needs a copy of its own. The certificate
+// renderer reads SongShared instead and embeds subsets it builds itself.
 func Song() []byte {
 	b := make([]byte, len(uming))
 	copy(b, uming)

@@ -9,7 +9,6 @@ package catalogue
 
 import (
 	"context"
-	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -293,29 +292,23 @@ type ItemFilter struct {
 // cursor ("" at the end).
 func (s *Service) ListItems(ctx context.Context, f ItemFilter, after string, limit int) ([]Item, string, error) {
 	var out []Item
-	next := ""
-	var start []byte
-	if after != "" {
-		start = []byte(after)
-	}
+	var next []byte
 	err := s.DB.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketItems, nil, start, func(_, v []byte) error {
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return err
-			}
-			if (f.Level != "" && it.Level != f.Level) || (f.ItemType != "" && it.ItemType != f.ItemType) ||
-				(f.Transferred != nil && it.Transferred != *f.Transferred) ||
-				(f.Query != "" && !strings.Contains(it.Name, f.Query) && !strings.Contains(it.Code, f.Query)) {
-				return nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].Code
-				return store.ErrStop
-			}
-			out = append(out, it)
-			return nil
+		var err error
+		out, next, err = store.Page(tx, bucketItems, nil, cursor(after), limit, func(it *Item) bool {
+			return (f.Level == "" || it.Level == f.Level) && (f.ItemType == "" || it.ItemType == f.ItemType) &&
+				(f.Transferred == nil || it.Transferred == *f.Transferred) &&
+				(f.Query == "" || strings.Contains(it.Name, f.Query) || strings.Contains(it.Code, f.Query))
 		})
+		return err
 	})
-	return out, next, err
+	return out, string(next), err
+}
+
+// cursor is the key to scan after for a page cursor (a code); nil for the first page.
+func cursor(after string) []byte {
+	if after == "" {
+		return nil
+	}
+	return []byte(after)
 }

@@ -367,30 +367,16 @@ type TypeFilter struct {
 // next cursor ("" at the end).
 func (s *Service) ListTypes(ctx context.Context, f TypeFilter, after string, limit int) ([]LicenceType, string, error) {
 	var out []LicenceType
-	next := ""
-	var start []byte
-	if after != "" {
-		start = []byte(after)
-	}
+	var next []byte
 	err := s.DB.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketTypes, nil, start, func(_, v []byte) error {
-			var t LicenceType
-			if err := json.Unmarshal(v, &t); err != nil {
-				return err
-			}
-			if (f.Channel != "" && t.Channel != f.Channel) || (f.ResponsibleOrgID != "" && t.ResponsibleOrgID != f.ResponsibleOrgID) ||
-				(f.Query != "" && !strings.Contains(t.Name, f.Query) && !strings.Contains(t.Code, f.Query)) {
-				return nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].Code
-				return store.ErrStop
-			}
-			out = append(out, t)
-			return nil
+		var err error
+		out, next, err = store.Page(tx, bucketTypes, nil, cursor(after), limit, func(t *LicenceType) bool {
+			return (f.Channel == "" || t.Channel == f.Channel) && (f.ResponsibleOrgID == "" || t.ResponsibleOrgID == f.ResponsibleOrgID) &&
+				(f.Query == "" || strings.Contains(t.Name, f.Query) || strings.Contains(t.Code, f.Query))
 		})
+		return err
 	})
-	return out, next, err
+	return out, string(next), err
 }
 
 // Binding links a licence type to a catalogue item or sub-item (认领/绑定).

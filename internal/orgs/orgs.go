@@ -90,34 +90,40 @@ type OrgFilter struct {
 // List returns up to limit organisations matching f with ids after the cursor `after` (""
 // for the first page) and the cursor of the next page ("" when there is none).
 func (s *Service) List(ctx context.Context, f OrgFilter, after string, limit int) ([]certseal.Org, string, error) {
-	var out []certseal.Org
-	next := ""
-	var start []byte
-	if after != "" {
-		k, ok := idKey(after)
-		if !ok {
-			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", after)
-		}
-		start = k
+	start, err := cursorKey(after)
+	if err != nil {
+		return nil, "", err
 	}
-	err := s.DB.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketOrgs, nil, start, func(_, v []byte) error {
-			var o certseal.Org
-			if err := jsonUnmarshal(v, &o); err != nil {
-				return err
-			}
-			if (f.Kind != "" && o.Kind != f.Kind) || (f.ParentID != "" && o.ParentID != f.ParentID) || (f.AreaCode != "" && o.AreaCode != f.AreaCode) {
-				return nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].ID
-				return store.ErrStop
-			}
-			out = append(out, o)
-			return nil
+	var out []certseal.Org
+	var next []byte
+	err = s.DB.View(func(tx *store.Tx) error {
+		out, next, err = store.Page(tx, bucketOrgs, nil, start, limit, func(o *certseal.Org) bool {
+			return (f.Kind == "" || o.Kind == f.Kind) && (f.ParentID == "" || o.ParentID == f.ParentID) && (f.AreaCode == "" || o.AreaCode == f.AreaCode)
 		})
+		return err
 	})
-	return out, next, err
+	return out, cursorOf(next), err
+}
+
+// cursorKey turns a page cursor (an id) into the key to scan after; "" starts at the beginning.
+// It returns an *Error (EInvalid) for a cursor that is not an id.
+func cursorKey(after string) ([]byte, error) {
+	if after == "" {
+		return nil, nil
+	}
+	k, ok := idKey(after)
+	if !ok {
+		return nil, certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", after)
+	}
+	return k, nil
+}
+
+// cursorOf turns the key of a page's last value into the next page's cursor.
+func cursorOf(k []byte) string {
+	if k == nil {
+		return ""
+	}
+	return strconv.FormatUint(store.ParseU64(k), 10)
 }
 
 // GetOrg returns the organisation with the given id, or an *Error with code ENotFound.

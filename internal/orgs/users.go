@@ -100,34 +100,17 @@ func CreateUserTx(tx *store.Tx, now time.Time, actor certseal.Actor, u certseal.
 // ListUsers returns up to limit users (of one organisation when orgID is set) after the cursor,
 // and the next cursor ("" at the end).
 func (s *Service) ListUsers(ctx context.Context, orgID, after string, limit int) ([]certseal.User, string, error) {
-	var out []certseal.User
-	next := ""
-	var start []byte
-	if after != "" {
-		k, ok := idKey(after)
-		if !ok {
-			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", after)
-		}
-		start = k
+	start, err := cursorKey(after)
+	if err != nil {
+		return nil, "", err
 	}
-	err := s.DB.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketUsers, nil, start, func(_, v []byte) error {
-			var u certseal.User
-			if err := json.Unmarshal(v, &u); err != nil {
-				return err
-			}
-			if orgID != "" && u.OrgID != orgID {
-				return nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].ID
-				return store.ErrStop
-			}
-			out = append(out, u)
-			return nil
-		})
+	var out []certseal.User
+	var next []byte
+	err = s.DB.View(func(tx *store.Tx) error {
+		out, next, err = store.Page(tx, bucketUsers, nil, start, limit, func(u *certseal.User) bool { return orgID == "" || u.OrgID == orgID })
+		return err
 	})
-	return out, next, err
+	return out, cursorOf(next), err
 }
 
 // GetUser returns the user with the given id, or an *Error with code ENotFound.

@@ -487,3 +487,29 @@ func Key(parts ...string) []byte {
 
 // Prefix is Key(parts...) followed by the separator: the prefix of every key that extends parts.
 func Prefix(parts ...string) []byte { return append(Key(parts...), 0) }
+
+// Page decodes the JSON values of bucket b whose keys have the given prefix, from the key after
+// `after` on, keeps those for which keep returns true (nil keeps all), and returns up to limit of
+// them with the key of the last one returned when more remain (nil otherwise): one page of a
+// paginated list. It returns the first decoding error.
+func Page[T any](tx *Tx, b Bucket, prefix, after []byte, limit int, keep func(*T) bool) ([]T, []byte, error) {
+	var out []T
+	var lastKey, next []byte
+	err := tx.Scan(b, prefix, after, func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("decode %s/%q: %w", b, k, err)
+		}
+		if keep != nil && !keep(&x) {
+			return nil
+		}
+		if len(out) == limit {
+			next = lastKey
+			return ErrStop
+		}
+		out = append(out, x)
+		lastKey = bytes.Clone(k)
+		return nil
+	})
+	return out, next, err
+}

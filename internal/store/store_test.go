@@ -303,3 +303,40 @@ func BenchmarkBatchPut(bm *testing.B) {
 		}
 	})
 }
+
+func TestPage(t *testing.T) {
+	db := open(t)
+	type rec struct{ N int }
+	db.Update(func(tx *store.Tx) error {
+		for i := 1; i <= 10; i++ {
+			tx.PutJSON(b, store.U64(uint64(i)), rec{i})
+		}
+		return nil
+	})
+	even := func(r *rec) bool { return r.N%2 == 0 }
+	var got []int
+	var after []byte
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+		var page []rec
+		err := db.View(func(tx *store.Tx) error {
+			var err error
+			page, after, err = store.Page(tx, b, nil, after, 2, even)
+			return err
+		})
+		if err != nil || len(page) > 2 {
+			t.Fatalf("page %v: %v", page, err)
+		}
+		for _, r := range page {
+			got = append(got, r.N)
+		}
+		if after == nil {
+			break
+		}
+	}
+	if fmt.Sprint(got) != "[2 4 6 8 10]" {
+		t.Fatalf("pages gave %v", got)
+	}
+}

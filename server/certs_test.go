@@ -391,3 +391,34 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 		t.Fatalf("a used serial without a certificate: %+v", bad)
 	}
 }
+
+// TestExpiry: past its end date a certificate reads as expired at once, and the sweep records
+// the expiry as an operation with its outbox event.
+func TestExpiry(t *testing.T) {
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	c := issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[9], seal, "SC00000009"))
+	e.Must(409, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "expire", "reason": "提前办理"})
+	end, _ := time.ParseInLocation("2006-01-02", c.ValidTo, certseal.China)
+	e.Clock.Set(end.AddDate(0, 0, 1).Add(time.Hour))
+	var v certs.PublicView
+	e.Must(200, "GET", "/verify/"+c.LicenceNumber, "", nil).Decode(t, &v)
+	if v.Status != certs.StatusExpired {
+		t.Fatalf("after the end date the public view says %s", v.Status)
+	}
+	n, err := e.App.Certs().ExpireDue(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("sweep expired %d: %v", n, err)
+	}
+	if n, _ := e.App.Certs().ExpireDue(context.Background()); n != 0 {
+		t.Fatalf("a second sweep expired %d more", n)
+	}
+	var h struct{ Items []certs.Operation }
+	e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/history", "lizhou-clerk", nil).Decode(t, &h)
+	if len(h.Items) != 2 || h.Items[1].Op != "expire" || h.Items[1].Code != "04" || h.Items[1].By != "system" {
+		t.Fatalf("history after the sweep: %+v", h.Items)
+	}
+	// an expired certificate may still be cancelled, but not suspended
+	e.Must(409, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "suspend", "reason": "过期后暂扣"})
+	e.Must(200, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "cancel", "reason": "持证人申请注销"})
+}

@@ -545,30 +545,20 @@ func (r *Registry) List(ctx context.Context, f SealFilter, after string, limit i
 	if limit <= 0 {
 		limit = 50
 	}
-	var out []Seal
-	next := ""
 	var start []byte
 	if after != "" {
 		start = []byte(after)
 	}
+	var out []Seal
+	var next []byte
 	err := r.db.View(func(tx *store.Tx) error {
-		return tx.Scan(BucketSeals, nil, start, func(_, v []byte) error {
-			var s Seal
-			if err := jsonUnmarshal(v, &s); err != nil {
-				return err
-			}
-			if (f.OrgID != "" && s.OrgID != f.OrgID) || (f.Status != "" && s.Status != f.Status) || (f.Type != "" && s.Type != f.Type) {
-				return nil
-			}
-			if len(out) == limit {
-				next = out[len(out)-1].ID
-				return store.ErrStop
-			}
-			out = append(out, s)
-			return nil
+		var err error
+		out, next, err = store.Page(tx, BucketSeals, nil, start, limit, func(s *Seal) bool {
+			return (f.OrgID == "" || s.OrgID == f.OrgID) && (f.Status == "" || s.Status == f.Status) && (f.Type == "" || s.Type == f.Type)
 		})
+		return err
 	})
-	return out, next, err
+	return out, string(next), err
 }
 
 // changeStatus moves a seal from one of from to to, recording the change.

@@ -1,127 +1,18 @@
 package inventory
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"certseal"
+	"certseal/internal/sheet"
 )
 
 // Exports write CSV (UTF-8 with a byte-order mark, so that Excel opens the Chinese headers
 // correctly) and XLSX. They take what the queries return and do no database work.
-
-// utf8BOM makes Excel read a CSV file as UTF-8.
-const utf8BOM = "\ufeff"
-
-// xlsxCellMax is the longest text an XLSX cell may hold.
-const xlsxCellMax = 32767
-
-// table is a sheet: a name, headers and rows.
-type table struct {
-	sheet   string
-	headers []string
-	rows    [][]any
-}
-
-func writeCSV(w io.Writer, t table) error {
-	if _, err := io.WriteString(w, utf8BOM); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(t.headers); err != nil {
-		return err
-	}
-	rec := make([]string, len(t.headers))
-	for _, row := range t.rows {
-		for i, v := range row {
-			rec[i] = cellText(v)
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case uint64:
-		return strconv.FormatUint(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case bool:
-		if x {
-			return "是"
-		}
-		return "否"
-	}
-	return fmt.Sprint(v)
-}
-
-func writeXLSX(w io.Writer, tables ...table) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, t := range tables {
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", t.sheet); err != nil {
-				return err
-			}
-		} else if _, err := f.NewSheet(t.sheet); err != nil {
-			return err
-		}
-		sw, err := f.NewStreamWriter(t.sheet)
-		if err != nil {
-			return err
-		}
-		head := make([]any, len(t.headers))
-		for j, h := range t.headers {
-			head[j] = h
-		}
-		if err := sw.SetRow("A1", head); err != nil {
-			return err
-		}
-		for r, row := range t.rows {
-			cells := make([]any, len(row))
-			for j, v := range row {
-				switch x := v.(type) {
-				case string:
-					if len(x) > xlsxCellMax/3 && len([]rune(x)) > xlsxCellMax {
-						x = string([]rune(x)[:xlsxCellMax-1]) + "…"
-					}
-					cells[j] = x
-				case uint64:
-					cells[j] = int64(x)
-				case bool:
-					cells[j] = cellText(x)
-				default:
-					cells[j] = x
-				}
-			}
-			cell, err := excelize.CoordinatesToCellName(1, r+2)
-			if err != nil {
-				return err
-			}
-			if err := sw.SetRow(cell, cells); err != nil {
-				return err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-	}
-	return f.Write(w)
-}
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -155,14 +46,14 @@ var StockHeaders = []string{"持有机构编号", "持有机构", "证照类型�
 // stockSummaryHeaders are the headers of the XLSX summary sheet: one row per stock line.
 var stockSummaryHeaders = []string{"持有机构编号", "持有机构", "证照类型代码", "证照类型", "状态", "数量", "号段数（本表所列）"}
 
-func stockTable(lines []StockLine) table {
-	t := table{sheet: "号段明细", headers: StockHeaders}
+func stockTable(lines []StockLine) sheet.Table {
+	t := sheet.Table{Sheet: "号段明细", Headers: StockHeaders}
 	for _, l := range lines {
 		for _, r := range l.Ranges {
-			t.rows = append(t.rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), r.First, r.Last, r.Count})
+			t.Rows = append(t.Rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), r.First, r.Last, r.Count})
 		}
 		if len(l.Ranges) == 0 {
-			t.rows = append(t.rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), "", "", l.Count})
+			t.Rows = append(t.Rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), "", "", l.Count})
 		}
 	}
 	return t
@@ -171,17 +62,17 @@ func stockTable(lines []StockLine) table {
 // WriteStockCSV writes stock lines as CSV, one row per listed range (a line listed without ranges
 // gets one row with its count). Query with RangeLimit -1 to export every range. It returns the
 // writer's error.
-func WriteStockCSV(w io.Writer, lines []StockLine) error { return writeCSV(w, stockTable(lines)) }
+func WriteStockCSV(w io.Writer, lines []StockLine) error { return sheet.WriteCSV(w, stockTable(lines)) }
 
 // WriteStockXLSX writes stock lines as an XLSX workbook with two sheets: 库存汇总 (one row per
 // holder × type × state) and 号段明细 (one row per range, as in the CSV). It returns the
 // writer's or excelize's error.
 func WriteStockXLSX(w io.Writer, lines []StockLine) error {
-	sum := table{sheet: "库存汇总", headers: stockSummaryHeaders}
+	sum := sheet.Table{Sheet: "库存汇总", Headers: stockSummaryHeaders}
 	for _, l := range lines {
-		sum.rows = append(sum.rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), l.Count, len(l.Ranges)})
+		sum.Rows = append(sum.Rows, []any{l.HolderID, l.HolderName, l.TypeCode, l.TypeName, l.State.Label(), l.Count, len(l.Ranges)})
 	}
-	return writeXLSX(w, sum, stockTable(lines))
+	return sheet.WriteXLSX(w, sum, stockTable(lines))
 }
 
 // --- movements ---
@@ -191,8 +82,8 @@ var MovementHeaders = []string{"编号", "时间", "变动类型", "证照类型
 	"号段", "数量", "经办人", "入库渠道", "供货单位", "合同或发票号", "单价（元）", "金额（元）", "印制批次", "省直部门",
 	"凭证号", "原因", "报告编号", "监销人", "证照编号", "盘点单", "备注"}
 
-func movementTable(ms []Movement) table {
-	t := table{sheet: "库存变动", headers: MovementHeaders}
+func movementTable(ms []Movement) sheet.Table {
+	t := sheet.Table{Sheet: "库存变动", Headers: MovementHeaders}
 	for _, m := range ms {
 		from := m.FromOrgName
 		if from == "" {
@@ -214,7 +105,7 @@ func movementTable(ms []Movement) table {
 		if m.FromState != "" {
 			fromState = m.FromState.Label()
 		}
-		t.rows = append(t.rows, []any{m.ID, fmtTime(m.Time), m.Kind.Label(), m.TypeCode, m.TypeName, from, to, fromState, m.ToState.Label(),
+		t.Rows = append(t.Rows, []any{m.ID, fmtTime(m.Time), m.Kind.Label(), m.TypeCode, m.TypeName, from, to, fromState, m.ToState.Label(),
 			joinRanges(m.Ranges), m.Count, m.Username, ch, m.Supplier, m.Contract, unit, amount, m.Batch, m.ProvincialDept,
 			m.Document, m.Reason, m.ReportRef, strings.Join(m.Witnesses, "、"), m.CertificateID, st, m.Note})
 	}
@@ -223,11 +114,13 @@ func movementTable(ms []Movement) table {
 
 // WriteMovementsCSV writes movements as CSV, one row per movement. It returns the writer's
 // error.
-func WriteMovementsCSV(w io.Writer, ms []Movement) error { return writeCSV(w, movementTable(ms)) }
+func WriteMovementsCSV(w io.Writer, ms []Movement) error { return sheet.WriteCSV(w, movementTable(ms)) }
 
 // WriteMovementsXLSX writes movements as an XLSX workbook, one row per movement. It returns the
 // writer's or excelize's error.
-func WriteMovementsXLSX(w io.Writer, ms []Movement) error { return writeXLSX(w, movementTable(ms)) }
+func WriteMovementsXLSX(w io.Writer, ms []Movement) error {
+	return sheet.WriteXLSX(w, movementTable(ms))
+}
 
 // --- reconciliation ---
 
@@ -235,14 +128,14 @@ func WriteMovementsXLSX(w io.Writer, ms []Movement) error { return writeXLSX(w, 
 var ReconciliationHeaders = []string{"机构编号", "机构", "证照类型代码", "证照类型", "期初时间", "期末时间", "期初结存", "本期入库",
 	"本期调出", "本期使用", "本期作废", "本期遗失", "期末结存", "本期销毁", "已发证照遗失", "账面在库", "是否平衡"}
 
-func reconciliationTable(rs []Reconciliation) table {
-	t := table{sheet: "对账", headers: ReconciliationHeaders}
+func reconciliationTable(rs []Reconciliation) sheet.Table {
+	t := sheet.Table{Sheet: "对账", Headers: ReconciliationHeaders}
 	for _, r := range rs {
 		books := ""
 		if r.Checked {
 			books = strconv.FormatInt(r.BooksInStock, 10)
 		}
-		t.rows = append(t.rows, []any{r.OrgID, r.OrgName, r.TypeCode, r.TypeName, fmtTime(r.From), fmtTime(r.To), r.Opening, r.Received,
+		t.Rows = append(t.Rows, []any{r.OrgID, r.OrgName, r.TypeCode, r.TypeName, fmtTime(r.From), fmtTime(r.To), r.Opening, r.Received,
 			r.Sent, r.Used, r.Voided, r.Lost, r.Closing, r.Destroyed, r.CopiesLost, books, r.Balanced})
 	}
 	return t
@@ -251,11 +144,11 @@ func reconciliationTable(rs []Reconciliation) table {
 // WriteReconciliationCSV writes reconciliations as CSV, one row per organisation and type. It
 // returns the writer's error.
 func WriteReconciliationCSV(w io.Writer, rs []Reconciliation) error {
-	return writeCSV(w, reconciliationTable(rs))
+	return sheet.WriteCSV(w, reconciliationTable(rs))
 }
 
 // WriteReconciliationXLSX writes reconciliations as an XLSX workbook. It returns the writer's or
 // excelize's error.
 func WriteReconciliationXLSX(w io.Writer, rs []Reconciliation) error {
-	return writeXLSX(w, reconciliationTable(rs))
+	return sheet.WriteXLSX(w, reconciliationTable(rs))
 }

@@ -1,15 +1,11 @@
 package demand
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-
-	"github.com/xuri/excelize/v2"
 
 	"certseal"
+	"certseal/internal/sheet"
 )
 
 // Exports take a Summary and do no database work, so that they run outside any transaction.
@@ -32,34 +28,6 @@ var DetailHeaders = []string{"证照类型代码", "证照类型", "供应渠道
 // GroupHeaders are the column headers of the totals per channel, department and organisation.
 var GroupHeaders = []string{"申报数量", "审核数量"}
 
-type table struct {
-	sheet   string
-	headers []string
-	rows    [][]any
-}
-
-// safeText defuses spreadsheet formulas in text cells.
-func safeText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return safeText(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int:
-		return strconv.Itoa(x)
-	case uint64:
-		return strconv.FormatUint(x, 10)
-	}
-	return fmt.Sprint(v)
-}
-
 func flagText(b bool) string {
 	if b {
 		return "差异较大"
@@ -81,119 +49,59 @@ func deptName(t *RoundType) string {
 	return t.ResponsibleName
 }
 
-func detailTable(s *Summary, subtotals bool) table {
-	t := table{sheet: "明细", headers: DetailHeaders}
+func detailTable(s *Summary, subtotals bool) sheet.Table {
+	t := sheet.Table{Sheet: "明细", Headers: DetailHeaders}
 	for i := range s.Types {
 		ts := &s.Types[i]
 		lead := []any{ts.Code, ts.Name, ts.ChannelLabel, deptName(&ts.RoundType)}
 		for _, r := range ts.Rows {
-			t.rows = append(t.rows, append(append([]any{}, lead...), r.OrgName, r.OrgKind.Label(), r.FilingID, r.Status.Label(),
+			t.Rows = append(t.Rows, append(append([]any{}, lead...), r.OrgName, r.OrgKind.Label(), r.FilingID, r.Status.Label(),
 				r.LastYearUse, r.InStock, r.Suggested, r.Requested, r.Approved, flagText(r.Flagged), r.Reason))
 		}
 		if subtotals {
-			t.rows = append(t.rows, append(append([]any{}, lead...), "合计", "", "", "",
+			t.Rows = append(t.Rows, append(append([]any{}, lead...), "合计", "", "", "",
 				ts.LastYearUse, ts.InStock, ts.Suggested, ts.Requested, ts.Approved, "", ""))
 		}
 	}
 	return t
 }
 
-func totalsTable(s *Summary) table {
-	t := table{sheet: "汇总", headers: TotalHeaders}
+func totalsTable(s *Summary) sheet.Table {
+	t := sheet.Table{Sheet: "汇总", Headers: TotalHeaders}
 	for i := range s.Types {
 		ts := &s.Types[i]
-		t.rows = append(t.rows, []any{ts.Code, ts.Name, ts.ChannelLabel, deptName(&ts.RoundType), capText(ts.Cap), len(ts.Rows),
+		t.Rows = append(t.Rows, []any{ts.Code, ts.Name, ts.ChannelLabel, deptName(&ts.RoundType), capText(ts.Cap), len(ts.Rows),
 			ts.LastYearUse, ts.InStock, ts.Suggested, ts.Requested, ts.Approved, ts.Flagged})
 	}
-	t.rows = append(t.rows, []any{"", "合计", "", "", "", "", "", "", "", s.Requested, s.Approved, s.Flagged})
+	t.Rows = append(t.Rows, []any{"", "合计", "", "", "", "", "", "", "", s.Requested, s.Approved, s.Flagged})
 	return t
 }
 
-func groupTable(sheet, head string, ts []Total) table {
-	t := table{sheet: sheet, headers: append([]string{head}, GroupHeaders...)}
+func groupTable(name, head string, ts []Total) sheet.Table {
+	t := sheet.Table{Sheet: name, Headers: append([]string{head}, GroupHeaders...)}
 	var req, appr int64
 	for _, x := range ts {
-		t.rows = append(t.rows, []any{x.Label, x.Requested, x.Approved})
+		t.Rows = append(t.Rows, []any{x.Label, x.Requested, x.Approved})
 		req += x.Requested
 		appr += x.Approved
 	}
-	t.rows = append(t.rows, []any{"合计", req, appr})
+	t.Rows = append(t.Rows, []any{"合计", req, appr})
 	return t
 }
 
 // WriteSummaryCSV writes the summary as CSV: one row per type and filing organisation, and a
 // 合计 row after each type. It returns the writer's error.
 func WriteSummaryCSV(w io.Writer, s Summary) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	t := detailTable(&s, true)
-	cw := csv.NewWriter(w)
-	if err := cw.Write(t.headers); err != nil {
-		return err
-	}
-	rec := make([]string, len(t.headers))
-	for _, row := range t.rows {
-		for i, v := range row {
-			rec[i] = cellText(v)
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+	return sheet.WriteCSV(w, detailTable(&s, true))
 }
 
 // WriteSummaryXLSX writes the summary as an XLSX workbook with the sheets 汇总 (per type), 明细
 // (per type and organisation), 按供应渠道, 按负责部门 and 按报送单位. It returns the writer's
 // or excelize's error.
 func WriteSummaryXLSX(w io.Writer, s Summary) error {
-	tables := []table{totalsTable(&s), detailTable(&s, false),
+	return sheet.WriteXLSX(w, totalsTable(&s), detailTable(&s, false),
 		groupTable("按供应渠道", "供应渠道", s.Channels), groupTable("按负责部门", "负责部门", s.Departments),
-		groupTable("按报送单位", "报送单位", s.Orgs)}
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, t := range tables {
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", t.sheet); err != nil {
-				return err
-			}
-		} else if _, err := f.NewSheet(t.sheet); err != nil {
-			return err
-		}
-		sw, err := f.NewStreamWriter(t.sheet)
-		if err != nil {
-			return err
-		}
-		head := make([]any, len(t.headers))
-		for j, h := range t.headers {
-			head[j] = h
-		}
-		if err := sw.SetRow("A1", head); err != nil {
-			return err
-		}
-		for r, row := range t.rows {
-			cells := make([]any, len(row))
-			for j, v := range row {
-				if x, ok := v.(string); ok {
-					v = safeText(x)
-				}
-				cells[j] = v
-			}
-			cell, err := excelize.CoordinatesToCellName(1, r+2)
-			if err != nil {
-				return err
-			}
-			if err := sw.SetRow(cell, cells); err != nil {
-				return err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-	}
-	return f.Write(w)
+		groupTable("按报送单位", "报送单位", s.Orgs))
 }
 
 // WriteSummary writes the summary in the format (csv, xlsx or pdf); issuer is the organisation

@@ -41,6 +41,8 @@ type Web struct {
 	Catalogue *catalogue.Service
 	Inventory *inventory.Service
 	Certs     *certs.Service
+	// Batches runs batch issuance; nil leaves the batch page saying so.
+	Batches   *certs.Batches
 	Seals     *seals.Registry
 	Templates *templates.Store
 	Renderer  *templates.Renderer
@@ -105,6 +107,11 @@ func (m *Web) Routes() []Route {
 		{Method: "GET", Path: "/issue", Name: "web.issue", Public: true, Handler: p(webIssuers, m.issuePage)},
 		{Method: "POST", Path: "/issue", Name: "web.issue_post", Public: true, Handler: p(webIssuers, m.issuePost)},
 		{Method: "GET", Path: "/issue/preview.pdf", Name: "web.issue_preview", Public: true, Handler: p(webIssuers, m.issuePreviewPDF)},
+		{Method: "GET", Path: "/batch", Name: "web.batch", Public: true, Handler: p(webIssuers, m.batchPage)},
+		{Method: "POST", Path: "/batch", Name: "web.batch_post", Public: true, Handler: p(webIssuers, m.batchPost)},
+		{Method: "GET", Path: "/batch/{id}", Name: "web.batch_view", Public: true, Handler: p(webIssuers, m.batchStatusPage)},
+		{Method: "GET", Path: "/batch/{id}/status", Name: "web.batch_status", Public: true, Handler: p(webIssuers, m.batchStatus)},
+		{Method: "GET", Path: "/batch/{id}/zip", Name: "web.batch_zip", Public: true, Handler: p(webIssuers, m.batchZIP)},
 		{Method: "GET", Path: "/certificates", Name: "web.certs", Public: true, Handler: p(webAll, m.certList)},
 		{Method: "GET", Path: "/certificates/{id}", Name: "web.cert", Public: true, Handler: p(webAll, m.certDetail)},
 		{Method: "POST", Path: "/certificates/{id}", Name: "web.cert_post", Public: true, Handler: p(webOperator, m.certOperate)},
@@ -155,13 +162,13 @@ type webMenu struct {
 
 var webMenus = map[certseal.Role][]webMenu{
 	certseal.RoleClerk: {
-		{Path: "/issue", Label: "签发证照"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/void", Label: "空白证照作废"},
+		{Path: "/issue", Label: "签发证照"}, {Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/void", Label: "空白证照作废"},
 		{Path: "/stock", Label: "库存"},
 	},
 	certseal.RoleBureauOfficer: {
 		{Path: "/demand", Label: "需求量报送"}, {Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "下发接收"},
 		{Path: "/void", Label: "作废"}, {Path: "/stocktake", Label: "盘点"}, {Path: "/issue", Label: "签发证照"},
-		{Path: "/certificates", Label: "证照查询"}, {Path: "/exports", Label: "导出"},
+		{Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/exports", Label: "导出"},
 	},
 	certseal.RoleDeptOfficer: {
 		{Path: "/summary", Label: "需求汇总"}, {Path: "/dept/receive", Label: "空白证照入库"}, {Path: "/dept/distribute", Label: "下发到县区"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"certseal/certs"
 	"certseal/internal/demo"
 	"certseal/inventory/demand"
 )
@@ -309,4 +310,61 @@ func TestWebBrowserBureauFilesDemand(t *testing.T) {
 		run(t, ctx, p.name, chromedp.Navigate(w.URL+p.path), chromedp.WaitVisible(chromedp.CSS("main")), chromedp.Sleep(300*time.Millisecond))
 		shot(t, ctx, p.name)
 	}
+}
+
+// TestWebBrowserClerkBatch checks a batch through the browser: the file form's dry run (a
+// multipart form with its CSRF token), then the page of a batch waiting to be checked, whose
+// progress app.js polls until the batch is done and the page shows the full bar and the ZIP link.
+func TestWebBrowserClerkBatch(t *testing.T) {
+	ctx := newBrowser(t)
+	w := startWeb(t, "lizhou-clerk")
+	data := csvOf(t, batchRows(t, 5, 0), true)
+	file := filepath.Join(t.TempDir(), "食品经营许可-第一批.csv")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.browserLogin(t, ctx, "lizhou-clerk")
+	run(t, ctx, "dry run",
+		chromedp.Navigate(w.URL+"/batch"),
+		chromedp.SetValue(chromedp.ID("#batch-type"), demo.TypeFood),
+		chromedp.Click(chromedp.ID("#batch-next")),
+		chromedp.WaitVisible(chromedp.ID("#batch-form")),
+		chromedp.SetUploadFiles(chromedp.ID("#batch-file"), []string{file}),
+		chromedp.Click(chromedp.ID("#batch-check")),
+		waitText("#batch-report-summary", "全部通过检查"),
+	)
+	// A batch stored without waking the runner waits to be checked (the runner looks every
+	// minute): its page polls until the test wakes the runner.
+	clerk, err := w.App.Orgs.PrincipalOf(context.Background(), w.userID(t, "lizhou-clerk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := certs.BatchMapping{TypeCode: demo.TypeFood, ItemCode: "000117001001", SealID: sealOf(t, w.Env, "lizhou-clerk"),
+		HolderName: "经营者名称", HolderCode: "统一社会信用代码", ValidTo: "有效期至", FirstSerial: "SC00000001"}
+	b, err := w.App.Certs().StartBatch(context.Background(), clerk.Actor(), "食品经营许可-第一批.csv", data, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "batch page while checking",
+		chromedp.Navigate(w.URL+"/batch/"+b.ID),
+		waitText("#batch-label", "检查中"),
+		chromedp.Sleep(1500*time.Millisecond), // at least one poll
+	)
+	if s := text(t, ctx, "#batch-text"); !strings.Contains(s, "已检查 0 / 5 行") {
+		t.Fatalf("batch text while waiting: %q", s)
+	}
+	w.App.Batches().Kick()
+	run(t, ctx, "the page follows the batch", waitText("#batch-zip", "下载"))
+	if v := eval(t, ctx, `(function(){const p = document.querySelector('#batch-bar'); return p.value + '/' + p.max})()`); v != "5/5" {
+		t.Fatalf("progress bar at %s, want 5/5", v)
+	}
+	if s := text(t, ctx, "#batch-text"); !strings.Contains(s, "已完成：签发 5 张") {
+		t.Fatalf("batch text %q", s)
+	}
+	res := eval(t, ctx, `fetch(document.querySelector('#batch-zip').href).then(r => r.arrayBuffer().then(b =>
+		r.status + '|' + r.headers.get('Content-Type') + '|' + String.fromCharCode.apply(null, new Uint8Array(b.slice(0, 2)))))`)
+	if res != "200|application/zip|PK" {
+		t.Fatalf("the ZIP link answered %q", res)
+	}
+	shot(t, ctx, "clerk-batch")
 }

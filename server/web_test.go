@@ -1,20 +1,26 @@
 package server_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
 	"certseal"
+	"certseal/internal/demo"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
 	"certseal/internal/testenv"
@@ -233,7 +239,7 @@ func TestWebPages(t *testing.T) {
 			t.Fatalf("%s: login %d\n%s", u, st, body)
 		}
 		for _, p := range []string{"/account", "/certificates", "/stock", "/receipts", "/stocktake", "/exports", "/summary", "/demand", "/issue",
-			"/void", "/dept/receive", "/dept/distribute", "/admin/orgs", "/admin/users", "/admin/catalogue", "/admin/types",
+			"/batch", "/void", "/dept/receive", "/dept/distribute", "/admin/orgs", "/admin/users", "/admin/catalogue", "/admin/types",
 			"/admin/templates", "/admin/seals", "/admin/rounds", "/admin/audit?check=1"} {
 			st, body, _ := b.do("GET", p, nil)
 			if st != 200 && st != http.StatusForbidden {
@@ -304,4 +310,170 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// multipart posts a multipart form with a file part, as a browser posts a form with a file.
+func (b *browser) multipart(path string, fields map[string]string, fileName string, data []byte) (int, string, http.Header) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if data != nil {
+		fw, _ := mw.CreateFormFile("file", fileName)
+		fw.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.url+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw), resp.Header
+}
+
+var batchSerialRe = regexp.MustCompile(`name="first_serial" id="batch-serial" value="([^"]*)"`)
+
+// TestWebBatch uploads a batch through the window's page: a dry run with a bad row (the bad
+// rows in a table, nothing written), a dry run and a real run of 5 rows, the progress polled
+// through the session, the ZIP of 5 PDFs; another organisation's clerk gets 404, a form
+// without its CSRF token 403.
+func TestWebBatch(t *testing.T) {
+	w := startWeb(t, "lizhou-clerk", "zhaohua-clerk")
+	b := w.client(t)
+	if st, body := b.login("lizhou-clerk", w.Passwords["lizhou-clerk"]); st != http.StatusSeeOther || !strings.Contains(body, `href="/batch"`) {
+		t.Fatalf("login: %d, or no 批量签发 in the menu\n%s", st, body)
+	}
+	st, page, _ := b.do("GET", "/batch?type="+demo.TypeFood, nil)
+	if st != 200 || !strings.Contains(page, `id="batch-form"`) {
+		t.Fatalf("batch page: %d\n%s", st, page)
+	}
+	m := batchSerialRe.FindStringSubmatch(page)
+	if m == nil || m[1] != "SC00000001" {
+		t.Fatalf("first serial %v, want the next blank in stock SC00000001", m)
+	}
+	seal := sealOf(t, w.Env, "lizhou-clerk")
+	fields := map[string]string{"csrf": csrfOf(t, page), "type": demo.TypeFood, "item": "000117001001", "seal": seal,
+		"first_serial": m[1], "holder_name_column": "经营者名称", "holder_code_column": "统一社会信用代码", "valid_to_column": "有效期至"}
+	with := func(k, v string) map[string]string {
+		out := map[string]string{}
+		for a, b := range fields {
+			out[a] = b
+		}
+		out[k] = v
+		return out
+	}
+
+	// A dry run with a bad date in the 4th data row (row 5 of the sheet) writes nothing.
+	rows := batchRows(t, 5, 0)
+	bad := make([][]string, len(rows))
+	for i, r := range rows {
+		bad[i] = append([]string{}, r...)
+	}
+	bad[4][slices.Index(batchColumns, "有效期至")] = "明年"
+	snap := w.Snapshot()
+	st, body, _ := b.multipart("/batch", with("action", "check"), "bad.csv", csvOf(t, bad, true))
+	if st != 200 || !strings.Contains(body, `id="batch-errors"`) || !strings.Contains(body, "第 5 行") || !strings.Contains(body, "无法识别") {
+		t.Fatalf("dry run with a bad row: %d\n%s", st, body)
+	}
+	data := csvOf(t, rows, true)
+	st, body, _ = b.multipart("/batch", with("action", "check"), "5.csv", data)
+	if st != 200 || !strings.Contains(body, "共 5 行，全部通过检查") {
+		t.Fatalf("dry run: %d\n%s", st, body)
+	}
+	if string(w.Snapshot()) != string(snap) {
+		t.Fatal("a dry run changed the database")
+	}
+
+	// Without the CSRF token: 403, nothing started.
+	noCSRF := with("action", "start")
+	delete(noCSRF, "csrf")
+	if st, body, _ := b.multipart("/batch", noCSRF, "5.csv", data); st != http.StatusForbidden || !strings.Contains(body, "表单校验码") {
+		t.Fatalf("start without a CSRF token: %d\n%s", st, body)
+	}
+	if string(w.Snapshot()) != string(snap) {
+		t.Fatal("a refused form changed the database")
+	}
+	// Without a file: the form again with a message.
+	if st, body, _ := b.multipart("/batch", with("action", "start"), "", nil); st != http.StatusBadRequest || !strings.Contains(body, "请选择要上传的 CSV 或 XLSX 文件") {
+		t.Fatalf("start without a file: %d\n%s", st, body)
+	}
+
+	st, _, h := b.multipart("/batch", with("action", "start"), "食品经营许可-5.csv", data)
+	loc := h.Get("Location")
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/batch/") {
+		t.Fatalf("start: %d to %q", st, loc)
+	}
+	st, body, _ = b.do("GET", loc, nil)
+	if st != 200 || !strings.Contains(body, `id="batch-bar"`) || !strings.Contains(body, "已开始批量签发") {
+		t.Fatalf("batch page: %d\n%s", st, body)
+	}
+	var s struct {
+		Status                       string
+		Total, Checked, Done, Failed int
+		Value, Max, Percent          int
+		Finished                     bool
+	}
+	waitFor(t, "the batch", func() bool {
+		st, body, h := b.do("GET", loc+"/status", nil)
+		if st != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("status: %d %s\n%s", st, h.Get("Content-Type"), body)
+		}
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Finished
+	})
+	if s.Status != "done" || s.Total != 5 || s.Checked != 5 || s.Done != 5 || s.Failed != 0 || s.Percent != 100 || s.Value != s.Max {
+		t.Fatalf("finished batch %+v", s)
+	}
+	st, body, _ = b.do("GET", loc, nil)
+	if st != 200 || !strings.Contains(body, `href="`+loc+`/zip"`) || !strings.Contains(body, "已完成：签发 5 张") || strings.Contains(body, "data-status-url") {
+		t.Fatalf("finished batch page: %d\n%s", st, body)
+	}
+	if st, body, _ := b.do("GET", "/batch", nil); st != 200 || !strings.Contains(body, `href="`+loc+`"`) || !strings.Contains(body, "食品经营许可-5.csv") {
+		t.Fatalf("the batch is not in the list: %d\n%s", st, body)
+	}
+	st, zipped, h := b.do("GET", loc+"/zip", nil)
+	if st != 200 || h.Get("Content-Type") != "application/zip" {
+		t.Fatalf("zip: %d %s\n%.300s", st, h.Get("Content-Type"), zipped)
+	}
+	zr, err := zip.NewReader(strings.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdfs := 0
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := make([]byte, 5)
+		io.ReadFull(rc, head)
+		rc.Close()
+		if strings.HasSuffix(f.Name, ".pdf") && string(head) == "%PDF-" {
+			pdfs++
+		}
+	}
+	if pdfs != 5 || len(zr.File) != 5 {
+		t.Fatalf("the ZIP has %d files, %d PDFs; want 5 PDFs", len(zr.File), pdfs)
+	}
+
+	// Another organisation's clerk sees none of it.
+	o := w.client(t)
+	if st, body := o.login("zhaohua-clerk", w.Passwords["zhaohua-clerk"]); st != http.StatusSeeOther {
+		t.Fatalf("login: %d\n%s", st, body)
+	}
+	for _, p := range []string{loc, loc + "/status", loc + "/zip"} {
+		if st, _, _ := o.do("GET", p, nil); st != http.StatusNotFound {
+			t.Errorf("another organisation's clerk GET %s: %d, want 404", p, st)
+		}
+	}
+	if _, body, _ := o.do("GET", "/batch", nil); strings.Contains(body, `href="`+loc+`"`) {
+		t.Error("another organisation's batch is in the list")
+	}
 }

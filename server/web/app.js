@@ -52,6 +52,37 @@
     });
   });
 
+  // Batch progress: the batch page (data-status-url) polls its status every second, moves the
+  // bar and the numbers, and reloads once the batch is finished (for the ZIP link and the
+  // failed rows). Without this file the page shows the numbers and a refresh link.
+  var batch = document.querySelector("[data-status-url]");
+  if (batch && window.fetch) {
+    var set = function (id, v) { var el = document.getElementById(id); if (el) { el.textContent = v; } };
+    var poll = function () {
+      fetch(batch.getAttribute("data-status-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (resp) {
+        if (!resp.ok) { throw new Error("服务器返回 " + resp.status); }
+        return resp.json();
+      }).then(function (s) {
+        var bar = document.getElementById("batch-bar");
+        bar.max = s.max;
+        bar.value = s.value;
+        bar.textContent = s.percent + "%";
+        set("batch-pct", s.percent + "%");
+        set("batch-label", s.label);
+        set("batch-text", s.text);
+        set("batch-total", s.total);
+        set("batch-checked", s.checked);
+        set("batch-done", s.done);
+        set("batch-failed", s.failed);
+        if (s.finished) { window.location.reload(); return; }
+        setTimeout(poll, 1000);
+      }).catch(function (err) {
+        set("batch-text", "无法获取进度（" + err.message + "），请刷新页面。");
+      });
+    };
+    setTimeout(poll, 1000);
+  }
+
   // Live template preview: on the template page, re-render the PDF while the values change.
   var form = document.getElementById("template-preview");
   if (form && window.fetch) {

@@ -22,6 +22,7 @@ import (
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
+	"certseal/seals"
 )
 
 // Result push (审批结果推送): subscribers (the original departments, the city departments, the
@@ -183,10 +184,36 @@ type Pusher struct {
 	MaxWorkers int
 	// Rand is the source of secrets (default crypto/rand).
 	Rand interface{ Read([]byte) (int, error) }
+	// Box encrypts the webhook secrets at rest (the seal registry's keyring, under the master
+	// key); without it they are stored as they are.
+	Box SecretBox
 
 	mu      sync.Mutex
 	backoff func(int) time.Duration
 	wake    chan struct{}
+}
+
+// SecretBox encrypts and decrypts small secrets.
+type SecretBox interface {
+	SealBytes(plain []byte) ([]byte, error)
+	OpenBytes(sealed []byte) ([]byte, error)
+}
+
+// sealSecret returns the form a secret is stored in.
+func (p *Pusher) sealSecret(secret []byte) ([]byte, error) {
+	if p.Box == nil {
+		return secret, nil
+	}
+	return p.Box.SealBytes(secret)
+}
+
+// openSecret returns the HMAC key from its stored form; a secret stored before encryption was
+// wired is taken as it is.
+func (p *Pusher) openSecret(stored []byte) ([]byte, error) {
+	if p.Box == nil || !seals.IsSealedBytes(stored) {
+		return stored, nil
+	}
+	return p.Box.OpenBytes(stored)
 }
 
 // NewPusher returns a pusher over the certificate service's store and clock.
@@ -427,6 +454,10 @@ func (p *Pusher) CreateSubscription(ctx context.Context, actor certseal.Actor, i
 	if err != nil {
 		return Subscription{}, "", err
 	}
+	stored, err := p.sealSecret(secret)
+	if err != nil {
+		return Subscription{}, "", err
+	}
 	now := p.Clock.Now().UTC()
 	var sub Subscription
 	err = p.DB.Update(func(tx *store.Tx) error {
@@ -451,7 +482,7 @@ func (p *Pusher) CreateSubscription(ctx context.Context, actor certseal.Actor, i
 		if err := tx.PutJSON(bucketPushSubs, k, sub); err != nil {
 			return err
 		}
-		if err := tx.Put(bucketPushSecrets, k, secret); err != nil {
+		if err := tx.Put(bucketPushSecrets, k, stored); err != nil {
 			return err
 		}
 		if err := tx.PutJSON(bucketPushCursors, k, pushCursor{Seq: tx.Sequence(bucketOutbox)}); err != nil {
@@ -534,10 +565,13 @@ func (p *Pusher) UpdateSubscription(ctx context.Context, actor certseal.Actor, i
 	if patch.Description != nil && utf8.RuneCountInString(*patch.Description) > MaxPushDescription {
 		return Subscription{}, "", certseal.Errorf(certseal.EInvalid, "说明不能超过%d个字符", MaxPushDescription)
 	}
-	var secret []byte
+	var secret, stored []byte
 	if patch.RotateSecret {
 		var err error
 		if secret, err = p.newSecret(); err != nil {
+			return Subscription{}, "", err
+		}
+		if stored, err = p.sealSecret(secret); err != nil {
 			return Subscription{}, "", err
 		}
 	}
@@ -578,7 +612,7 @@ func (p *Pusher) UpdateSubscription(ctx context.Context, actor certseal.Actor, i
 		}
 		if patch.RotateSecret {
 			detail["secret_rotated"] = true
-			if err := tx.Put(bucketPushSecrets, k, secret); err != nil {
+			if err := tx.Put(bucketPushSecrets, k, stored); err != nil {
 				return err
 			}
 		}

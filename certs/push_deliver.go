@@ -296,6 +296,11 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 		if !sub.Active || secret == nil {
 			return res
 		}
+		if secret, err = p.openSecret(secret); err != nil { // decrypted outside the transaction
+			p.log().Error("push: open the subscription's secret", "subscription", subID, "err", err)
+			res.retryAt = time.Now().Add(time.Minute)
+			return res
+		}
 		if target == nil {
 			if skipped == 0 {
 				return res // caught up

@@ -102,6 +102,44 @@ func (k *Keyring) Seal(priv crypto.Signer) ([]byte, error) {
 	return k.aead.Seal(out, nonce, der, sealedMagic), nil
 }
 
+// boxMagic starts secrets sealed by SealBytes, so they can never be mistaken for sealed keys.
+var boxMagic = []byte("CSB1")
+
+// SealBytes encrypts a secret that is not a private key (a webhook's HMAC key, say) the way Seal
+// encrypts keys: "CSB1", 4 bytes of the check value, a random nonce, the ciphertext and tag. It
+// returns an error only when the random source fails.
+func (k *Keyring) SealBytes(plain []byte) ([]byte, error) {
+	out := make([]byte, 0, 8+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
+	out = append(out, boxMagic...)
+	out = append(out, k.check[:4]...)
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("seals: nonce: %w", err)
+	}
+	out = append(out, nonce...)
+	return k.aead.Seal(out, nonce, plain, boxMagic), nil
+}
+
+// IsSealedBytes reports whether b looks like the output of SealBytes.
+func IsSealedBytes(b []byte) bool { return len(b) >= 8 && bytes.Equal(b[:4], boxMagic) }
+
+// OpenBytes returns the secret sealed by SealBytes. It returns a *certseal.Error: EForbidden
+// with ErrWrongMasterKey under another master key, EInvalid for damaged data.
+func (k *Keyring) OpenBytes(sealed []byte) ([]byte, error) {
+	ns := k.aead.NonceSize()
+	if len(sealed) < 8+ns+k.aead.Overhead() || !IsSealedBytes(sealed) {
+		return nil, certseal.Errorf(certseal.EInvalid, "密文格式不正确")
+	}
+	if subtle.ConstantTimeCompare(sealed[4:8], k.check[:4]) != 1 {
+		return nil, certseal.Errorf(certseal.EForbidden, "%s", ErrWrongMasterKey)
+	}
+	plain, err := k.aead.Open(nil, sealed[8:8+ns], sealed[8+ns:], boxMagic)
+	if err != nil {
+		return nil, certseal.Errorf(certseal.EInvalid, "密文已损坏，无法解密")
+	}
+	return plain, nil
+}
+
 // Open returns the private key sealed by Seal. It returns a *certseal.Error: EForbidden with
 // ErrWrongMasterKey when the key was sealed under another master key, EInvalid when the data is
 // not a sealed key or has been damaged.

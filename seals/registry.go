@@ -174,6 +174,10 @@ func certFingerprint(c *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Keyring returns the keyring the registry seals its keys with, for other secrets that must not
+// be stored in clear (webhook secrets). The keyring never reveals the master key.
+func (r *Registry) Keyring() *Keyring { return r.keys }
+
 // CA returns the root CA, loading it from the database, or creating it (a new self-signed
 // ECDSA P-256 certificate named CAName, valid for CAValidity) when the database has none. It
 // returns a *certseal.Error when the stored key cannot be opened, and the store's error

@@ -107,6 +107,7 @@ func (a *App) openCerts() error {
 // outbox events, and its HTTP module.
 func (a *App) openPush(svc *certs.Service) {
 	p := certs.NewPusher(svc)
+	p.Box = a.Seals().Keyring() // webhook secrets are stored sealed under the master key
 	svc.Notify = p.Wake
 	pushParts.Store(a, p)
 	ctx, cancel := context.WithCancel(context.Background())

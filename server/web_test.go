@@ -477,3 +477,22 @@ func TestWebBatch(t *testing.T) {
 		t.Error("another organisation's batch is in the list")
 	}
 }
+
+// TestWebUploadTooLarge: a form over the limit is told so, not taken for a forged form.
+func TestWebUploadTooLarge(t *testing.T) {
+	w := startWeb(t, "lizhou-clerk")
+	b := w.client(t)
+	b.login("lizhou-clerk", w.Passwords["lizhou-clerk"])
+	big := strings.NewReader(strings.Repeat("x", 26<<20))
+	req, _ := http.NewRequest("POST", b.url+"/batch", big)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), "超过 25 MB") {
+		t.Fatalf("too large an upload: %d\n%.300s", resp.StatusCode, raw)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -205,7 +206,12 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 		ctx = context.WithValue(ctx, keyPrincipal, &p)
 		r = r.WithContext(ctx)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 25<<20)
+			if r.ContentLength > webMaxForm {
+				m.render(w, r, http.StatusRequestEntityTooLarge, "error", &webView{Title: "文件过大",
+					Error: fmt.Sprintf("上传的内容超过 %d MB 上限，请拆分后再上传。", webMaxForm>>20)})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, webMaxForm)
 			if !csrfOK(sess.csrf, r.FormValue(webCSRFField)) {
 				m.render(w, r, http.StatusForbidden, "error", &webView{Title: "请求被拒绝",
 					Error: "页面已过期或请求来源无法确认（缺少或错误的表单校验码），请刷新页面后重试。"})
@@ -220,6 +226,9 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 		h(w, r)
 	}
 }
+
+// webMaxForm is the largest form a signed-in page accepts (a batch file of 20 MB and the rest).
+const webMaxForm = 25 << 20
 
 func csrfOK(want, got string) bool {
 	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1

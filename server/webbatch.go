@@ -10,7 +10,6 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/internal/catalogue"
-	"certseal/inventory"
 	"certseal/seals"
 )
 
@@ -132,32 +131,8 @@ func (m *Web) batchForm(r *http.Request) (*batchFormData, error) {
 	if d.Item == "" && len(d.Bindings) > 0 {
 		d.Item = d.Bindings[0].ItemCode
 	}
-	ss, _, err := m.Seals.List(ctx, seals.SealFilter{OrgID: actor.OrgID, Status: seals.StatusActive}, "", 50)
-	if err != nil {
-		return d, err
-	}
-	for _, s := range ss {
-		if s.Authorises(d.Type.Code) {
-			d.Seals = append(d.Seals, s)
-		}
-	}
-	d.SealID = r.FormValue("seal")
-	if d.SealID == "" && len(d.Seals) > 0 {
-		d.SealID = d.Seals[0].ID
-	}
-	d.Paper = d.Type.HasPaperForm()
-	d.Serial = strings.TrimSpace(r.FormValue("first_serial"))
-	if d.Paper {
-		// the next blank form on the pile, as the issuing form suggests it
-		lines, err := m.Inventory.Stock(ctx, actor, inventory.StockQuery{TypeCode: d.Type.Code, State: inventory.InStock, RangeLimit: 1})
-		if err == nil && len(lines) > 0 {
-			d.InStock = lines[0].Count
-			if d.Serial == "" && len(lines[0].Ranges) > 0 {
-				d.Serial = lines[0].Ranges[0].First
-			}
-		}
-	}
-	return d, nil
+	d.Seals, d.SealID, d.Paper, d.Serial, d.InStock, err = m.sealsAndSerial(ctx, actor, d.Type, r.FormValue("seal"), strings.TrimSpace(r.FormValue("first_serial")))
+	return d, err
 }
 
 func formOr(r *http.Request, name, def string) string {

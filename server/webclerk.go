@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -96,31 +97,39 @@ func (m *Web) issueForm(r *http.Request) (*issueData, error) {
 		d.Holder.CodeType = certs.CodeUSCC
 	}
 	d.From, d.To = strings.TrimSpace(r.FormValue("valid_from")), strings.TrimSpace(r.FormValue("valid_to"))
-	ss, _, err := m.Seals.List(ctx, seals.SealFilter{OrgID: actor.OrgID, Status: seals.StatusActive}, "", 50)
+	d.Seals, d.SealID, d.Paper, d.Serial, d.InStock, err = m.sealsAndSerial(ctx, actor, d.Type, r.FormValue("seal"), strings.TrimSpace(r.FormValue("serial")))
+	return d, err
+}
+
+// sealsAndSerial returns the actor's active seals that may seal the type, the chosen seal (the
+// first when none was chosen), whether the type has a paper form, and for paper types the stock
+// on hand and the serial to print on (the chosen one, else the next blank form on the pile). The
+// issuing and the batch forms share it.
+func (m *Web) sealsAndSerial(ctx context.Context, actor certseal.Actor, typ *catalogue.LicenceType, sealID, serial string) (ss []seals.Seal, chosen string, paper bool, next string, inStock uint64, err error) {
+	all, _, err := m.Seals.List(ctx, seals.SealFilter{OrgID: actor.OrgID, Status: seals.StatusActive}, "", 50)
 	if err != nil {
-		return d, err
+		return nil, "", false, "", 0, err
 	}
-	for _, s := range ss {
-		if s.Authorises(d.Type.Code) {
-			d.Seals = append(d.Seals, s)
+	for _, s := range all {
+		if s.Authorises(typ.Code) {
+			ss = append(ss, s)
 		}
 	}
-	d.SealID = r.FormValue("seal")
-	if d.SealID == "" && len(d.Seals) > 0 {
-		d.SealID = d.Seals[0].ID
+	chosen = sealID
+	if chosen == "" && len(ss) > 0 {
+		chosen = ss[0].ID
 	}
-	d.Paper = d.Type.HasPaperForm()
-	d.Serial = strings.TrimSpace(r.FormValue("serial"))
-	if d.Paper {
-		lines, err := m.Inventory.Stock(ctx, actor, inventory.StockQuery{TypeCode: d.Type.Code, State: inventory.InStock, RangeLimit: 1})
+	paper, next = typ.HasPaperForm(), serial
+	if paper {
+		lines, err := m.Inventory.Stock(ctx, actor, inventory.StockQuery{TypeCode: typ.Code, State: inventory.InStock, RangeLimit: 1})
 		if err == nil && len(lines) > 0 {
-			d.InStock = lines[0].Count
-			if d.Serial == "" && len(lines[0].Ranges) > 0 {
-				d.Serial = lines[0].Ranges[0].First // the next blank form on the pile
+			inStock = lines[0].Count
+			if next == "" && len(lines[0].Ranges) > 0 {
+				next = lines[0].Ranges[0].First
 			}
 		}
 	}
-	return d, nil
+	return ss, chosen, paper, next, inStock, nil
 }
 
 func (d *issueData) request() certs.IssueRequest {

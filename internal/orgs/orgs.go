@@ -40,21 +40,26 @@ func idKey(id string) ([]byte, bool) {
 	return store.U64(n), true
 }
 
-// Get returns the organisation with the given id, or an *Error with code ENotFound.
-func Get(tx *store.Tx, id string) (certseal.Org, error) {
-	var o certseal.Org
+// byID reads the record with a numeric id from bucket b; what names it in the ENotFound message.
+func byID[T any](tx *store.Tx, b store.Bucket, id, what string) (T, error) {
+	var v T
 	k, ok := idKey(id)
 	if ok {
-		found, err := tx.GetJSON(bucketOrgs, k, &o)
+		found, err := tx.GetJSON(b, k, &v)
 		if err != nil {
-			return o, err
+			return v, err
 		}
 		ok = found
 	}
 	if !ok {
-		return o, certseal.Errorf(certseal.ENotFound, "机构 %q 不存在", id)
+		return v, certseal.Errorf(certseal.ENotFound, "%s %q 不存在", what, id)
 	}
-	return o, nil
+	return v, nil
+}
+
+// Get returns the organisation with the given id, or an *Error with code ENotFound.
+func Get(tx *store.Tx, id string) (certseal.Org, error) {
+	return byID[certseal.Org](tx, bucketOrgs, id, "机构")
 }
 
 // ByUSCC returns the organisation with the given USCC, or an *Error with code ENotFound.

@@ -21,19 +21,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // GetUser returns the user with the given id inside tx, or an *Error with code ENotFound.
 func GetUser(tx *store.Tx, id string) (certseal.User, error) {
-	var u certseal.User
-	k, ok := idKey(id)
-	if ok {
-		found, err := tx.GetJSON(bucketUsers, k, &u)
-		if err != nil {
-			return u, err
-		}
-		ok = found
-	}
-	if !ok {
-		return u, certseal.Errorf(certseal.ENotFound, "用户 %q 不存在", id)
-	}
-	return u, nil
+	return byID[certseal.User](tx, bucketUsers, id, "用户")
 }
 
 // UserByName returns the user with the given username inside tx, or an *Error with code
@@ -219,19 +207,7 @@ func CreateTokenTx(tx *store.Tx, now time.Time, actor certseal.Actor, userID, na
 }
 
 func getToken(tx *store.Tx, id string) (tokenRecord, error) {
-	var r tokenRecord
-	k, ok := idKey(id)
-	if ok {
-		found, err := tx.GetJSON(bucketTokens, k, &r)
-		if err != nil {
-			return r, err
-		}
-		ok = found
-	}
-	if !ok {
-		return r, certseal.Errorf(certseal.ENotFound, "令牌 %q 不存在", id)
-	}
-	return r, nil
+	return byID[tokenRecord](tx, bucketTokens, id, "令牌")
 }
 
 // ListTokens returns the tokens of one user (every user's when userID is ""), oldest first.

@@ -233,6 +233,11 @@ func TestBatchIssue300(t *testing.T) {
 		if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) != c.PDFSize {
 			t.Fatalf("%s: %d bytes, want %d", f.Name, len(pdf), c.PDFSize)
 		}
+		if f == z.File[0] || f == z.File[len(z.File)-1] {
+			if out := pdfsig(t, pdf); out != "" && !strings.Contains(out, "Signature is Valid.") {
+				t.Fatalf("pdfsig on batch PDF %s:\n%s", f.Name, out)
+			}
+		}
 	}
 	// the same file again: every serial is used now, so the check fails and nothing is issued
 	r = upload(t, e, "lizhou-clerk", "again.csv", data, m, false)

@@ -77,6 +77,21 @@ const (
 	BatchFailed   BatchStatus = "failed"   // rows failed the check; nothing was issued
 )
 
+// Label returns the status's Chinese name, or the raw value for an unknown status.
+func (s BatchStatus) Label() string {
+	switch s {
+	case BatchChecking:
+		return "检查中"
+	case BatchIssuing:
+		return "签发中"
+	case BatchDone:
+		return "已完成"
+	case BatchFailed:
+		return "检查未通过"
+	}
+	return string(s)
+}
+
 // Batch is an asynchronous batch issuance and its progress.
 type Batch struct {
 	ID         string      `json:"id"`

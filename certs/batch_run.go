@@ -344,7 +344,7 @@ func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string,
 		return err
 	}
 	if bt.Status != BatchDone {
-		return certseal.Errorf(certseal.EConflict, "批次尚未完成（当前状态：%s），完成后才能下载", bt.Status)
+		return certseal.Errorf(certseal.EConflict, "批次尚未完成（当前状态：%s），完成后才能下载", bt.Status.Label())
 	}
 	zw := zip.NewWriter(w)
 	err = b.rowsOf(id, func(_ uint64, r batchRow) error {

@@ -257,7 +257,7 @@ func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueReq
 				return err
 			}
 			if holder != actor.OrgID || st != inventory.InStock {
-				return certseal.Errorf(certseal.EConflict, "空白证照 %s 不在本机构的可用库存中（当前状态：%s）", req.Serial, st).WithDetail("blank_serial", req.Serial)
+				return certseal.Errorf(certseal.EConflict, "空白证照 %s 不在本机构的可用库存中（当前状态：%s）", req.Serial, stateLabel(holder == actor.OrgID, st)).WithDetail("blank_serial", req.Serial)
 			}
 		} else if req.Serial != "" {
 			return certseal.Errorf(certseal.EInvalid, "“%s”是电子证照，没有空白证照印制编号", p.typ.Name)
@@ -478,4 +478,14 @@ func SystemFields() []string {
 // when the clerk leaves them empty.
 func HolderFields() (names, codes []string) {
 	return append([]string{}, holderNameFields...), append([]string{}, holderCodeFields...)
+}
+
+// stateLabel names a blank form's state for a clerk: its Chinese label when the form is the
+// organisation's own, "其他机构持有" when another organisation holds it (whose stock is not the
+// clerk's business).
+func stateLabel(own bool, st inventory.State) string {
+	if !own {
+		return "其他机构持有"
+	}
+	return st.Label()
 }

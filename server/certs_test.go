@@ -145,7 +145,7 @@ func TestIssueFromFixtures(t *testing.T) {
 	}
 	// the blank forms are used: a second certificate on the first serial is refused
 	r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", issueRequest(fs[0], seal, "SC00000001"))
-	if r.Status != 409 {
+	if r.Status != 409 || !strings.Contains(string(r.Body), "当前状态：已使用") {
 		t.Fatalf("reusing a blank serial: %d %s", r.Status, r.Body)
 	}
 }

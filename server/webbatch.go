@@ -57,15 +57,8 @@ type batchInfo struct {
 	ZIP      bool // there are PDFs to download
 }
 
-var batchLabels = map[certs.BatchStatus]string{
-	certs.BatchChecking: "检查中", certs.BatchIssuing: "签发中", certs.BatchDone: "已完成", certs.BatchFailed: "检查未通过",
-}
-
 func batchInfoOf(b certs.Batch) batchInfo {
-	i := batchInfo{Batch: b, Label: batchLabels[b.Status], Max: max(b.Total, 1)}
-	if i.Label == "" {
-		i.Label = string(b.Status)
-	}
+	i := batchInfo{Batch: b, Label: b.Status.Label(), Max: max(b.Total, 1)}
 	switch b.Status {
 	case certs.BatchChecking:
 		i.Class, i.Value = "warn", b.Checked

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -421,4 +423,43 @@ func TestExpiry(t *testing.T) {
 	// an expired certificate may still be cancelled, but not suspended
 	e.Must(409, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "suspend", "reason": "过期后暂扣"})
 	e.Must(200, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "cancel", "reason": "持证人申请注销"})
+}
+
+// TestQRCodeDecodes reads the QR code of an issued certificate with zbarimg (Debian zbar-tools)
+// from its rendered page: it leads to the certificate's verification URL, and its payload
+// verifies with the seal's public key.
+func TestQRCodeDecodes(t *testing.T) {
+	for _, tool := range []string{"zbarimg", "pdftoppm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (zbar-tools, poppler-utils)", tool)
+		}
+	}
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	c := issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[11], seal, "SC00000011"))
+	dir := t.TempDir()
+	pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
+	os.WriteFile(filepath.Join(dir, "c.pdf"), pdf, 0o600)
+	if out, err := exec.Command("pdftoppm", "-png", "-r", "200", filepath.Join(dir, "c.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "page-1.png")).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code: %v", err)
+	}
+	text := strings.TrimSpace(string(out))
+	prefix := c.VerifyURL + "?p="
+	if !strings.HasPrefix(text, prefix) {
+		t.Fatalf("QR code says %q, want %s…", text, prefix)
+	}
+	var s struct{ Certificate []byte }
+	e.Must(200, "GET", "/api/v1/seals/"+seal, "lizhou-clerk", nil).Decode(t, &s)
+	cert, err := x509.ParseCertificate(s.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := certs.VerifyPayload(strings.TrimPrefix(text, prefix), cert.PublicKey.(*ecdsa.PublicKey))
+	if err != nil || f.Identifier != c.Identifier || f.HolderCode != c.Holder.Code || f.ValidTo != c.ValidTo {
+		t.Fatalf("payload %+v: %v", f, err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/fixtures"
 	"certseal/seals"
 )
 
@@ -195,9 +196,7 @@ func TestCAImport(t *testing.T) {
 		t.Errorf("mismatched key: got %v, want %s", err, certseal.EInvalid)
 	}
 
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: PKCS#12 import not tested")
-	}
+	fixtures.NeedTool(t, "openssl", "openssl")
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "ca.pem"), ca.CertificatePEM(), 0o644)
 	_ = os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)

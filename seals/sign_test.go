@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/fixtures"
 	"certseal/seals"
 
 	"github.com/jung-kurt/gofpdf"
@@ -102,9 +103,7 @@ func pdfcpuDoc(t testing.TB) []byte {
 
 func pdfsig(t *testing.T, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdfsig"); err != nil {
-		t.Skip("pdfsig not installed (apt-get install poppler-utils); CI installs it")
-	}
+	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
 	out, _ := exec.Command("pdfsig", args...).CombinedOutput()
 	return string(out)
 }
@@ -112,9 +111,7 @@ func pdfsig(t *testing.T, args ...string) string {
 // nssDir creates an NSS database trusting our CA.
 func nssDir(t *testing.T, ca *seals.CA) string {
 	t.Helper()
-	if _, err := exec.LookPath("certutil"); err != nil {
-		t.Skip("certutil not installed (apt-get install libnss3-tools)")
-	}
+	fixtures.NeedTool(t, "certutil", "libnss3-tools")
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(caFile, ca.CertificatePEM(), 0o644); err != nil {
@@ -319,9 +316,7 @@ func TestSignRejects(t *testing.T) {
 }
 
 func TestSignedExampleRender(t *testing.T) {
-	if _, err := exec.LookPath("pdftoppm"); err != nil {
-		t.Skip("pdftoppm not installed (poppler-utils)")
-	}
+	fixtures.NeedTool(t, "pdftoppm", "poppler-utils")
 	f := newFixture(t)
 	signed, err := seals.SignPDF(gofpdfDoc(t), f.opts())
 	if err != nil {

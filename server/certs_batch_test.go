@@ -40,7 +40,7 @@ var batchColumns = []string{"经营者名称", "统一社会信用代码", "法�
 // batchRows returns n rows from the fixtures (repeated), each with its cells in batchColumns
 // order, and, with serials, a last column 印制编号 counting up from first.
 func batchRows(t testing.TB, n int, serialFrom int) [][]string {
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	header := append([]string{}, batchColumns...)
 	if serialFrom > 0 {
 		header = append(header, "印制编号")
@@ -205,7 +205,7 @@ func TestBatchIssue300(t *testing.T) {
 	for _, c := range l.Items {
 		numbers[c.LicenceNumber] = c
 	}
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	last := l.Items[0] // newest: row 301, serial SC00000300
 	if last.Serial != "SC00000300" || last.Holder.Name != fs[299%len(fs)].Fields["经营者名称"] || last.Values["经营项目"] != fs[299%len(fs)].Fields["经营项目"] {
 		t.Fatalf("last certificate %+v", last)
@@ -293,7 +293,7 @@ func TestBatchXLSX(t *testing.T) {
 	}
 	var l struct{ Items []certs.Certificate }
 	e.Must(200, "GET", "/api/v1/certificates?limit=50", "lizhou-clerk", nil).Decode(t, &l)
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	want, _ := time.Parse("2006年1月2日", fs[29].Fields["有效期至"])
 	if len(l.Items) != 30 || l.Items[0].Serial != "SC00000130" || l.Items[0].ValidTo != want.Format("2006-01-02") {
 		t.Fatalf("%d certificates, newest %+v", len(l.Items), l.Items[0])

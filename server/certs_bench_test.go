@@ -42,7 +42,7 @@ func BenchmarkIssueHTTP(b *testing.B) {
 	e := testenv.StartWith(b, testenv.Options{Sync: true})
 	stockUp(b, e, 1000000)
 	seal := sealOf(b, e, "lizhou-clerk")
-	fs := fixtures(b)
+	fs := foodFixtures(b)
 	var next atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -83,7 +83,7 @@ func BenchmarkIssueHTTP(b *testing.B) {
 func BenchmarkVerifyLookup(b *testing.B) {
 	e := testenv.Start(b)
 	seal := sealOf(b, e, "lizhou-clerk")
-	fs := fixtures(b)
+	fs := foodFixtures(b)
 	var numbers []string
 	for i := 0; i < 50; i++ {
 		c := issue(b, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))

@@ -168,7 +168,7 @@ func TestPushInOrder(t *testing.T) {
 	county.subscribe(e, "lz-scj", nil)                     // 利州区市场监管局: food licences issued in 利州区
 	otherSub := other.subscribe(e, "zhaohua-officer", nil) // 昭化区行政审批局: only its own certificates
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	var ids []string
 	for i := range 6 {
 		ids = append(ids, issue(t, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1))).ID)
@@ -226,7 +226,7 @@ func TestPushRetries(t *testing.T) {
 	rc.fail = 4
 	sub := rc.subscribe(e, "admin", nil)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	for i := range 3 {
 		issue(t, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))
 	}
@@ -271,7 +271,7 @@ func TestPushHangingReceiver(t *testing.T) {
 	hangSub := hang.subscribe(e, "admin", nil)
 	ok.subscribe(e, "scj", nil)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	for i := range 20 {
 		issue(t, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))
 	}
@@ -292,7 +292,7 @@ func TestPushRedeliver(t *testing.T) {
 	rc := newReceiver(t)
 	sub := rc.subscribe(e, "lizhou-officer", nil)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	for i := range 4 {
 		issue(t, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))
 	}

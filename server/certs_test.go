@@ -19,6 +19,7 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/internal/demo"
+	"certseal/internal/fixtures"
 	"certseal/internal/testenv"
 )
 
@@ -29,27 +30,10 @@ func init() {
 	})
 }
 
-// fixture is one record of ../shared/fixtures/food-licence-samples.json.
-type fixture struct {
-	LicenceNumber string            `json:"licence_number"`
-	Fields        map[string]string `json:"fields"`
-}
+// fixture is one record of the repository's testdata/food-licence-samples.json.
+type fixture = fixtures.Food
 
-func fixtures(t testing.TB) []fixture {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "food-licence-samples.json"))
-	if err != nil {
-		raw, err = os.ReadFile(filepath.Join("testdata", "food-licence-samples.json"))
-	}
-	if err != nil {
-		t.Fatalf("fixtures: %v", err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(raw, &fs); err != nil {
-		t.Fatal(err)
-	}
-	return fs
-}
+func foodFixtures(t testing.TB) []fixture { return fixtures.FoodRecords(t) }
 
 // issueRequest turns a fixture into an issue request for the food licence: the holder from its
 // name and credit code, the validity from 有效期至, and the fields the service fills in itself
@@ -89,10 +73,7 @@ func issue(t testing.TB, e *testenv.Env, user string, req certs.IssueRequest) ce
 
 func pdfsig(t testing.TB, pdf []byte) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdfsig"); err != nil {
-		t.Log("pdfsig not installed (poppler-utils): skipping the independent signature check")
-		return ""
-	}
+	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
 	path := filepath.Join(t.TempDir(), "c.pdf")
 	os.WriteFile(path, pdf, 0o600)
 	out, _ := exec.Command("pdfsig", path).CombinedOutput()
@@ -104,7 +85,7 @@ func pdfsig(t testing.TB, pdf []byte) string {
 func TestIssueFromFixtures(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)[:20]
+	fs := foodFixtures(t)[:20]
 	for i, f := range fs {
 		serial := fmt.Sprintf("SC%08d", i+1)
 		c := issue(t, e, "lizhou-clerk", issueRequest(f, seal, serial))
@@ -119,7 +100,7 @@ func TestIssueFromFixtures(t *testing.T) {
 			t.Fatalf("pdfsig on certificate %s:\n%s", c.ID, out)
 		}
 		if i == 0 {
-			if _, err := exec.LookPath("pdftotext"); err == nil {
+			if fixtures.NeedTool(t, "pdftotext", "poppler-utils") != "" {
 				path := filepath.Join(t.TempDir(), "c.pdf")
 				os.WriteFile(path, r.Body, 0o600)
 				txt, _ := exec.Command("pdftotext", path, "-").Output()
@@ -157,7 +138,7 @@ func TestIssueFromFixtures(t *testing.T) {
 func TestConcurrentIssueSameSerial(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	var wg sync.WaitGroup
 	codes := make([]int, 100)
 	for i := range codes {
@@ -185,7 +166,7 @@ func TestConcurrentIssueSameSerial(t *testing.T) {
 func TestIdempotentIssue(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	req := issueRequest(fixtures(t)[3], seal, "SC00000100")
+	req := issueRequest(foodFixtures(t)[3], seal, "SC00000100")
 	do := func(body any) *testenv.Response {
 		raw, _ := json.Marshal(body)
 		hreq, _ := http.NewRequest("POST", e.HTTP.URL+"/api/v1/certificates", bytes.NewReader(raw))
@@ -223,7 +204,7 @@ func TestIdempotentIssue(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	a := issue(t, e, "lizhou-clerk", issueRequest(fs[0], seal, "SC00000001"))
 	op := func(user, id string, body map[string]any, want int) certs.Certificate {
 		t.Helper()
@@ -296,7 +277,7 @@ func TestIssueRefusals(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
 	other := sealOf(t, e, "zhaohua-clerk")
-	f := fixtures(t)[5]
+	f := foodFixtures(t)[5]
 	mod := func(fn func(r *certs.IssueRequest)) certs.IssueRequest {
 		r := issueRequest(f, seal, "SC00000010")
 		fn(&r)
@@ -344,7 +325,7 @@ func TestIssueRefusals(t *testing.T) {
 func TestPublicVerify(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	c := issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[7], seal, "SC00000007"))
+	c := issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[7], seal, "SC00000007"))
 	req, _ := http.NewRequest("GET", e.HTTP.URL+"/verify/"+c.Identifier, nil)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := http.DefaultClient.Do(req)
@@ -379,7 +360,7 @@ func TestPublicVerify(t *testing.T) {
 func TestConsistencyCheckFindsStrays(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[0], seal, "SC00000001"))
+	issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
 	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
 	if err != nil || len(bad) != 0 || n != 1 {
 		t.Fatalf("after one issue: %v %d %v", bad, n, err)
@@ -399,7 +380,7 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	c := issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[9], seal, "SC00000009"))
+	c := issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[9], seal, "SC00000009"))
 	e.Must(409, "POST", "/api/v1/certificates/"+c.ID+"/operations", "lizhou-clerk", map[string]any{"op": "expire", "reason": "提前办理"})
 	end, _ := time.ParseInLocation("2006-01-02", c.ValidTo, certseal.China)
 	e.Clock.Set(end.AddDate(0, 0, 1).Add(time.Hour))
@@ -429,14 +410,11 @@ func TestExpiry(t *testing.T) {
 // from its rendered page: it leads to the certificate's verification URL, and its payload
 // verifies with the seal's public key.
 func TestQRCodeDecodes(t *testing.T) {
-	for _, tool := range []string{"zbarimg", "pdftoppm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (zbar-tools, poppler-utils)", tool)
-		}
-	}
+	fixtures.NeedTool(t, "zbarimg", "zbar-tools")
+	fixtures.NeedTool(t, "pdftoppm", "poppler-utils")
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
-	c := issue(t, e, "lizhou-clerk", issueRequest(fixtures(t)[11], seal, "SC00000011"))
+	c := issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[11], seal, "SC00000011"))
 	dir := t.TempDir()
 	pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
 	os.WriteFile(filepath.Join(dir, "c.pdf"), pdf, 0o600)

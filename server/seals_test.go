@@ -19,6 +19,7 @@ import (
 	"github.com/jung-kurt/gofpdf"
 
 	"certseal/internal/demo"
+	"certseal/internal/fixtures"
 	"certseal/internal/testenv"
 	"certseal/seals"
 	"certseal/server"
@@ -380,9 +381,7 @@ func TestSealSignEndToEnd(t *testing.T) {
 		t.Error("zhaohua's clerk got 利州区's seal")
 	}
 
-	if _, err := exec.LookPath("pdfsig"); err != nil {
-		t.Log("pdfsig not installed (poppler-utils): skipping the independent check")
-	} else {
+	if fixtures.NeedTool(t, "pdfsig", "poppler-utils") != "" {
 		path := filepath.Join(t.TempDir(), "signed.pdf")
 		os.WriteFile(path, signed, 0o600)
 		if out, _ := exec.Command("pdfsig", path).CombinedOutput(); !strings.Contains(string(out), "Signature is Valid.") {

@@ -34,7 +34,7 @@ func TestSoakMemory(t *testing.T) {
 	e := testenv.StartWith(t, testenv.Options{Sync: true})
 	stockUp(t, e, n)
 	seal := sealOf(t, e, "lizhou-clerk")
-	fs := fixtures(t)
+	fs := foodFixtures(t)
 	var next atomic.Int64
 	step := n / 10
 	var first uint64

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"certseal/internal/fixtures"
 	"certseal/internal/testenv"
 	"certseal/templates"
 )
@@ -169,11 +170,7 @@ func TestTemplatePreview(t *testing.T) {
 // not installed.
 func pdfText(t *testing.T, pdf []byte) string {
 	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Log("pdftotext not installed; PDF text not checked")
-		return ""
-	}
+	bin := fixtures.NeedTool(t, "pdftotext", "poppler-utils")
 	p := filepath.Join(t.TempDir(), "p.pdf")
 	if err := os.WriteFile(p, pdf, 0o600); err != nil {
 		t.Fatal(err)

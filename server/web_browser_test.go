@@ -157,7 +157,7 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		shot(t, ctx, "login")
 	}
 	w.browserLogin(t, ctx, "lizhou-clerk")
-	f := fixtures(t)[0]
+	f := foodFixtures(t)[0]
 	req := issueRequest(f, "", "")
 	values, _ := json.Marshal(req.Values)
 	run(t, ctx, "pick the type and item",

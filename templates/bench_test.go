@@ -56,7 +56,7 @@ func BenchmarkRenderFoodParallel(b *testing.B) {
 // font's PDF objects (compressed font, widths, ToUnicode) in a minimal file, and the whole
 // writing stage (fonts, drawing, compression, output).
 func BenchmarkStages(b *testing.B) {
-	fs := localFixtures(b)
+	fs := loadFixtures(b)
 	tpl := food(b)
 	d := fs[0].doc()
 	subset, embed, write, err := templates.BenchPlanned(tpl, d)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"certseal/internal/fixtures"
 	"certseal/templates"
 )
 
@@ -66,10 +67,7 @@ func TestFallbackRareCharacters(t *testing.T) {
 // ToUnicode map. It skips the test when pdffonts is missing.
 func pdfFonts(t *testing.T, pdf []byte) []string {
 	t.Helper()
-	bin, err := exec.LookPath("pdffonts")
-	if err != nil {
-		t.Skip("pdffonts not installed")
-	}
+	bin := fixtures.NeedTool(t, "pdffonts", "poppler-utils")
 	p := filepath.Join(t.TempDir(), "c.pdf")
 	if err := os.WriteFile(p, pdf, 0o644); err != nil {
 		t.Fatal(err)

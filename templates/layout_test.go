@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"certseal"
+	"certseal/internal/fixtures"
 	"certseal/templates"
 )
 
@@ -51,10 +52,7 @@ func TestBreakLinesKinsoku(t *testing.T) {
 // TestBreakLinesRulesHold breaks every fixture 经营项目 at several widths and checks no line
 // starts with a closing mark or ends with an opening one, and nothing is lost.
 func TestBreakLinesRulesHold(t *testing.T) {
-	fs := localFixtures(t)
-	if all, err := os.ReadFile("../../shared/fixtures/food-licence-samples.json"); err == nil && len(all) > 0 {
-		fs = loadFixtures(t)
-	}
+	fs := loadFixtures(t)
 	for _, f := range fs {
 		for _, text := range []string{f.Fields["经营项目"], f.Fields["住所"], f.Fields["主体业态"]} {
 			for chars := 5; chars <= 24; chars++ {
@@ -98,7 +96,7 @@ func ems(s string) float64 {
 func TestShrinkThenRefuse(t *testing.T) {
 	tpl := food(t)
 	r := templates.NewRenderer()
-	base := localFixtures(t)[0]
+	base := loadFixtures(t)[0]
 	v := map[string]string{}
 	for k, x := range base.Fields {
 		v[k] = x
@@ -137,7 +135,7 @@ func TestShrinkThenRefuse(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	r := templates.NewRenderer()
-	f := localFixtures(t)[1]
+	f := loadFixtures(t)[1]
 	a, err := r.Render(food(t), f.doc())
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +160,7 @@ func TestDeterministic(t *testing.T) {
 
 // TestOneSubsetFont checks with pdffonts that each PDF embeds exactly one font, a subset.
 func TestOneSubsetFont(t *testing.T) {
-	bin, err := exec.LookPath("pdffonts")
-	if err != nil {
-		t.Skip("pdffonts not installed")
-	}
+	bin := fixtures.NeedTool(t, "pdffonts", "poppler-utils")
 	r := templates.NewRenderer()
 	samples := loadSamples(t)
 	for _, tpl := range templates.Builtin() {
@@ -198,7 +193,7 @@ func TestOneSubsetFont(t *testing.T) {
 
 func TestOverlay(t *testing.T) {
 	tpl := food(t)
-	f := localFixtures(t)[0]
+	f := loadFixtures(t)[0]
 	d := f.doc()
 	d.Mode = templates.Overlay
 	d.OffsetX, d.OffsetY = 2, 3
@@ -224,7 +219,7 @@ func TestOverlay(t *testing.T) {
 }
 
 func TestLicenceNumberTwice(t *testing.T) {
-	f := localFixtures(t)[0]
+	f := loadFixtures(t)[0]
 	d := f.doc()
 	d.LicenceNumber = "JY00000000000000"
 	_, err := templates.NewRenderer().Render(food(t), d)
@@ -244,7 +239,7 @@ func TestQRRects(t *testing.T) {
 	if _, _, err := templates.QRRects(strings.Repeat("x", 5000)); err == nil {
 		t.Error("a 5000-byte payload encoded")
 	}
-	d := localFixtures(t)[0].doc()
+	d := loadFixtures(t)[0].doc()
 	d.QRPayload = strings.Repeat("x", 5000)
 	if _, err := templates.NewRenderer().Render(food(t), d); errCode(err) != certseal.EInvalid {
 		t.Errorf("Render with a 5000-byte QR payload: %v, want EInvalid", err)
@@ -270,7 +265,7 @@ func TestAllFixtures(t *testing.T) {
 // TestConcurrentRender renders from many goroutines at once (run with -race) and checks every
 // result equals the one rendered alone.
 func TestConcurrentRender(t *testing.T) {
-	fs := localFixtures(t)
+	fs := loadFixtures(t)
 	r := templates.NewRenderer()
 	tpl := food(t)
 	want := make([][]byte, len(fs))

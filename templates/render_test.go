@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/fixtures"
 	"certseal/templates"
 )
 
@@ -40,35 +41,16 @@ func loadSamples(t testing.TB) map[string]sample {
 	return s
 }
 
-type fixture struct {
-	LicenceNumber string            `json:"licence_number"`
-	VerifyURL     string            `json:"verify_url"`
-	Fields        map[string]string `json:"fields"`
-}
+// fixture is one record of the repository's testdata/food-licence-samples.json.
+type fixture fixtures.Food
 
-// loadFixtures reads the 200 shared records, or skips if they are not there.
+// loadFixtures returns the 200 shared sample records.
 func loadFixtures(t testing.TB) []fixture {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/fixtures/food-licence-samples.json")
-	if err != nil {
-		t.Skipf("shared fixtures not found: %v", err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatal(err)
-	}
-	return fs
-}
-
-func localFixtures(t testing.TB) []fixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "food-licence-samples.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatal(err)
+	recs := fixtures.FoodRecords(t)
+	fs := make([]fixture, len(recs))
+	for i, r := range recs {
+		fs[i] = fixture(r)
 	}
 	return fs
 }
@@ -98,10 +80,7 @@ func detail(err error, key string) any {
 
 func pdftotext(t *testing.T, pdf []byte) string {
 	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext not installed")
-	}
+	bin := fixtures.NeedTool(t, "pdftotext", "poppler-utils")
 	p := filepath.Join(t.TempDir(), "c.pdf")
 	if err := os.WriteFile(p, pdf, 0o644); err != nil {
 		t.Fatal(err)
@@ -182,11 +161,7 @@ func firstTitle(tpl *templates.Template) string {
 
 func writePNG(t *testing.T, pdf []byte, base string) {
 	t.Helper()
-	bin, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		t.Log("pdftoppm not installed; PNG not written")
-		return
-	}
+	bin := fixtures.NeedTool(t, "pdftoppm", "poppler-utils")
 	p := filepath.Join(t.TempDir(), "c.pdf")
 	if err := os.WriteFile(p, pdf, 0o644); err != nil {
 		t.Fatal(err)

@@ -186,7 +186,7 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 func TestCheckValues(t *testing.T) {
 	tpl := food(t)
-	base := localFixtures(t)[0].Fields
+	base := loadFixtures(t)[0].Fields
 	tests := []struct {
 		name  string
 		key   string
@@ -249,7 +249,7 @@ func TestCheckValues(t *testing.T) {
 func TestCheckValuesNamesTheCharacter(t *testing.T) {
 	tpl := food(t)
 	v := map[string]string{}
-	for k, x := range localFixtures(t)[0].Fields {
+	for k, x := range loadFixtures(t)[0].Fields {
 		v[k] = x
 	}
 	v["经营者名称"] = "𠀀记小吃"

@@ -3,11 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"certseal/internal/fixtures"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -58,10 +58,6 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	return nil
 }
 
-type fixtureRec struct {
-	Fields map[string]string `json:"fields"`
-}
-
 // TestKillDuringIssuance kills the real server with SIGKILL while 16 clients issue certificates
 // on blank forms, restarts it, and checks that every acknowledged certificate survived and that
 // no certificate lacks its used serial and no used serial lacks its certificate.
@@ -69,12 +65,7 @@ func TestKillDuringIssuance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "food-licence-samples.json"))
-	if err != nil {
-		t.Skipf("fixtures: %v", err)
-	}
-	var fx []fixtureRec
-	json.Unmarshal(raw, &fx)
+	fx := fixtures.FoodRecords(t)
 	bin := buildBinary(t)
 	data := t.TempDir()
 	p := startProc(t, bin, "-data", data, "-demo")

@@ -14,6 +14,7 @@ import (
 
 	"certseal"
 	"certseal/internal/demo"
+	"certseal/internal/fixtures"
 	"certseal/inventory/demand"
 )
 
@@ -140,9 +141,7 @@ func TestExports(t *testing.T) {
 		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := exec.LookPath("pdftotext"); err != nil {
-			t.Skip("pdftotext not installed")
-		}
+		fixtures.NeedTool(t, "pdftotext", "poppler-utils")
 		out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
 		if err != nil {
 			t.Fatal(err)

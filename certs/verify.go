@@ -177,9 +177,7 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 		if !ch.Trusted && out.Verdict == "" {
 			out.Reasons = append(out.Reasons, "签章证书不是由本系统的根证书签发的")
 		}
-		for _, p := range ch.Problems {
-			out.Reasons = append(out.Reasons, p)
-		}
+		out.Reasons = append(out.Reasons, ch.Problems...)
 	}
 	if out.Verdict == "" {
 		switch out.Certificate.Status {

@@ -99,7 +99,8 @@ func CAFromPEM(certPEM, keyPEM []byte) (*CA, error) {
 	if kb == nil {
 		return nil, certseal.Errorf(certseal.EInvalid, "根证书私钥不是有效的 PEM 数据")
 	}
-	if x509.IsEncryptedPEMBlock(kb) { //nolint:staticcheck // only to give a clear message
+	// Legacy (RFC 1423) encryption is marked by a Proc-Type header; PKCS#8 encryption by the type.
+	if strings.Contains(kb.Headers["Proc-Type"], "ENCRYPTED") || kb.Type == "ENCRYPTED PRIVATE KEY" {
 		return nil, certseal.Errorf(certseal.EInvalid, "根证书私钥已加密，请先导出为未加密的 PKCS#8，或使用 PKCS#12 导入")
 	}
 	key, err := parsePrivateKey(kb.Bytes)

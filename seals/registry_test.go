@@ -495,7 +495,11 @@ func TestKeysNeverInClear(t *testing.T) {
 			t.Fatal(err)
 		}
 		secrets[name+" PKCS#8"] = der
-		secrets[name+" scalar"] = k.(*ecdsa.PrivateKey).D.FillBytes(make([]byte, 32))
+		raw, err := k.(*ecdsa.PrivateKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[name+" scalar"] = raw
 		sec1, _ := x509.MarshalECPrivateKey(k.(*ecdsa.PrivateKey))
 		secrets[name+" SEC 1"] = sec1
 	}

@@ -87,7 +87,7 @@ func (m *CertAPI) list(w http.ResponseWriter, r *http.Request) {
 			*p.dst = t
 		}
 	}
-	if f.To.IsZero() == false {
+	if !f.To.IsZero() {
 		f.To = f.To.AddDate(0, 0, 1)
 	}
 	items, next, err := m.Certs.List(r.Context(), Actor(r), f, pg.Cursor, pg.Limit)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"certseal"
@@ -81,6 +80,3 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	m.render(w, r, http.StatusOK, "verify", v)
 }
-
-// verifyLink returns the page that verifies a reference.
-func verifyLink(ref string) string { return "/verify?ref=" + url.QueryEscape(ref) }

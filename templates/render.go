@@ -81,8 +81,6 @@ type shape struct {
 	double    bool
 	gap       float64
 	diameter  float64
-	dashed    bool
-	fillColor [3]int
 }
 
 type page struct {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names a table. Packages declare their buckets as package variables.
@@ -70,7 +71,7 @@ func Open(path string, o *Options) (*DB, error) {
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: the database is in use by another certseal process", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -310,8 +311,7 @@ func (t *Tx) ScanReverse(b Bucket, prefix, before []byte, fn func(k, v []byte) e
 	c := bk.Cursor()
 	var k, v []byte
 	if before != nil {
-		k, v = c.Seek(before)
-		if k == nil {
+		if k, _ = c.Seek(before); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()

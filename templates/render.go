@@ -73,14 +73,14 @@ func (r *Renderer) Render(t *Template, d Document) ([]byte, error) {
 }
 
 type shape struct {
-	kind      byte // 'b' border rect, 'l' line, 'e' emblem
-	x, y      float64
-	w, h      float64
-	lw        float64
-	color     [3]int
-	double    bool
-	gap       float64
-	diameter  float64
+	kind     byte // 'b' border rect, 'l' line, 'e' emblem
+	x, y     float64
+	w, h     float64
+	lw       float64
+	color    [3]int
+	double   bool
+	gap      float64
+	diameter float64
 }
 
 type page struct {

@@ -133,14 +133,17 @@ func (s *Service) Issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	if actor.Role != certseal.RoleClerk && actor.Role != certseal.RoleBureauOfficer {
 		return Certificate{}, false, certseal.Errorf(certseal.EForbidden, "只有审批局的窗口工作人员或经办人可以签发证照")
 	}
-	claims := map[string]string{}
-	if req.Serial != "" {
-		claims["serial\x00"+req.TypeCode+"\x00"+req.Serial] = fmt.Sprintf("空白证照 %s 正在被另一笔签发使用", req.Serial)
-	}
+	// The idempotency key first: a retry of a request still running hears "retry", not "taken".
+	var claims []claimReq
 	if idemKey != "" {
-		claims["idem\x00"+actor.UserID+"\x00"+idemKey] = "同一 Idempotency-Key 的请求正在处理，请稍后重试以取得结果"
+		claims = append(claims, claimReq{"idem\x00" + actor.UserID + "\x00" + idemKey,
+			certseal.Errorf(certseal.EConflict, "同一 Idempotency-Key 的请求正在处理，请稍后重试以取得结果").WithDetail("retry", true)})
 	}
-	release, err := s.claim(claims)
+	if req.Serial != "" {
+		claims = append(claims, claimReq{fmt.Sprintf("serial\x00%s\x00%s", req.TypeCode, req.Serial),
+			certseal.Errorf(certseal.EConflict, "空白证照 %s 正在被另一笔签发使用", req.Serial).WithDetail("blank_serial", req.Serial)})
+	}
+	release, err := s.claimInOrder(claims...)
 	if err != nil {
 		return Certificate{}, false, err
 	}

@@ -176,8 +176,12 @@ type Pusher struct {
 	Clock certseal.Clock
 	Log   *slog.Logger
 	// Client sends the webhooks; by default a client with a 10s timeout that does not follow
-	// redirects.
+	// redirects, uses no proxy and connects only where the address rule allows (see
+	// push_guard.go and SetAllow). A Client set here bypasses that rule: tests only.
 	Client *http.Client
+	// Resolver looks up receivers' host names, at registration and on every connection
+	// (default net.DefaultResolver).
+	Resolver Resolver
 	// Interval is how often Run looks for work without being woken (default 30s).
 	Interval time.Duration
 	// MaxWorkers bounds the subscriptions delivered to at once (default 8).
@@ -191,6 +195,7 @@ type Pusher struct {
 	mu      sync.Mutex
 	backoff func(int) time.Duration
 	wake    chan struct{}
+	policy  *pushPolicy // the allow setting (SetAllow)
 }
 
 // SecretBox encrypts and decrypts small secrets.
@@ -288,6 +293,22 @@ func checkPushURL(raw string) (string, error) {
 		}
 	}
 	return u.String(), nil
+}
+
+// checkURL is checkPushURL and the address rule (checkPushTarget).
+func (p *Pusher) checkURL(ctx context.Context, raw string) (string, error) {
+	u, err := checkPushURL(raw)
+	if err != nil {
+		return "", err
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	if err := p.checkPushTarget(ctx, parsed); err != nil {
+		return "", err
+	}
+	return u, nil
 }
 
 func subKey(id string) ([]byte, bool) { return idKey(id) }
@@ -436,7 +457,7 @@ func (s *Subscription) fill(tx *store.Tx) error {
 // EForbidden for another organisation (unless the actor is an administrator) or a type outside
 // the subscriber's scope, ENotFound for an unknown organisation.
 func (p *Pusher) CreateSubscription(ctx context.Context, actor certseal.Actor, in SubscriptionInput) (Subscription, string, error) {
-	u, err := checkPushURL(in.URL)
+	u, err := p.checkURL(ctx, in.URL)
 	if err != nil {
 		return Subscription{}, "", err
 	}
@@ -558,7 +579,7 @@ func (p *Pusher) UpdateSubscription(ctx context.Context, actor certseal.Actor, i
 	var u string
 	if patch.URL != nil {
 		var err error
-		if u, err = checkPushURL(*patch.URL); err != nil {
+		if u, err = p.checkURL(ctx, *patch.URL); err != nil {
 			return Subscription{}, "", err
 		}
 	}

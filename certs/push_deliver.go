@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -44,17 +43,12 @@ type retryState struct {
 	updated time.Time
 }
 
-func defaultPushClient() *http.Client {
+// defaultClient is the webhook client: a 10s timeout, no redirects, no proxy, and every
+// connection checked against the address rule (push_guard.go).
+func (p *Pusher) defaultClient() *http.Client {
 	return &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: 10 * time.Second,
-			MaxIdleConnsPerHost:   2,
-			IdleConnTimeout:       90 * time.Second,
-		},
+		Timeout:       10 * time.Second,
+		Transport:     p.guardedTransport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -63,7 +57,7 @@ func defaultPushClient() *http.Client {
 // bounded by the client's timeout) and returns.
 func (p *Pusher) Run(ctx context.Context) {
 	if p.Client == nil {
-		p.Client = defaultPushClient()
+		p.Client = p.defaultClient()
 	}
 	interval := p.Interval
 	if interval <= 0 {
@@ -436,11 +430,10 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 		if ctx.Err() != nil {
 			return false, nil // shutting down: not the receiver's failure
 		}
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		a.Error = msg
+		// The log the subscriber reads says only what kind of failure it was; the details (which
+		// would tell an open port from a closed one) go to the service's log.
+		a.Error = attemptError(err)
+		p.log().Warn("push: delivery failed", "subscription", sub.ID, "delivery", d.ID, "err", err)
 	} else if a.StatusCode < 200 || a.StatusCode > 299 {
 		a.Error = "接收方返回 HTTP " + strconv.Itoa(a.StatusCode)
 	}

@@ -17,7 +17,9 @@ import (
 )
 
 // PublicView is what anyone may see of a certificate when verifying it (核验): the core fields,
-// the status now, the issuer, the seal and the validity. A citizen ID number is masked.
+// the status now with its national code and label, the issuer, the seal and the validity. A
+// natural person's name and document number are masked (see MaskPersonName); the free-text
+// reason of the status is not shown (the issuer reads it through the authenticated API).
 type PublicView struct {
 	Identifier     string `json:"identifier"`
 	LicenceNumber  string `json:"licence_number"`
@@ -35,25 +37,18 @@ type PublicView struct {
 	ValidTo        string `json:"valid_to,omitempty"`
 	Status         Status `json:"status"`
 	StatusLabel    string `json:"status_label"`
-	StatusReason   string `json:"status_reason,omitempty"`
 	ItemName       string `json:"item_name"`
 	SupersededBy   string `json:"superseded_by,omitempty"` // identifier of the newer version
 	CheckedAt      string `json:"checked_at"`
 }
 
-func mask(code, codeType string) string {
-	if codeType == CodeIDCard && len(code) == 18 {
-		return code[:6] + "********" + code[14:]
-	}
-	return code
-}
-
 func (s *Service) publicView(tx *store.Tx, c Certificate) PublicView {
 	s.present(&c)
+	holderName, holderCode := publicHolder(c.Holder)
 	v := PublicView{Identifier: c.Identifier, LicenceNumber: c.LicenceNumber, Name: c.Name, Version: c.Version,
-		HolderName: c.Holder.Name, HolderCode: mask(c.Holder.Code, c.Holder.CodeType), HolderCodeType: c.Holder.CodeType,
+		HolderName: holderName, HolderCode: holderCode, HolderCodeType: c.Holder.CodeType,
 		IssuerName: c.IssuerName, IssuerCode: c.IssuerCode, SealName: c.SealName, SealID: c.SealID, IssueDate: c.IssueDate,
-		ValidFrom: c.ValidFrom, ValidTo: c.ValidTo, Status: c.Status, StatusLabel: c.Status.Label(), StatusReason: c.StatusReason,
+		ValidFrom: c.ValidFrom, ValidTo: c.ValidTo, Status: c.Status, StatusLabel: c.Status.Label(),
 		ItemName: c.ItemName, CheckedAt: s.Clock.Now().In(certseal.China).Format("2006-01-02 15:04:05")}
 	if c.SupersededBy != "" {
 		if n, err := GetTx(tx, c.SupersededBy); err == nil {
@@ -192,7 +187,7 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 			out.Verdict = VerdictRevoked
 		}
 		if out.Verdict != VerdictValid {
-			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s%s", out.Certificate.StatusLabel, reasonSuffix(out.Certificate.StatusReason)))
+			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s", out.Certificate.StatusLabel))
 		}
 	}
 	out.Label = verdictLabels[out.Verdict]
@@ -200,13 +195,6 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 		out.Reasons = []string{}
 	}
 	return out, nil
-}
-
-func reasonSuffix(r string) string {
-	if r == "" {
-		return ""
-	}
-	return "（原因：" + r + "）"
 }
 
 func allValid(cs []SignatureCheck) bool {

@@ -49,6 +49,8 @@ type Registry struct {
 	keys  *Keyring
 	clock certseal.Clock
 
+	createMu sync.Mutex // one Create at a time: see Create
+
 	mu      sync.Mutex
 	ca      *CA
 	signers map[string]crypto.Signer // opened seal keys by seal id

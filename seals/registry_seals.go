@@ -367,7 +367,14 @@ func (r *Registry) prepare(ca *CA, n *NewSeal, o certseal.Org, seq uint64) (*pre
 	return p, nil
 }
 
+// errRetry says the seal's sequence number or its organisation changed between preparing the
+// seal and storing it; Create then prepares it again. It never reaches a caller.
 var errRetry = fmt.Errorf("seals: sequence moved, retry")
+
+// maxCreateAttempts bounds the attempts of Create. Creates in this process run one at a time, so
+// only a change made meanwhile by another path (CreateTx, an organisation renamed) moves the
+// sequence or the name; each such change costs at most one attempt.
+const maxCreateAttempts = 8
 
 // insertTx stores the prepared seal. When want is set, the bucket's next sequence number must be
 // p.seq (else errRetry).
@@ -428,7 +435,14 @@ func (r *Registry) Create(ctx context.Context, actor certseal.Actor, n NewSeal) 
 	if err != nil {
 		return Seal{}, err
 	}
-	for attempt := 0; ; attempt++ {
+	// The seal's id (from the next sequence number) is inside its certificate, which is made
+	// outside the transaction; so two Creates running together would both prepare the same
+	// number and all but one would have to start again (without bound as more arrive). One at a
+	// time, the outcome is that of a serial run: a key pair and a certificate take milliseconds
+	// and registering seals is rare.
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	for attempt := 1; ; attempt++ {
 		var o certseal.Org
 		var seq uint64
 		err := r.db.View(func(tx *store.Tx) error {
@@ -456,8 +470,11 @@ func (r *Registry) Create(ctx context.Context, actor certseal.Actor, n NewSeal) 
 			s, err = r.insertTx(tx, now, actor, &n, o2, p)
 			return err
 		})
-		if err == errRetry && attempt < 5 {
-			continue
+		if err == errRetry {
+			if attempt < maxCreateAttempts {
+				continue
+			}
+			return Seal{}, certseal.Errorf(certseal.EUnavailable, "印章登记时机构信息或印章编号一直在变动，请稍后重试")
 		}
 		if err == nil {
 			r.cacheSigner(s.ID, p.key)

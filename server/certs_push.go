@@ -38,6 +38,9 @@ func (m *PushAPI) Routes() []Route {
 // time its secret is shown.
 type subscriptionWithSecret struct {
 	certs.Subscription
+	// Secret is "whsec_" and the HMAC key in unpadded URL-safe base64: the receiver decodes the
+	// text after whsec_ to 32 bytes and computes HMAC-SHA256 with them over the raw body (see
+	// certs.EncodeSecret and the README).
 	Secret string `json:"secret,omitempty"`
 }
 

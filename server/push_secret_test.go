@@ -13,6 +13,7 @@ import (
 // sealed under the master key like the seal keys.
 func TestWebhookSecretSealedAtRest(t *testing.T) {
 	e := testenv.Start(t)
+	allowLoopback(t, e)
 	var sub struct{ ID, Secret string }
 	e.Must(201, "POST", "/api/v1/subscriptions", "lz-scj", map[string]any{"url": "http://127.0.0.1:9/hook"}).Decode(t, &sub)
 	raw, err := certs.DecodeSecret(sub.Secret)

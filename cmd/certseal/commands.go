@@ -26,8 +26,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.Addr, "addr", envOr("CERTSEAL_ADDR", "127.0.0.1:8080"), "listen address (env CERTSEAL_ADDR)")
 	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
+	pushAllow := fs.String("push-allow", os.Getenv("CERTSEAL_PUSH_ALLOW"), "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (env CERTSEAL_PUSH_ALLOW)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *pushAllow != "" {
+		c.PushAllow = []string{*pushAllow}
 	}
 	c.Log = stderr
 	a, err := app.Open(c)

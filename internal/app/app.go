@@ -26,6 +26,9 @@ type Config struct {
 	NoSync bool   // skip fsync on commit (tests and benchmarks only)
 	Log    io.Writer
 	Clock  certseal.Clock // nil: the system clock
+	// PushAllow lets webhooks reach private networks and hosts (CIDRs, addresses, host names;
+	// see certs.ParsePushAllow); by default they reach public addresses only.
+	PushAllow []string
 }
 
 // DBPath returns the database file inside the data directory.

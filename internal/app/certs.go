@@ -99,15 +99,17 @@ func (a *App) openCerts() error {
 	})
 	batches := a.openBatches(svc) // its routes go first: /certificates/batch before /certificates/{id}
 	a.Server.Extra = append(a.Server.Extra, batches, server.NewCertAPI(svc, listSigner{reg}, "广元市政务服务和公共资源交易中心"))
-	a.openPush(svc)
-	return nil
+	return a.openPush(svc)
 }
 
 // openPush wires the result push: the pusher goroutine, woken after every commit that appends
 // outbox events, and its HTTP module.
-func (a *App) openPush(svc *certs.Service) {
+func (a *App) openPush(svc *certs.Service) error {
 	p := certs.NewPusher(svc)
 	p.Box = a.Seals().Keyring() // webhook secrets are stored sealed under the master key
+	if err := p.SetAllow(a.Config.PushAllow); err != nil {
+		return err
+	}
 	svc.Notify = p.Wake
 	pushParts.Store(a, p)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -123,6 +125,7 @@ func (a *App) openPush(svc *certs.Service) {
 		return nil
 	})
 	a.Server.Extra = append(a.Server.Extra, server.NewPushAPI(p))
+	return nil
 }
 
 // sealSource adapts the seal registry to certs.SealSource.

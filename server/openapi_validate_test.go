@@ -479,3 +479,75 @@ func TestREADMEShellWords(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentsOverloadAnswers checks that the document names the answers a client must
+// handle when the service is overloaded or cannot write: 429 (with Retry-After) on the password
+// and token operations and on public verification, 503 on every write, and which 409 of
+// certificate issuance means "retry later".
+func TestOpenAPIDocumentsOverloadAnswers(t *testing.T) {
+	doc := loadOpenAPI(t)
+	rateLimited := map[string]bool{
+		"POST /api/v1/tokens": true, "POST /api/v1/verify": true, "GET /verify/{ref}": true,
+		"GET /api/v1/status-list": true, "POST /login": true, "POST /account": true, "POST /verify": true,
+	}
+	// POSTs that only read: verification, signature validation, previews.
+	readOnly := map[string]bool{
+		"POST /api/v1/verify": true, "POST /api/v1/seals/validate": true,
+		"POST /api/v1/templates/{id}/preview": true, "POST /verify": true, "POST /admin/templates/preview": true,
+	}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		ops := doc.Paths.Find(path).Operations()
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
+			op, at := ops[method], method+" "+path
+			web := slices.Contains(op.Tags, "web pages")
+			ref := func(code string) string {
+				if r := op.Responses.Value(code); r != nil {
+					return strings.TrimPrefix(r.Ref, "#/components/responses/")
+				}
+				return ""
+			}
+			want := func(code, api, page string) {
+				t.Helper()
+				name := api
+				if web {
+					name = page
+				}
+				if got := ref(code); got != name {
+					t.Errorf("%s: %s should be the %s response, is %q", at, code, name, got)
+				}
+			}
+			if rateLimited[at] {
+				want("429", "RateLimited", "WebRateLimited")
+			}
+			if method != "GET" && !readOnly[at] {
+				want("503", "Unavailable", "WebUnavailable")
+			}
+		}
+	}
+	for _, name := range []string{"RateLimited", "WebRateLimited"} {
+		r := doc.Components.Responses[name]
+		if r == nil || r.Value.Headers["Retry-After"] == nil {
+			t.Errorf("the %s response has no Retry-After header", name)
+		}
+	}
+	issue := doc.Paths.Find("/api/v1/certificates").Post
+	conflict := issue.Responses.Status(409)
+	if conflict == nil || conflict.Ref != "#/components/responses/CertIssueConflict" {
+		t.Fatalf("POST /api/v1/certificates: 409 is not CertIssueConflict")
+	}
+	d := *conflict.Value.Description
+	for _, s := range []string{`{"retry": true}`, "retry later", "blank_serial", "serial is taken"} {
+		if !strings.Contains(d, s) {
+			t.Errorf("the 409 of issuance does not say %q", s)
+		}
+	}
+	body := conflict.Value.Content.Get("application/json").Schema.Value
+	for _, v := range []map[string]any{
+		{"error": map[string]any{"code": "conflict", "message": "同一 Idempotency-Key 的请求正在处理，请稍后重试以取得结果", "detail": map[string]any{"retry": true}}},
+		{"error": map[string]any{"code": "conflict", "message": "空白证照 SC00000001 正在被另一笔签发使用", "detail": map[string]any{"blank_serial": "SC00000001"}}},
+	} {
+		if err := body.VisitJSON(v, openapi3.VisitAsResponse()); err != nil {
+			t.Errorf("the 409 schema refuses %v: %v", v, err)
+		}
+	}
+}

@@ -91,9 +91,9 @@ const (
 	paperA4       = 9
 )
 
-// TextWidth returns the display width of s in Excel's character units: wide (CJK) characters
+// textWidth returns the display width of s in Excel's character units: wide (CJK) characters
 // count about two digits, others about one. It is generous, so that text is never cut.
-func TextWidth(s string) float64 {
+func textWidth(s string) float64 {
 	w := 0.0
 	for _, r := range s {
 		switch {
@@ -124,7 +124,7 @@ func measure(t Table) layout {
 		if i >= len(l.widths) {
 			return
 		}
-		if w := TextWidth(s) + 2; w > l.widths[i] {
+		if w := textWidth(s) + 2; w > l.widths[i] {
 			l.widths[i] = w
 		}
 	}

@@ -73,8 +73,9 @@ func TestOpenAPIOperationIDs(t *testing.T) {
 
 // TestOpenAPIFlowMapsKeepTheirText catches the YAML mistake that cut descriptions short: in a
 // flow map ({a: b, c: d}) an unquoted comma ends the value, and the rest of the sentence becomes
-// a key with no value. Every key must have a value, and every description or summary written
-// inside a flow map must be quoted.
+// a key with no value; anywhere, an unquoted " #" turns the rest of a line into a comment. Every
+// key must have a value, every description or summary written inside a flow map must be quoted,
+// and none may be followed by a comment.
 func TestOpenAPIFlowMapsKeepTheirText(t *testing.T) {
 	names, err := filepath.Glob("openapi/*.yaml")
 	if err != nil || len(names) == 0 {
@@ -100,6 +101,9 @@ func TestOpenAPIFlowMapsKeepTheirText(t *testing.T) {
 					}
 					if flow && (k.Value == "description" || k.Value == "summary") && v.Kind == yaml.ScalarNode && v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 						t.Errorf("%s:%d: quote the %s %q: inside {...} a comma would cut it", name, k.Line, k.Value, v.Value)
+					}
+					if (k.Value == "description" || k.Value == "summary") && v.LineComment != "" {
+						t.Errorf("%s:%d: the %s %q is followed by %q: an unquoted \" #\" starts a comment and cuts the text", name, k.Line, k.Value, v.Value, v.LineComment)
 					}
 				}
 			}

@@ -54,6 +54,10 @@ var Buckets = []store.Bucket{bucketRanges, bucketByHolder, bucketCounts, bucketT
 type Service struct {
 	DB    *store.DB
 	Clock certseal.Clock
+	// LicenceNumber returns the licence number of a certificate by its id, read in tx ("" when
+	// unknown). Package certs, which owns certificates, provides it; without it the movements
+	// name no licence number.
+	LicenceNumber func(tx *store.Tx, certificateID string) string
 }
 
 // State is where a serial is in its life.

@@ -51,6 +51,11 @@ type Movement struct {
 	CertificateID  string            `json:"certificate_id,omitempty"`
 	StocktakeID    uint64            `json:"stocktake_id,omitempty"`
 	Note           string            `json:"note,omitempty"`
+
+	// LicenceNumber (证照编号) is the licence number of the certificate a form was used for,
+	// and OperatorName (经办人) the display name of the user; the queries fill both in.
+	LicenceNumber string `json:"licence_number,omitempty"`
+	OperatorName  string `json:"operator_name,omitempty"`
 }
 
 // flow columns of the reconciliation, from one organisation's point of view.

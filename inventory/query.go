@@ -278,13 +278,21 @@ func (s *Service) Movements(ctx context.Context, actor certseal.Actor, f Movemen
 			if before > 0 {
 				start = store.U64(before)
 			}
-			return tx.ScanReverse(bucketMovements, nil, start, func(k, v []byte) error { return visit(store.ParseU64(k), v) })
+			if err := tx.ScanReverse(bucketMovements, nil, start, func(k, v []byte) error { return visit(store.ParseU64(k), v) }); err != nil {
+				return err
+			}
+			s.describe(tx, out)
+			return nil
 		}
 		var start []byte
 		if before > 0 {
 			start = append(bytes.Clone(prefix), store.U64(before)...)
 		}
-		return tx.ScanReverse(bucket, prefix, start, func(k, _ []byte) error { return visit(store.ParseU64(k[len(k)-8:]), nil) })
+		if err := tx.ScanReverse(bucket, prefix, start, func(k, _ []byte) error { return visit(store.ParseU64(k[len(k)-8:]), nil) }); err != nil {
+			return err
+		}
+		s.describe(tx, out)
+		return nil
 	})
 	return out, next, err
 }
@@ -304,6 +312,9 @@ func (s *Service) GetMovement(ctx context.Context, actor certseal.Actor, id uint
 		if !seesAll(actor) && m.FromOrgID != actor.OrgID && m.ToOrgID != actor.OrgID {
 			return certseal.Errorf(certseal.EForbidden, "不能查看其他机构的库存变动")
 		}
+		ms := []Movement{m}
+		s.describe(tx, ms)
+		m = ms[0]
 		return nil
 	})
 	return m, err
@@ -370,6 +381,7 @@ func (s *Service) Trace(ctx context.Context, actor certseal.Actor, typeCode, ser
 		if !allowed {
 			return certseal.Errorf(certseal.EForbidden, "印制编号 %s 与本机构无关，不能查看其流转记录", serial)
 		}
+		s.describe(tx, res.Movements)
 		return nil
 	})
 	return res, err

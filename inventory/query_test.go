@@ -202,7 +202,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := readCSV(t, buf.Bytes())
-	if len(rows) != 3 || rows[0][6] != "期初结存" || rows[1][6] != "200" || rows[1][12] != "240" || rows[2][16] != "是" {
+	if len(rows) != 3 || rows[0][5] != "期初结存（张）" || rows[1][5] != "200" || rows[1][11] != "240" || rows[2][15] != "是" {
 		t.Fatalf("reconciliation csv = %q", rows)
 	}
 	buf.Reset()
@@ -210,7 +210,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	xr := readXLSX(t, buf.Bytes(), "对账")
-	if len(xr) != 2 || xr[0][12] != "期末结存" || xr[1][12] != "240" || xr[1][1] != "利州区行政审批局" {
+	if len(xr) != 2 || xr[0][11] != "期末结存（张）" || xr[1][11] != "240" || xr[1][0] != "利州区行政审批局" {
 		t.Fatalf("reconciliation xlsx = %q", xr)
 	}
 }
@@ -379,10 +379,10 @@ func TestMovementsAndExports(t *testing.T) {
 	var total int
 	for _, r := range rows[1:] {
 		var n int
-		fmt.Sscan(r[7], &n)
+		fmt.Sscan(r[6], &n)
 		total += n
 	}
-	if rows[0][4] != "状态" || len(rows) != 4 || total != 1050 {
+	if rows[0][3] != "状态" || len(rows) != 4 || total != 1050 {
 		t.Fatalf("stock csv = %q", rows)
 	}
 	buf.Reset()
@@ -391,7 +391,7 @@ func TestMovementsAndExports(t *testing.T) {
 	}
 	sum := readXLSX(t, buf.Bytes(), "库存汇总")
 	detail := readXLSX(t, buf.Bytes(), "号段明细")
-	if len(sum) != 4 || sum[0][5] != "数量" || len(detail) != 4 || detail[1][4] != "在库" {
+	if len(sum) != 4 || sum[0][4] != "数量（张）" || len(detail) != 4 || detail[1][3] != "在库" {
 		t.Fatalf("stock xlsx = %q / %q", sum, detail)
 	}
 }

@@ -255,7 +255,7 @@ func TestDemandFlow(t *testing.T) {
 	for _, row := range rows[1:] {
 		if row[col("证照类型代码")] == demo.TypeFood && row[col("报送单位")] == "利州区行政审批局" {
 			found = true
-			if row[col("申报数量")] != "320" || row[col("审核数量")] != "300" || row[col("现有库存")] != "500" {
+			if row[col("申报数量（张）")] != "320" || row[col("审核数量（张）")] != "300" || row[col("现有库存（张）")] != "500" {
 				t.Errorf("CSV row of 利州 food: %v", row)
 			}
 		}

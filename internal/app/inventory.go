@@ -25,7 +25,7 @@ func (a *App) Inventory() *inventory.Service {
 
 // openInventory wires the blank-form ledger, its HTTP module and its demo stock.
 func (a *App) openInventory() error {
-	svc := &inventory.Service{DB: a.DB, Clock: a.Clock}
+	svc := &inventory.Service{DB: a.DB, Clock: a.Clock, LicenceNumber: licenceNumber}
 	inventoryParts.Store(a, svc)
 	a.closers = append(a.closers, func() error { inventoryParts.Delete(a); return nil })
 	a.demoAfter = append(a.demoAfter, func(res demo.Result) error { return demoStock(svc, res) })

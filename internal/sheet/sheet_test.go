@@ -9,6 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"certseal/internal/sheet"
+	"certseal/internal/sheet/sheettest"
 )
 
 var table = sheet.Table{Sheet: "库存", Headers: []string{"机构", "数量", "备注", "已核对"},
@@ -55,5 +56,42 @@ func TestXLSX(t *testing.T) {
 	v, _ := f.GetCellValue("长文本", "A2")
 	if n := len([]rune(v)); n != 32767 || !strings.HasSuffix(v, "…") {
 		t.Fatalf("long cell: %d characters", n)
+	}
+}
+
+// TestXLSXLayout reads a workbook back and checks that codes and names are not cut, long text
+// wraps, and each sheet prints one page wide: a narrow one portrait, a wide one landscape.
+func TestXLSXLayout(t *testing.T) {
+	narrow := sheet.Table{Sheet: "库存", Headers: []string{"证照类型代码", "持有机构", "数量（张）"},
+		Rows: [][]any{{"11100000000013338W032", "广元市利州区行政审批局", int64(500)}, {"11100000000019526C001", "苍溪县交通运输局", 12}}}
+	wide := sheet.Table{Sheet: "变动", Headers: []string{"证照类型代码", "证照类型", "发出机构", "接收机构", "号段", "供货单位", "备注"},
+		Rows: [][]any{{"11100000000013338W032", "食品经营许可证", "广元市市场监督管理局", "广元市利州区行政审批局",
+			strings.Repeat("SC00010001-SC00010500、", 30), "成都川印证件印务有限公司", strings.Repeat("说明", 100)}}}
+	var buf bytes.Buffer
+	if err := sheet.WriteXLSX(&buf, narrow, wide); err != nil {
+		t.Fatal(err)
+	}
+	sheettest.CheckLayout(t, buf.Bytes())
+	f := sheettest.Open(t, buf.Bytes())
+	for _, c := range []struct {
+		sheet, orientation string
+	}{{"库存", "portrait"}, {"变动", "landscape"}} {
+		pl, err := f.GetPageLayout(c.sheet)
+		if err != nil || pl.Orientation == nil || *pl.Orientation != c.orientation {
+			t.Errorf("%s: orientation %v (%v), want %s", c.sheet, pl.Orientation, err, c.orientation)
+		}
+	}
+	// The wide text wraps rather than widening its column without bound.
+	if w, _ := f.GetColWidth("变动", "E"); w > 60 {
+		t.Errorf("the 号段 column is %.0f wide", w)
+	}
+}
+
+// TestTextWidth pins the width measure the layout check relies on.
+func TestTextWidth(t *testing.T) {
+	for s, want := range map[string]float64{"SC00000001": 10, "利州区": 6, "数量（张）": 10, "": 0} {
+		if got := sheettest.TextWidth(s); got != want {
+			t.Errorf("TextWidth(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -19,14 +19,16 @@ const (
 	FormatPDF  = "pdf"
 )
 
+// Every count of blank forms says its unit, 张, as the ledger's exports do.
+
 // TotalHeaders are the column headers of the per-type totals (XLSX sheet 汇总).
-var TotalHeaders = []string{"证照类型代码", "证照类型", "供应渠道", "负责部门", "数量上限", "报送单位数", "上年用量", "现有库存", "建议数量", "申报数量", "审核数量", "差异较大单位数"}
+var TotalHeaders = []string{"证照类型代码", "证照类型", "供应渠道", "负责部门", "数量上限（张）", "报送单位数", "上年用量（张）", "现有库存（张）", "建议数量（张）", "申报数量（张）", "审核数量（张）", "差异较大单位数"}
 
 // DetailHeaders are the column headers of the detail rows (the CSV, and XLSX sheet 明细).
-var DetailHeaders = []string{"证照类型代码", "证照类型", "供应渠道", "负责部门", "报送单位", "单位类型", "报送单编号", "状态", "上年用量", "现有库存", "建议数量", "申报数量", "审核数量", "差异提示", "申请理由"}
+var DetailHeaders = []string{"证照类型代码", "证照类型", "供应渠道", "负责部门", "报送单位", "单位类型", "报送单编号", "状态", "上年用量（张）", "现有库存（张）", "建议数量（张）", "申报数量（张）", "审核数量（张）", "差异提示", "申请理由"}
 
 // GroupHeaders are the column headers of the totals per channel, department and organisation.
-var GroupHeaders = []string{"申报数量", "审核数量"}
+var GroupHeaders = []string{"申报数量（张）", "审核数量（张）"}
 
 func flagText(b bool) string {
 	if b {

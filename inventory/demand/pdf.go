@@ -126,11 +126,11 @@ func (r *report) typeTable(i int, ts *TypeSummary) {
 	p.CellFormat(pdfWidth, 8, pdfText(fmt.Sprintf("%s、%s", cnNumber(i+1), ts.Name)), "", 1, "L", false, 0, "")
 	capText := "不限"
 	if ts.Cap > 0 {
-		capText = num(ts.Cap)
+		capText = num(ts.Cap) + "张"
 	}
 	p.SetFont(pdfFont, "", 8.5)
 	p.SetTextColor(60, 60, 60)
-	p.CellFormat(pdfWidth, 5.5, pdfText(fmt.Sprintf("类型代码：%s　　供应渠道：%s　　负责部门：%s　　每单位数量上限：%s",
+	p.CellFormat(pdfWidth, 5.5, pdfText(fmt.Sprintf("类型代码：%s　　供应渠道：%s　　负责部门：%s　　每单位上限：%s",
 		ts.Code, ts.ChannelLabel, deptName(&ts.RoundType), capText)), "", 1, "L", false, 0, "")
 	p.SetTextColor(0, 0, 0)
 	p.Ln(0.5)
@@ -259,10 +259,10 @@ func WriteSummaryPDF(w io.Writer, s Summary, issuer string) error {
 	p.SetFont(pdfFont, "", 18)
 	p.CellFormat(pdfWidth, 11, title, "", 1, "C", false, 0, "")
 	p.SetFont(pdfFont, "", 9.5)
-	p.CellFormat(pdfWidth, 6, pdfText(fmt.Sprintf("征订批次：%d（%s）　　报送截止：%s　　统计时间：%s",
+	p.CellFormat(pdfWidth, 6, pdfText(fmt.Sprintf("征订批次：%d（%s）　　报送截止：%s　　统计时间：%s　　数量单位：张",
 		s.RoundID, s.Kind.Label(), fmtTime(s.Deadline), fmtTime(s.GeneratedAt))), "", 1, "C", false, 0, "")
 	fc := s.Filings
-	p.CellFormat(pdfWidth, 6, fmt.Sprintf("应报送单位%d家，已报送%d家（其中已审核%d家），未报送%d家；申报合计%d份，审核合计%d份。",
+	p.CellFormat(pdfWidth, 6, fmt.Sprintf("应报送单位%d家，已报送%d家（其中已审核%d家），未报送%d家；申报合计%d张，审核合计%d张。",
 		fc.Participants, fc.Submitted+fc.Approved, fc.Approved, fc.Participants-fc.Submitted-fc.Approved, s.Requested, s.Approved),
 		"", 1, "C", false, 0, "")
 	p.SetDrawColor(0, 0, 0)
@@ -281,7 +281,7 @@ func WriteSummaryPDF(w io.Writer, s Summary, issuer string) error {
 	p.SetTextColor(60, 60, 60)
 	p.MultiCell(pdfWidth, 4.8, fmt.Sprintf("注：1. 上年用量为%d年使用和作废的空白证照数量，现有库存为报送时的在库数量，均取自空白证照台账。"+
 		"2. 建议数量＝近%d年年均用量×%d%%（向上取整）－现有库存，不小于0。"+
-		"3. 申报数量与建议数量相差超过%d份且超过建议数量的%d%%时提示“差异较大”。4. 审核数量“—”表示尚未审核。",
+		"3. 申报数量与建议数量相差超过%d张且超过建议数量的%d%%时提示“差异较大”。4. 审核数量“—”表示尚未审核。",
 		s.Year-1, HistoryYears, SafetyPercent, FlagMinForms, FlagPercent), "", "L", false)
 	p.SetTextColor(0, 0, 0)
 	p.Ln(8)

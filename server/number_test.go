@@ -52,3 +52,21 @@ func TestFoodLicenceNumberNational(t *testing.T) {
 		t.Error("a refused issue wrote to the database")
 	}
 }
+
+// TestLicenceTypeNumberPatternChecked: POST /api/v1/licence-types refuses a number pattern that
+// cannot make numbers (400 invalid_argument, in Chinese) and accepts the national food pattern.
+func TestLicenceTypeNumberPatternChecked(t *testing.T) {
+	e := testenv.Start(t)
+	body := func(code, pattern string) map[string]any {
+		return map[string]any{"code": code, "name": "测试证照", "definer_name": "国家市场监督管理总局", "holder_kind": "any",
+			"channel": "electronic", "number_pattern": pattern}
+	}
+	for _, bad := range []string{"JY{area}", "{seq:6}{check:luhn}", "{field:主体业态}{seq:6}", "{seq:6"} {
+		r := e.Do("POST", "/api/v1/licence-types", "admin", body("11100000000013338W099", bad))
+		if r.Status != 400 || r.ErrorCode() != "invalid_argument" || !bytes.Contains(r.Body, []byte("证照编号规则")) {
+			t.Errorf("pattern %q: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	e.Must(201, "POST", "/api/v1/licence-types", "admin",
+		body("11100000000013338W098", "JY{field:主体业态:食品销售经营者=1,餐饮服务经营者=2,单位食堂=3}{area}{seq:6}{check:iso7064-mod11-10}"))
+}

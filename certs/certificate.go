@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ const (
 	StatusTransferredOut Status = "06" // 办理转出
 	StatusPenalty        Status = "07" // 吊销
 	StatusOther          Status = "99" // 其他 (with a reason: withdrawn, superseded by a new version)
+	// StatusPending (未生效) is not a national code and never stored: it is how a valid record
+	// reads before its valid_from (a renewal issued before the old version ends). It is reported
+	// to the national platforms as 01.
+	StatusPending Status = "00"
 )
 
 // Label returns the status's Chinese name.
@@ -43,6 +48,8 @@ func (s Status) Label() string {
 		return "吊销"
 	case StatusOther:
 		return "其他"
+	case StatusPending:
+		return "未生效"
 	}
 	return string(s)
 }
@@ -156,6 +163,19 @@ type Certificate struct {
 	IssuedBy        string            `json:"issued_by"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
+	// SupersededByIdentifier is the identifier of the newer version (renewal, change or transfer
+	// in, whose id is SupersededBy) and SupersededFrom the date it takes effect: from that day
+	// this version reads superseded (已由第N版取代); until then it stays as it is.
+	SupersededByIdentifier string `json:"superseded_by_identifier,omitempty"`
+	SupersededFrom         string `json:"superseded_from,omitempty"`
+	// TransferToOrgID and TransferToName name the county bureau a certificate transferred out
+	// (06) goes to: only that bureau may transfer it in (08), and it may read it meanwhile.
+	TransferToOrgID string `json:"transfer_to_org_id,omitempty"`
+	TransferToName  string `json:"transfer_to_name,omitempty"`
+	// TransferFromOrgID and TransferFromName name the bureau a version transferred in came from;
+	// that bureau may still read it.
+	TransferFromOrgID string `json:"transfer_from_org_id,omitempty"`
+	TransferFromName  string `json:"transfer_from_name,omitempty"`
 }
 
 // DateLayout is how dates are written in certificate records.
@@ -171,15 +191,44 @@ func parseDate(s string) (time.Time, error) {
 	return time.ParseInLocation(DateLayout, s, certseal.China)
 }
 
-// effectiveStatus is the status as of now: a valid certificate past its end date reads as
-// expired even before the expiry sweep records it.
+// today is the date of now in China, as records write it.
+func today(now time.Time) string { return now.In(certseal.China).Format(DateLayout) }
+
+// effectiveStatus is the status as of now, computed on read from the clock: a valid certificate
+// whose newer version has taken effect reads superseded (99) and one past its end date expired
+// (05), even before the sweep records it; one before its valid_from reads 未生效 (00).
 func (c *Certificate) effectiveStatus(now time.Time) Status {
-	if c.Status == StatusValid && c.ValidTo != "" {
-		if end, err := parseDate(c.ValidTo); err == nil && !now.In(certseal.China).Before(end.AddDate(0, 0, 1)) {
+	if c.Status == StatusValid {
+		d := today(now)
+		switch {
+		case c.Superseded(now):
+			return StatusOther
+		case c.ValidTo != "" && d > c.ValidTo:
 			return StatusExpired
+		case c.ValidFrom != "" && d < c.ValidFrom:
+			return StatusPending
 		}
 	}
 	return c.Status
+}
+
+// Superseded reports whether a newer version of the certificate has taken effect by now.
+func (c *Certificate) Superseded(now time.Time) bool {
+	return c.SupersededBy != "" && (c.SupersededFrom == "" || today(now) >= c.SupersededFrom)
+}
+
+// SupersededLabel returns the Chinese words for a superseded version: 已由第N版取代.
+func (c *Certificate) SupersededLabel() string {
+	return fmt.Sprintf("已由第%d版取代", c.Version+1)
+}
+
+// StatusText returns the Chinese label of the certificate's status as of now, as pages show it:
+// the status's label (未生效 before valid_from), or 已由第N版取代 for a superseded version.
+func (c *Certificate) StatusText(now time.Time) string {
+	if c.Superseded(now) {
+		return c.SupersededLabel()
+	}
+	return c.effectiveStatus(now).Label()
 }
 
 // Expired reports whether the certificate's validity has ended by now.

@@ -161,7 +161,7 @@ func (s *Service) Issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	// Reserve the licence number, the identifier serial and the record id (group commit).
 	var c Certificate
 	err = s.DB.Batch(func(tx *store.Tx) error {
-		number, idSerial, err := reserveNumbers(tx, p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern)
+		number, idSerial, err := reserveNumbers(tx, p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern, p.values)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package certs
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"certseal"
 	"certseal/internal/audit"
+	"certseal/internal/orgs"
 	"certseal/internal/store"
 	"certseal/inventory"
 )
@@ -16,7 +18,7 @@ import (
 // OperationRequest is a lifecycle operation on a certificate.
 type OperationRequest struct {
 	// Op is one of: suspend, reinstate, revoke, withdraw, cancel, penalty_withdraw, expire,
-	// transfer_out, cancel_transfer, renew, change, replace.
+	// transfer_out, cancel_transfer, transfer_in, renew, change, replace.
 	Op     string `json:"op"`
 	Reason string `json:"reason"`
 	// ValidTo is the new end date for renew (and optionally change).
@@ -27,8 +29,12 @@ type OperationRequest struct {
 	Holder *Holder `json:"holder,omitempty"`
 	// Serial is the blank form the new paper copy is printed on (renew, change, replace).
 	Serial string `json:"blank_serial,omitempty"`
-	// SealID is the seal for a new version; the old certificate's seal when empty.
+	// SealID is the seal for a new version; the old certificate's seal when empty. A transfer
+	// in needs the receiving bureau's own seal.
 	SealID string `json:"seal_id,omitempty"`
+	// TargetOrgID is the county bureau a transfer out goes to (transfer_out); only that bureau
+	// may then transfer the certificate in.
+	TargetOrgID string `json:"target_org_id,omitempty"`
 	// ReportRef is the loss report reference for replace (补证).
 	ReportRef string `json:"report_ref,omitempty"`
 }
@@ -40,25 +46,81 @@ type opRule struct {
 	newVersion  bool
 }
 
+// OtherOpCode is the operation code recorded for an operation the national list of operation
+// codes (01-10) has none for: 99 其他, as the status list's 99 其他, with the operation's own
+// label (撤销, 撤回, 吊销, 办理转出, 补证, 被新版本取代) beside it.
+const OtherOpCode = "99"
+
 // opRules is the lifecycle: which operation may start from which status, and where it goes.
+// Codes 01-10 are the national operation codes; the others are recorded as OtherOpCode.
 var opRules = map[string]opRule{
 	"suspend":          {"03", "暂扣", []Status{StatusValid}, StatusSuspended, false},
 	"reinstate":        {"06", "暂扣发还", []Status{StatusSuspended}, StatusValid, false},
-	"revoke":           {"", "撤销", []Status{StatusValid, StatusSuspended}, StatusRevoked, false},
-	"withdraw":         {"", "撤回", []Status{StatusValid, StatusSuspended}, StatusOther, false},
-	"cancel":           {"05", "注销", []Status{StatusValid, StatusSuspended, StatusExpired}, StatusCancelled, false},
-	"penalty_withdraw": {"", "吊销", []Status{StatusValid, StatusSuspended}, StatusPenalty, false},
+	"revoke":           {OtherOpCode, "撤销", []Status{StatusValid, StatusSuspended, StatusPending}, StatusRevoked, false},
+	"withdraw":         {OtherOpCode, "撤回", []Status{StatusValid, StatusSuspended, StatusPending}, StatusOther, false},
+	"cancel":           {"05", "注销", []Status{StatusValid, StatusSuspended, StatusExpired, StatusPending}, StatusCancelled, false},
+	"penalty_withdraw": {OtherOpCode, "吊销", []Status{StatusValid, StatusSuspended, StatusPending}, StatusPenalty, false},
 	"expire":           {"04", "过期失效", []Status{StatusExpired}, StatusExpired, false},
-	"transfer_out":     {"", "办理转出", []Status{StatusValid}, StatusTransferredOut, false},
+	"transfer_out":     {OtherOpCode, "办理转出", []Status{StatusValid}, StatusTransferredOut, false},
 	"cancel_transfer":  {"10", "取消转出", []Status{StatusTransferredOut}, StatusValid, false},
+	"transfer_in":      {"08", "转入", []Status{StatusTransferredOut}, "", true},
 	"renew":            {"02", "延续", []Status{StatusValid, StatusExpired}, "", true},
 	"change":           {"09", "变更", []Status{StatusValid}, "", true},
-	"replace":          {"", "补证", []Status{StatusValid}, "", false},
+	"replace":          {OtherOpCode, "补证", []Status{StatusValid, StatusPending}, "", false},
+}
+
+// Operations recorded by the service itself, with their codes.
+var recordedOps = map[string]OpCode{
+	"issue":      {Code: "01", Label: "新发", National: true},
+	"superseded": {Code: OtherOpCode, Label: "被新版本取代"},
+}
+
+// OpCode is the operation code and Chinese label an operation is recorded with.
+type OpCode struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+	// National is true for a code of the national list (01-10), false for OtherOpCode.
+	National bool `json:"national"`
+}
+
+// OperationCode returns the code and label of an operation (one of Ops, or issue, or superseded:
+// the record of a version whose newer version took effect), and false for an unknown name.
+func OperationCode(op string) (OpCode, bool) {
+	if r, ok := opRules[op]; ok {
+		return OpCode{Code: r.code, Label: r.label, National: r.code != OtherOpCode}, true
+	}
+	c, ok := recordedOps[op]
+	return c, ok
+}
+
+// OpLabel returns the Chinese name of an operation, or the name itself when it is unknown.
+func OpLabel(op string) string {
+	if c, ok := OperationCode(op); ok {
+		return c.Label
+	}
+	return op
 }
 
 // Ops lists the operation names.
 func Ops() []string {
-	return []string{"suspend", "reinstate", "revoke", "withdraw", "cancel", "penalty_withdraw", "expire", "transfer_out", "cancel_transfer", "renew", "change", "replace"}
+	return []string{"suspend", "reinstate", "revoke", "withdraw", "cancel", "penalty_withdraw", "expire", "transfer_out", "cancel_transfer", "transfer_in", "renew", "change", "replace"}
+}
+
+// OpsFrom lists the operations the lifecycle allows from a status (as read now: 00 未生效 and
+// 05 失效 included), in the order of Ops, leaving out expire, which only the sweep records. A
+// superseded version allows none, and transfer_in is for the receiving bureau only.
+func OpsFrom(c *Certificate, now time.Time) []string {
+	if c.SupersededBy != "" {
+		return nil
+	}
+	st := c.effectiveStatus(now)
+	var out []string
+	for _, name := range Ops() {
+		if name != "expire" && allowed(opRules[name], st) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func allowed(r opRule, st Status) bool {
@@ -93,20 +155,37 @@ func (r *OperationRequest) Validate() error {
 	if r.Op == "replace" && r.Serial == "" {
 		return certseal.Errorf(certseal.EInvalid, "补证需要填写新的空白证照印制编号（blank_serial）")
 	}
+	r.TargetOrgID = strings.TrimSpace(r.TargetOrgID)
+	if r.Op == "transfer_out" && r.TargetOrgID == "" {
+		return certseal.Errorf(certseal.EInvalid, "办理转出需要填写转入的县区审批局（target_org_id）")
+	}
+	if r.Op != "transfer_out" && r.TargetOrgID != "" {
+		return certseal.Errorf(certseal.EInvalid, "只有办理转出需要填写转入机关（target_org_id）")
+	}
+	if r.Op == "transfer_in" && r.SealID == "" {
+		return certseal.Errorf(certseal.EInvalid, "转入需要选择本机关的印章（seal_id），证照将以本机关的名义重新签章")
+	}
 	if r.Holder != nil {
 		if err := r.Holder.Validate(); err != nil {
 			return err
 		}
 	}
-	if len(r.Values) > MaxValues || len(r.ReportRef) > 100 || len(r.Serial) > 40 {
+	if len(r.Values) > MaxValues || len(r.ReportRef) > 100 || len(r.Serial) > 40 || len(r.TargetOrgID) > 40 {
 		return certseal.Errorf(certseal.EInvalid, "请求内容过长")
 	}
 	return nil
 }
 
-// mayOperate reports whether the actor may operate on c: the issuing organisation's clerks and
-// officers, or the city center's administrator.
-func mayOperate(actor certseal.Actor, c *Certificate) error {
+// mayOperate reports whether the actor may apply op to c: the issuing organisation's clerks and
+// officers, or the city center's administrator; a transfer in only the clerks and officers of
+// the bureau the certificate was transferred to.
+func mayOperate(actor certseal.Actor, c *Certificate, op string) error {
+	if op == "transfer_in" {
+		if (actor.Role == certseal.RoleClerk || actor.Role == certseal.RoleBureauOfficer) && c.TransferToOrgID != "" && actor.OrgID == c.TransferToOrgID {
+			return nil
+		}
+		return certseal.Errorf(certseal.EForbidden, "只有证照转入的县区审批局的工作人员可以办理转入")
+	}
 	if actor.Role == certseal.RoleAdmin {
 		return nil
 	}
@@ -132,12 +211,22 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 	}); err != nil {
 		return c, err
 	}
-	if err := mayOperate(actor, &c); err != nil {
+	if err := mayOperate(actor, &c, req.Op); err != nil {
 		return c, err
 	}
 	now := s.Clock.Now()
 	if err := checkTransition(rule, req.Op, &c, now); err != nil {
 		return c, err
+	}
+	var target certseal.Org
+	if req.Op == "transfer_out" {
+		if err := s.DB.View(func(tx *store.Tx) error {
+			var err error
+			target, err = transferTarget(tx, &c, req.TargetOrgID)
+			return err
+		}); err != nil {
+			return c, err
+		}
 	}
 	if rule.newVersion {
 		return s.newVersion(ctx, actor, c, req, rule)
@@ -152,6 +241,25 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 		}
 		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: cur.Status, Reason: req.Reason,
 			By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339)}
+		k, _ := idKey(cur.ID)
+		switch req.Op {
+		case "transfer_out":
+			if _, err := transferTarget(tx, &cur, target.ID); err != nil {
+				return err
+			}
+			cur.TransferToOrgID, cur.TransferToName = target.ID, target.Name
+			op.TargetOrgID = target.ID
+			// the receiving bureau finds the certificate in its own list
+			if err := tx.Put(bucketByIssuer, append(store.Prefix(target.ID), k...), nil); err != nil {
+				return err
+			}
+		case "cancel_transfer":
+			op.TargetOrgID = cur.TransferToOrgID
+			if err := tx.Delete(bucketByIssuer, append(store.Prefix(cur.TransferToOrgID), k...)); err != nil {
+				return err
+			}
+			cur.TransferToOrgID, cur.TransferToName = "", ""
+		}
 		if req.Op == "replace" {
 			if cur.Serial == "" {
 				return certseal.Errorf(certseal.EInvalid, "电子证照没有纸质证照，无需补证")
@@ -164,6 +272,10 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 		} else {
 			cur.Status = rule.to
 			cur.StatusReason = req.Reason
+			if rule.to == StatusValid {
+				// back in force (reinstated, transfer cancelled): the old reason no longer applies
+				cur.StatusReason = ""
+			}
 		}
 		op.To = cur.Status
 		cur.UpdatedAt = now.UTC()
@@ -174,7 +286,7 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 			return err
 		}
 		if err := audit.Append(tx, now, actor, "certificate."+req.Op, "certificate/"+cur.ID,
-			map[string]any{"reason": req.Reason, "from": op.From, "to": op.To, "blank_serial": op.Serial}); err != nil {
+			map[string]any{"reason": req.Reason, "from": op.From, "to": op.To, "blank_serial": op.Serial, "target_org_id": op.TargetOrgID}); err != nil {
 			return err
 		}
 		c = cur
@@ -183,13 +295,40 @@ func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, 
 	return c, err
 }
 
+// transferTarget checks, inside tx, the bureau a certificate is transferred out to: an existing
+// county bureau or department other than the issuer. It returns an *certseal.Error: ENotFound,
+// EInvalid.
+func transferTarget(tx *store.Tx, c *Certificate, orgID string) (certseal.Org, error) {
+	o, err := orgs.Get(tx, orgID)
+	if err != nil {
+		return o, certseal.Errorf(certseal.ENotFound, "转入机关 %q 不存在", orgID)
+	}
+	if o.Kind != certseal.KindCountyBureau && o.Kind != certseal.KindCountyDept {
+		return o, certseal.Errorf(certseal.EInvalid, "证照只能转出到县区行政审批局或原审批部门，“%s”是%s", o.Name, o.Kind.Label())
+	}
+	if o.ID == c.IssuerOrgID {
+		return o, certseal.Errorf(certseal.EInvalid, "不能把证照转出到本机关")
+	}
+	return o, nil
+}
+
 func checkTransition(rule opRule, name string, c *Certificate, now time.Time) error {
 	st := c.effectiveStatus(now)
 	if name == "expire" && c.Status == StatusExpired {
 		return certseal.Errorf(certseal.EConflict, "证照已经是失效状态")
 	}
 	if c.SupersededBy != "" {
-		return certseal.Errorf(certseal.EConflict, "这是旧版本证照，已被新版本（%s）替代，请对新版本操作", c.SupersededBy)
+		next := c.SupersededByIdentifier
+		if next == "" {
+			next = c.SupersededBy
+		}
+		if c.Status == StatusTransferredOut {
+			return certseal.Errorf(certseal.EConflict, "证照已由%s转入为第%d版（%s），不能再办理“%s”", c.TransferToName, c.Version+1, next, rule.label)
+		}
+		if !c.Superseded(now) {
+			return certseal.Errorf(certseal.EConflict, "这份证照已办理新版本（第%d版，%s，自%s起生效），请对新版本操作", c.Version+1, next, c.SupersededFrom)
+		}
+		return certseal.Errorf(certseal.EConflict, "这是旧版本证照，%s（%s），请对新版本操作", c.SupersededLabel(), next)
 	}
 	if !allowed(rule, st) {
 		if name == "expire" {
@@ -201,10 +340,13 @@ func checkTransition(rule opRule, name string, c *Certificate, now time.Time) er
 	return nil
 }
 
-// newVersion issues version+1 of c for renew or change: a new identifier linked to the previous
-// one, a new PDF, and the old version marked superseded.
+// newVersion issues version+1 of c for renew, change or transfer in: a new identifier linked to
+// the previous one (under the receiving bureau's issuer code for a transfer in), a new PDF, and
+// the old version linked to it. The old version stays as it is until the new one takes effect
+// (its valid_from) and is superseded from then on (computed on read, recorded by the sweep);
+// a transfer in leaves it 06 办理转出 with the link.
 func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Certificate, req OperationRequest, rule opRule) (Certificate, error) {
-	claims := map[string]string{"version\x00" + old.ID: "这份证照正在办理另一项变更或延续"}
+	claims := map[string]string{"version\x00" + old.ID: "这份证照正在办理另一项变更、延续或转入"}
 	if req.Serial != "" {
 		claims["serial\x00"+old.TypeCode+"\x00"+req.Serial] = "空白证照 " + req.Serial + " 正在被另一笔签发使用"
 	}
@@ -260,14 +402,25 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 		return Certificate{}, err
 	}
 	ident.Version = old.Version + 1
+	transfer := req.Op == "transfer_in"
 	var c Certificate
 	if err := s.DB.Batch(func(tx *store.Tx) error {
+		if transfer {
+			// the receiving bureau's identifier: its issuer code and a serial of its own
+			ident.IssuerCode = p.org.USCC
+			if ident.Serial, err = reserveSerial(tx, p.now, p.org.ID); err != nil {
+				return err
+			}
+		}
 		n, err := tx.NextID(bucketRecords)
 		if err != nil {
 			return err
 		}
 		c = s.newRecord(actor, p, &ir, strconv.FormatUint(n, 10), old.LicenceNumber, ident)
 		c.PreviousID = old.ID
+		if transfer {
+			c.TransferFromOrgID, c.TransferFromName = old.IssuerOrgID, old.IssuerName
+		}
 		return nil
 	}); err != nil {
 		return Certificate{}, err
@@ -285,24 +438,36 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 		if err := checkTransition(rule, req.Op, &cur, now); err != nil {
 			return err
 		}
+		if transfer && cur.TransferToOrgID != actor.OrgID {
+			return certseal.Errorf(certseal.EConflict, "证照的转入机关已变更，请刷新后重试")
+		}
 		if ir.Serial != "" {
 			if err := inventory.UseTx(tx, now, actor, c.TypeCode, ir.Serial, c.ID); err != nil {
 				return err
 			}
 		}
-		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: cur.effectiveStatus(now), To: StatusValid, Reason: req.Reason, Serial: ir.Serial}
+		from := cur.effectiveStatus(now)
+		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: from, To: StatusValid, Reason: req.Reason, Serial: ir.Serial, PreviousID: cur.ID}
 		if err := s.storeNewTx(tx, actor, &c, pdf, op); err != nil {
 			return err
 		}
-		cur.Status = StatusOther
-		cur.StatusReason = "已" + rule.label + "，被新版本 " + c.Identifier + " 替代：" + req.Reason
-		cur.SupersededBy = c.ID
+		cur.SupersededBy, cur.SupersededByIdentifier, cur.SupersededFrom = c.ID, c.Identifier, c.ValidFrom
+		// On the old version: a transfer in leaves it 06 with the link; a new version in force at
+		// once (a change, the renewal of an expired certificate) supersedes it now; a renewal
+		// that takes effect later leaves it in force until the sweep (or any read) finds the day.
+		oldOp := Operation{Op: req.Op, Code: rule.code, Label: fmt.Sprintf("%s为第%d版（自%s起生效）", rule.label, c.Version, c.ValidFrom),
+			From: from, Reason: req.Reason, NewID: c.ID, By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339)}
+		if !transfer && cur.Superseded(now) {
+			code := recordedOps["superseded"]
+			oldOp.Op, oldOp.Code, oldOp.Label = "superseded", code.Code, cur.SupersededLabel()
+			cur.Status = StatusOther
+			cur.StatusReason = cur.SupersededLabel() + "（" + c.Identifier + "）：" + req.Reason
+		}
+		oldOp.To = cur.Status
 		cur.UpdatedAt = now.UTC()
 		if err := putTx(tx, &cur, false); err != nil {
 			return err
 		}
-		oldOp := Operation{Op: "superseded", Label: "被新版本替代", From: op.From, To: StatusOther, Reason: req.Reason, NewID: c.ID,
-			By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339)}
 		if err := appendOpTx(tx, cur.ID, oldOp); err != nil {
 			return err
 		}
@@ -315,32 +480,92 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 	return c, nil
 }
 
-// ExpireDue records the expiry of every valid certificate whose validity ended before now, as
-// the system actor, and returns how many it expired. It returns an error only when the store
-// fails.
-func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+// SweepResult counts what one sweep recorded.
+type SweepResult struct {
+	Expired    int `json:"expired"`    // 04 过期失效: valid certificates past their valid_to
+	Superseded int `json:"superseded"` // versions whose newer version took effect
+}
+
+// Sweep records, as the system actor and on the service's clock, what time alone has changed:
+// the supersession of every version whose newer version has taken effect (status 99 with an
+// operation "superseded") and the expiry of every valid certificate whose validity ended (05 by
+// the operation 04 过期失效). Reads already show both before the sweep runs. It returns an error
+// only when the store fails.
+func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	now := s.Clock.Now()
-	var due []string
+	var res SweepResult
+	var due, superseded []string
 	err := s.DB.View(func(tx *store.Tx) error {
 		return tx.Scan(bucketRecords, nil, nil, func(_, v []byte) error {
 			var c Certificate
 			if err := jsonUnmarshal(v, &c); err != nil {
 				return err
 			}
-			if c.Expired(now) {
+			switch {
+			case c.Status == StatusValid && c.Superseded(now):
+				superseded = append(superseded, c.ID)
+			case c.Expired(now):
 				due = append(due, c.ID)
 			}
 			return nil
 		})
 	})
 	if err != nil {
-		return 0, err
+		return res, err
 	}
-	n := 0
-	for _, id := range due {
-		if _, err := s.Operate(ctx, certseal.System, id, OperationRequest{Op: "expire", Reason: "有效期届满，自动失效"}); err == nil {
-			n++
+	for _, id := range superseded {
+		ok, err := s.recordSuperseded(id, now)
+		if err != nil {
+			return res, err
+		}
+		if ok {
+			res.Superseded++
 		}
 	}
-	return n, nil
+	for _, id := range due {
+		if _, err := s.Operate(ctx, certseal.System, id, OperationRequest{Op: "expire", Reason: "有效期届满，自动失效"}); err == nil {
+			res.Expired++
+		}
+	}
+	return res, nil
+}
+
+// recordSuperseded records that the newer version of a valid certificate has taken effect: the
+// status 99 with the reason, the operation "superseded" and its outbox event. It reports false
+// when another sweep recorded it first.
+func (s *Service) recordSuperseded(id string, now time.Time) (bool, error) {
+	done := false
+	err := s.DB.Update(func(tx *store.Tx) error {
+		cur, err := GetTx(tx, id)
+		if err != nil || cur.Status != StatusValid || !cur.Superseded(now) {
+			return err
+		}
+		code := recordedOps["superseded"]
+		op := Operation{Op: "superseded", Code: code.Code, Label: cur.SupersededLabel(), From: StatusValid, To: StatusOther,
+			Reason: "第" + strconv.Itoa(cur.Version+1) + "版自" + cur.SupersededFrom + "起生效", NewID: cur.SupersededBy,
+			By: certseal.System.Username, OrgID: certseal.System.OrgID, At: now.UTC().Format(time.RFC3339)}
+		cur.Status = StatusOther
+		cur.StatusReason = cur.SupersededLabel() + "（" + cur.SupersededByIdentifier + "）"
+		cur.UpdatedAt = now.UTC()
+		if err := putTx(tx, &cur, false); err != nil {
+			return err
+		}
+		if err := appendOpTx(tx, cur.ID, op); err != nil {
+			return err
+		}
+		if err := audit.Append(tx, now, certseal.System, "certificate.superseded", "certificate/"+cur.ID,
+			map[string]any{"new_id": cur.SupersededBy, "new_identifier": cur.SupersededByIdentifier, "from": cur.SupersededFrom}); err != nil {
+			return err
+		}
+		done = true
+		return s.outboxTx(tx, &cur, op)
+	})
+	return done, err
+}
+
+// ExpireDue runs the sweep (Sweep) and returns how many records it changed: expiries and
+// supersessions. It returns an error only when the store fails.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	r, err := s.Sweep(ctx)
+	return r.Expired + r.Superseded, err
 }

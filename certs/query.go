@@ -15,7 +15,8 @@ import (
 
 // mayRead reports whether the actor may see a certificate's full record: administrators and
 // auditors all; the issuing organisation its own; a city department the types it is responsible
-// for.
+// for; the county bureau a certificate is transferred to (06 办理转出, then 08 转入) the old
+// version, and the bureau it came from the version transferred in.
 func mayRead(tx *store.Tx, actor certseal.Actor, c *Certificate) bool {
 	switch actor.Role {
 	case certseal.RoleAdmin, certseal.RoleAuditor:
@@ -24,7 +25,8 @@ func mayRead(tx *store.Tx, actor certseal.Actor, c *Certificate) bool {
 		t, err := catalogue.GetType(tx, c.TypeCode)
 		return err == nil && t.ResponsibleOrgID == actor.OrgID
 	}
-	return actor.OrgID == c.IssuerOrgID
+	return actor.OrgID == c.IssuerOrgID || c.TransferToOrgID != "" && actor.OrgID == c.TransferToOrgID ||
+		c.TransferFromOrgID != "" && actor.OrgID == c.TransferFromOrgID
 }
 
 // Get returns a certificate with its status as of now. It returns an *certseal.Error: ENotFound
@@ -45,16 +47,30 @@ func (s *Service) Get(ctx context.Context, actor certseal.Actor, id string) (Cer
 	return c, err
 }
 
-// present sets the status as of now (expiry by date) on a certificate read from the store.
+// present sets the status as of now on a certificate read from the store, computed from the
+// clock: superseded by a newer version that has taken effect, expired by date, or 未生效 before
+// its valid_from; and the Chinese label pages show (StatusText).
 func (s *Service) present(c *Certificate) {
 	if c.ID == "" {
 		return
 	}
-	if st := c.effectiveStatus(s.Clock.Now()); st != c.Status {
+	now := s.Clock.Now()
+	if st := c.effectiveStatus(now); st != c.Status {
 		c.Status = st
-		c.StatusReason = "有效期已届满"
+		switch st {
+		case StatusExpired:
+			c.StatusReason = "有效期已届满"
+		case StatusPending:
+			c.StatusReason = "自" + c.ValidFrom + "起生效"
+		}
 	}
-	c.StatusLabel = c.Status.Label()
+	if c.Superseded(now) && c.Status == StatusOther {
+		c.StatusReason = c.SupersededLabel()
+		if c.SupersededByIdentifier != "" {
+			c.StatusReason += "（" + c.SupersededByIdentifier + "）"
+		}
+	}
+	c.StatusLabel = c.StatusText(now)
 }
 
 // Filter selects certificates in List.

@@ -114,7 +114,7 @@ func ByHashTx(tx *store.Tx, sum string) (Certificate, error) {
 type Operation struct {
 	Seq    uint64 `json:"seq"`
 	Op     string `json:"op"`
-	Code   string `json:"code,omitempty"` // national operation code, when there is one
+	Code   string `json:"code,omitempty"` // the national operation code, or OtherOpCode (99) with Label
 	Label  string `json:"label"`
 	From   Status `json:"from,omitempty"`
 	To     Status `json:"to"`
@@ -124,6 +124,10 @@ type Operation struct {
 	By     string `json:"by"`
 	OrgID  string `json:"org_id"`
 	At     string `json:"at"`
+	// PreviousID is the version a new version was made from (renew, change, transfer_in).
+	PreviousID string `json:"previous_id,omitempty"`
+	// TargetOrgID is the bureau of a transfer out (and of its cancellation).
+	TargetOrgID string `json:"target_org_id,omitempty"`
 }
 
 func appendOpTx(tx *store.Tx, id string, op Operation) error {

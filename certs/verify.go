@@ -38,7 +38,9 @@ type PublicView struct {
 	Status         Status `json:"status"`
 	StatusLabel    string `json:"status_label"`
 	ItemName       string `json:"item_name"`
-	SupersededBy   string `json:"superseded_by,omitempty"` // identifier of the newer version
+	SupersededBy   string `json:"superseded_by,omitempty"` // identifier of the newer version that took effect
+	// SupersededFrom is the date the newer version took effect (with SupersededBy).
+	SupersededFrom string `json:"superseded_from,omitempty"`
 	CheckedAt      string `json:"checked_at"`
 }
 
@@ -50,7 +52,10 @@ func (s *Service) publicView(tx *store.Tx, c Certificate) PublicView {
 		IssuerName: c.IssuerName, IssuerCode: c.IssuerCode, SealName: c.SealName, SealID: c.SealID, IssueDate: c.IssueDate,
 		ValidFrom: c.ValidFrom, ValidTo: c.ValidTo, Status: c.Status, StatusLabel: c.Status.Label(),
 		ItemName: c.ItemName, CheckedAt: s.Clock.Now().In(certseal.China).Format("2006-01-02 15:04:05")}
-	if c.SupersededBy != "" {
+
+	v.StatusLabel = c.StatusLabel // as of now: 未生效, 已由第N版取代 (present)
+	if c.Superseded(s.Clock.Now()) {
+		v.SupersededFrom = c.SupersededFrom
 		if n, err := GetTx(tx, c.SupersededBy); err == nil {
 			v.SupersededBy = n.Identifier
 		}
@@ -58,8 +63,9 @@ func (s *Service) publicView(tx *store.Tx, c Certificate) PublicView {
 	return v
 }
 
-// Lookup returns the public view of a certificate found by identifier or licence number. It
-// returns an *certseal.Error (ENotFound, or EInvalid for a reference that is neither).
+// Lookup returns the public view of a certificate found by identifier or licence number: for a
+// number, the newest version, or the one still in force while the newest has not taken effect.
+// It returns an *certseal.Error (ENotFound, or EInvalid for a reference that is neither).
 func (s *Service) Lookup(ctx context.Context, ref string) (PublicView, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" || len(ref) > 120 {
@@ -76,10 +82,26 @@ func (s *Service) Lookup(ctx context.Context, ref string) (PublicView, error) {
 			}
 			return err
 		}
+		if ref != c.Identifier {
+			c = inForce(tx, c, s.Clock.Now())
+		}
 		v = s.publicView(tx, c)
 		return nil
 	})
 	return v, err
+}
+
+// inForce returns, for a licence number whose newest version has not taken effect yet (a renewal
+// before the end of the old one), the previous version still in force; otherwise c.
+func inForce(tx *store.Tx, c Certificate, now time.Time) Certificate {
+	if c.PreviousID == "" || c.effectiveStatus(now) != StatusPending {
+		return c
+	}
+	prev, err := GetTx(tx, c.PreviousID)
+	if err != nil || prev.effectiveStatus(now) != StatusValid {
+		return c
+	}
+	return prev
 }
 
 // Verdicts of a PDF verification.
@@ -90,6 +112,13 @@ const (
 	VerdictRevoked   = "revoked"
 	VerdictSuspended = "suspended"
 	VerdictExpired   = "expired"
+	// VerdictSuperseded: a newer version (renewal, change, transfer in) has taken effect; the
+	// label is 已由第N版取代 and the certificate's superseded_by names the new identifier.
+	VerdictSuperseded = "superseded"
+	// VerdictNotYetValid: the certificate's validity has not begun (未生效).
+	VerdictNotYetValid = "not_yet_valid"
+	// VerdictTransferred: transferred out (06) to another bureau, not yet transferred in.
+	VerdictTransferred = "transferred_out"
 )
 
 // PDFVerdict is the answer to "is this PDF a valid certificate of ours?".
@@ -105,7 +134,12 @@ type PDFVerdict struct {
 var verdictLabels = map[string]string{
 	VerdictValid: "有效", VerdictModified: "文件已被改动", VerdictUnknown: "无法确认（非本系统签发）",
 	VerdictRevoked: "已撤销或不再有效", VerdictSuspended: "已暂扣", VerdictExpired: "已过期失效",
+	VerdictSuperseded: "已由新版本取代", VerdictNotYetValid: "未生效", VerdictTransferred: "已办理转出",
 }
+
+// VerdictLabel returns the Chinese label of a verdict ("" for an unknown one); a superseded
+// certificate's own label names the version (已由第N版取代).
+func VerdictLabel(verdict string) string { return verdictLabels[verdict] }
 
 // MaxVerifyPDF is the largest PDF POST /api/v1/verify accepts.
 const MaxVerifyPDF = 20 << 20
@@ -174,27 +208,44 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 		}
 		out.Reasons = append(out.Reasons, ch.Problems...)
 	}
+	label := ""
 	if out.Verdict == "" {
-		switch out.Certificate.Status {
-		case StatusValid:
+		switch {
+		case c.Superseded(now):
+			out.Verdict, label = VerdictSuperseded, c.SupersededLabel()
+			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照%s（%s），请以新版本为准", c.SupersededLabel(), out.Certificate.SupersededBy))
+		case out.Certificate.Status == StatusValid:
 			out.Verdict = VerdictValid
 			out.Reasons = append(out.Reasons, "签章有效，文件未被改动，证照状态有效")
-		case StatusSuspended:
-			out.Verdict = VerdictSuspended
-		case StatusExpired:
-			out.Verdict = VerdictExpired
+		case out.Certificate.Status == StatusPending:
+			out.Verdict = VerdictNotYetValid
+			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照自%s起生效，目前尚未生效", c.ValidFrom))
 		default:
-			out.Verdict = VerdictRevoked
-		}
-		if out.Verdict != VerdictValid {
+			out.Verdict = statusVerdict(out.Certificate.Status)
 			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s", out.Certificate.StatusLabel))
 		}
 	}
 	out.Label = verdictLabels[out.Verdict]
+	if label != "" {
+		out.Label = label
+	}
 	if out.Reasons == nil {
 		out.Reasons = []string{}
 	}
 	return out, nil
+}
+
+// statusVerdict is the verdict on an intact PDF of a certificate in force no longer.
+func statusVerdict(st Status) string {
+	switch st {
+	case StatusSuspended:
+		return VerdictSuspended
+	case StatusExpired:
+		return VerdictExpired
+	case StatusTransferredOut:
+		return VerdictTransferred
+	}
+	return VerdictRevoked
 }
 
 func allValid(cs []SignatureCheck) bool {
@@ -254,7 +305,7 @@ func (s *Service) StatusList(ctx context.Context, signer ListSigner, issuer stri
 			switch c.effectiveStatus(now) {
 			case StatusSuspended:
 				suspended[i/8] |= 0x80 >> (i % 8)
-			case StatusValid:
+			case StatusValid, StatusPending: // 未生效 is not revoked: its dates tell the rest
 			default:
 				revoked[i/8] |= 0x80 >> (i % 8)
 			}

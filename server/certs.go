@@ -245,7 +245,7 @@ func statusClass(s certs.Status) string {
 	switch s {
 	case certs.StatusValid:
 		return "ok"
-	case certs.StatusSuspended, certs.StatusExpired:
+	case certs.StatusSuspended, certs.StatusExpired, certs.StatusPending:
 		return "warn"
 	}
 	return "bad"

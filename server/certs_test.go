@@ -244,12 +244,14 @@ func TestLifecycle(t *testing.T) {
 	if _, err := certs.ParseIdentifier(nb.Identifier); err != nil {
 		t.Fatal(err)
 	}
+	// renewed before its end, the old version stays in force until the new one takes effect
+	// (TestRenewBeforeExpiry follows it past that day)
 	old := lookup(b.Identifier)
-	if old.Status != certs.StatusOther || old.SupersededBy != nb.Identifier {
+	if old.Status != certs.StatusValid || old.SupersededBy != "" {
 		t.Fatalf("old version after renewal: %+v", old)
 	}
-	if v := lookup(b.LicenceNumber); v.Identifier != nb.Identifier {
-		t.Fatalf("the licence number finds %s, want the new version", v.Identifier)
+	if v := lookup(b.LicenceNumber); v.Identifier != b.Identifier {
+		t.Fatalf("the licence number finds %s, want the version in force", v.Identifier)
 	}
 	e.Must(409, "POST", "/api/v1/certificates/"+b.ID+"/operations", "lizhou-clerk", map[string]any{"op": "suspend", "reason": "对旧版本操作"})
 	pdf := e.Must(200, "GET", "/api/v1/certificates/"+nb.ID+"/pdf", "lizhou-clerk", nil).Body

@@ -81,7 +81,8 @@ type LicenceType struct {
 	// prefix and the number of digits that follow it. Electronic types have neither.
 	SerialPrefix string `json:"serial_prefix,omitempty"`
 	SerialWidth  int    `json:"serial_width,omitempty"`
-	// NumberPattern is the pattern of the licence number (证照编号), e.g. "JY{area}{seq:8}".
+	// NumberPattern is the pattern of the licence number (证照编号), e.g. "{area}{year}{seq:6}";
+	// ParseNumberPattern describes the syntax. Empty: the service's default pattern.
 	NumberPattern string `json:"number_pattern,omitempty"`
 	// TemplateID is the certificate template the type is printed from.
 	TemplateID string    `json:"template_id,omitempty"`
@@ -192,8 +193,10 @@ func (t *LicenceType) Validate() error {
 			return certseal.Errorf(certseal.EInvalid, "印制编号前缀不能以数字结尾（否则编号会有歧义）")
 		}
 	}
-	if len(t.NumberPattern) > 64 {
-		return certseal.Errorf(certseal.EInvalid, "证照编号规则不能超过64个字符")
+	if t.NumberPattern != "" {
+		if _, err := ParseNumberPattern(t.NumberPattern); err != nil {
+			return err
+		}
 	}
 	if len(t.TemplateID) > 64 {
 		return certseal.Errorf(certseal.EInvalid, "模板标识不能超过64个字符")

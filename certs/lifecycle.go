@@ -346,11 +346,15 @@ func checkTransition(rule opRule, name string, c *Certificate, now time.Time) er
 // (its valid_from) and is superseded from then on (computed on read, recorded by the sweep);
 // a transfer in leaves it 06 办理转出 with the link.
 func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Certificate, req OperationRequest, rule opRule) (Certificate, error) {
-	claims := map[string]string{"version\x00" + old.ID: "这份证照正在办理另一项变更、延续或转入"}
+	// The version first, in a fixed order: a concurrent operation on the same certificate always
+	// hears "in progress, retry", never "serial taken".
+	claims := []claimReq{{"version\x00" + old.ID,
+		certseal.Errorf(certseal.EConflict, "这份证照正在办理另一项变更、延续或转入，请稍后重试").WithDetail("retry", true)}}
 	if req.Serial != "" {
-		claims["serial\x00"+old.TypeCode+"\x00"+req.Serial] = "空白证照 " + req.Serial + " 正在被另一笔签发使用"
+		claims = append(claims, claimReq{"serial\x00" + old.TypeCode + "\x00" + req.Serial,
+			certseal.Errorf(certseal.EConflict, "空白证照 %s 正在被另一笔签发使用", req.Serial).WithDetail("blank_serial", req.Serial)})
 	}
-	release, err := s.claim(claims)
+	release, err := s.claimInOrder(claims...)
 	if err != nil {
 		return Certificate{}, err
 	}

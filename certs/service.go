@@ -68,32 +68,6 @@ type Service struct {
 	claims  map[string]bool
 }
 
-// claim marks keys as in flight in this process, so that two clerks racing for one blank serial
-// (or one request retried while its first attempt runs) are told at once, before any work. It
-// returns a release function, or an *certseal.Error (EConflict) naming what is taken.
-func (s *Service) claim(keys map[string]string) (func(), error) {
-	s.claimMu.Lock()
-	defer s.claimMu.Unlock()
-	if s.claims == nil {
-		s.claims = map[string]bool{}
-	}
-	for k, msg := range keys {
-		if s.claims[k] {
-			return nil, certseal.Errorf(certseal.EConflict, "%s", msg)
-		}
-	}
-	for k := range keys {
-		s.claims[k] = true
-	}
-	return func() {
-		s.claimMu.Lock()
-		for k := range keys {
-			delete(s.claims, k)
-		}
-		s.claimMu.Unlock()
-	}, nil
-}
-
 func (s *Service) log() *slog.Logger {
 	if s.Log == nil {
 		return slog.Default()

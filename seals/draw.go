@@ -416,13 +416,14 @@ func (p *Picture) SizeMM() (w, h float64) { return p.w, p.h }
 // IsScan reports whether the picture is an uploaded scan rather than a drawing.
 func (p *Picture) IsScan() bool { return p.scan != nil }
 
-// SVG returns the picture as a standalone SVG document whose viewBox is in millimetres. A drawn
-// seal is made of filled paths in the seal red; a scan is embedded as a PNG data URI. It never
-// fails.
+// SVG returns the picture as a standalone SVG document whose viewBox is in millimetres, with the
+// multiply blend mode so that it lets what is under it show through like ink. A drawn seal is
+// made of filled paths in the seal red; a scan is embedded as a PNG data URI. It never fails.
 func (p *Picture) SVG() []byte {
 	var s bytes.Buffer
 	fw, fh := fmtNum(p.w), fmtNum(p.h)
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%smm" height="%smm" viewBox="0 0 %s %s">`, fw, fh, fw, fh)
+	// mix-blend-mode: the seal is ink, text under it shows through where the SVG is laid over a page.
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%smm" height="%smm" viewBox="0 0 %s %s" style="mix-blend-mode:multiply">`, fw, fh, fw, fh)
 	if p.scan != nil {
 		s.WriteString(`<image width="` + fw + `" height="` + fh + `" preserveAspectRatio="none" href="data:image/png;base64,`)
 		s.WriteString(b64(p.scan.png))

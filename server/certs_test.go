@@ -92,7 +92,7 @@ func TestIssueFromFixtures(t *testing.T) {
 		if _, err := certs.ParseIdentifier(c.Identifier); err != nil || !strings.HasPrefix(c.Identifier, "1.2.156.3005.2."+demo.TypeFood+".") {
 			t.Fatalf("identifier %s: %v", c.Identifier, err)
 		}
-		if c.Status != certs.StatusValid || c.Serial != serial || c.Values["发证机关"] != "利州区行政审批局" {
+		if c.Status != certs.StatusValid || c.Serial != serial || c.Values["发证机关"] != "广元市利州区行政审批局" {
 			t.Fatalf("certificate: %+v", c)
 		}
 		r := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil)
@@ -104,7 +104,7 @@ func TestIssueFromFixtures(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "c.pdf")
 				os.WriteFile(path, r.Body, 0o600)
 				txt, _ := exec.Command("pdftotext", path, "-").Output()
-				for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "利州区行政审批局"} {
+				for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "广元市利州区行政审批局"} {
 					if !bytes.Contains(txt, []byte(want)) {
 						t.Errorf("pdftotext lacks %q", want)
 					}
@@ -365,7 +365,7 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 	if err != nil || len(bad) != 0 || n != 1 {
 		t.Fatalf("after one issue: %v %d %v", bad, n, err)
 	}
-	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
+	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
 	if _, err := e.App.Inventory().Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
 		t.Fatal(err)
 	}

@@ -156,6 +156,7 @@ type Certificate struct {
 	PDFSHA256       string            `json:"pdf_sha256"`
 	PDFSize         int               `json:"pdf_size"`
 	VerifyURL       string            `json:"verify_url"`
+	QRText          string            `json:"qr_text,omitempty"` // what the QR code holds: the signed short URL
 	Status          Status            `json:"status"`
 	StatusLabel     string            `json:"status_label"`
 	StatusReason    string            `json:"status_reason,omitempty"`

@@ -390,16 +390,16 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 // produce renders, stamps and signs the certificate's PDF, outside any transaction, and sets the
 // record's hash.
 func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
-	payload, err := SignPayload(p.signing.Signer, CompactFields{Identifier: c.Identifier, Holder: c.Holder.Name, HolderCode: c.Holder.Code,
-		Type: c.Name, ValidTo: c.ValidTo, Issuer: c.IssuerName})
+	qrText, err := QRText(p.signing.Signer, s.publicBase(), c.ID)
 	if err != nil {
 		return nil, err
 	}
+	c.QRText = qrText
 	values := make(map[string]string, len(c.Values))
 	for k, v := range c.Values {
 		values[k] = v
 	}
-	doc := templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: c.VerifyURL + "?p=" + payload,
+	doc := templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: qrText,
 		Mode: templates.Full, Created: p.now, Title: c.Name + " " + c.LicenceNumber}
 	raw, err := s.Renderer.Render(p.tpl, doc)
 	if err != nil {
@@ -460,11 +460,16 @@ func (s *Service) voidReservation(actor certseal.Actor, c Certificate, cause err
 }
 
 func (s *Service) verifyURL(identifier string) string {
+	return s.publicBase() + "/verify/" + identifier
+}
+
+// publicBase returns the public base URL without a trailing slash.
+func (s *Service) publicBase() string {
 	base := strings.TrimRight(s.BaseURL, "/")
 	if base == "" {
 		base = "http://127.0.0.1:8080"
 	}
-	return base + "/verify/" + identifier
+	return base
 }
 
 // SystemFields returns the names of the template fields the service fills in itself when it

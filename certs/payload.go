@@ -5,62 +5,132 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
+	"encoding/asn1"
+	"encoding/base32"
+	"math/big"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"certseal"
 )
 
-// CompactFields are the core fields of a certificate carried in its QR code, signed by the
-// seal's key so that a phone can check them offline with the seal certificate.
-type CompactFields struct {
-	Identifier string `json:"i"`
-	Holder     string `json:"h"`
-	HolderCode string `json:"c"`
-	Type       string `json:"t"`
-	ValidTo    string `json:"v,omitempty"`
-	Issuer     string `json:"o"`
+// The QR code of a certificate holds a short verification URL written only with the characters
+// of the QR alphanumeric mode (0-9, A-Z and " $%*+-./:"), which packs 11 bits into two
+// characters, so that the code stays small enough to read from a phone or a 100 dpi scan:
+//
+//	HTTP://HOST:PORT/V/<ref>.<signature>
+//
+// <ref> is the certificate's record id (also its status-list index) in base 32 (0-9, A-V).
+// <signature> is the seal key's ECDSA signature (SHA-256) over "certseal-qr:" and everything in
+// front of the dot, as the 64 raw bytes r‖s of P-256 in RFC 4648 base32 without padding (103
+// characters). A phone checks it offline with the seal certificate's public key: the URL, host
+// included, is the one the issuer wrote; the signed status list then gives the status of <ref>
+// offline too. The server answers /V/<ref> and /v/<ref>, with or without the signature.
+// Scheme and host are written in capitals, which URLs treat as the same; a base URL with a
+// lower-case path keeps its case, and the QR code then falls back to byte mode.
+
+// ShortPath is the path the short verification URLs of QR codes start with.
+const ShortPath = "/V/"
+
+const qrSigDomain = "certseal-qr:"
+
+var sigEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// ShortRef returns the short reference of a record id: the id in base 32, upper case. It returns
+// false for an id that is not a positive decimal number.
+func ShortRef(id string) (string, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return "", false
+	}
+	return strings.ToUpper(strconv.FormatUint(n, 32)), true
 }
 
-const payloadVersion = "1"
+// ParseShortRef returns the record id of a short reference, or of the last part of a QR code's
+// text (a signature after a dot is ignored). It returns an *certseal.Error (EInvalid) for
+// anything else.
+func ParseShortRef(ref string) (string, error) {
+	if i := strings.IndexByte(ref, '.'); i >= 0 {
+		ref = ref[:i]
+	}
+	n, err := strconv.ParseUint(strings.ToLower(ref), 32, 64)
+	if err != nil || n == 0 || len(ref) > 13 {
+		return "", certseal.Errorf(certseal.EInvalid, "二维码中的证照编码不正确")
+	}
+	return strconv.FormatUint(n, 10), nil
+}
 
-// SignPayload returns "1.<base64url JSON>.<base64url ECDSA-SHA256 signature>". It returns the
-// signer's error.
-func SignPayload(signer crypto.Signer, f CompactFields) (string, error) {
-	raw, err := json.Marshal(f)
+// qrBase returns base with scheme and host in capitals (URLs ignore their case), without a
+// trailing slash.
+func qrBase(base string) string {
+	base = strings.TrimRight(base, "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return base
+	}
+	rest := base[len(u.Scheme)+3+len(u.Host):]
+	return strings.ToUpper(u.Scheme) + "://" + strings.ToUpper(u.Host) + rest
+}
+
+// ShortURL returns the short verification URL of the certificate with record id, without a
+// signature, under the public base URL base. It returns "" for an id that is not a record id.
+func ShortURL(base, id string) string {
+	ref, ok := ShortRef(id)
+	if !ok {
+		return ""
+	}
+	return qrBase(base) + ShortPath + ref
+}
+
+// QRText returns the text of a certificate's QR code: its short URL and the signature of signer
+// (the seal's P-256 key) over it. It returns an *certseal.Error (EInvalid) for an id that is
+// not a record id or a key that is not P-256, and the signer's error.
+func QRText(signer crypto.Signer, base, id string) (string, error) {
+	u := ShortURL(base, id)
+	if u == "" {
+		return "", certseal.Errorf(certseal.EInvalid, "证照记录编号 %q 不正确", id)
+	}
+	pub, ok := signer.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve.Params().BitSize != 256 {
+		return "", certseal.Errorf(certseal.EInvalid, "二维码签名需要 P-256 印章密钥")
+	}
+	sum := sha256.Sum256([]byte(qrSigDomain + u))
+	der, err := signer.Sign(rand.Reader, sum[:], crypto.SHA256)
 	if err != nil {
 		return "", err
 	}
-	body := payloadVersion + "." + base64.RawURLEncoding.EncodeToString(raw)
-	sum := sha256.Sum256([]byte(body))
-	sig, err := signer.Sign(rand.Reader, sum[:], crypto.SHA256)
+	var sig struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
+		return "", certseal.Errorf(certseal.EInternal, "印章密钥返回的签名格式不正确")
+	}
+	raw := make([]byte, 64)
+	sig.R.FillBytes(raw[:32])
+	sig.S.FillBytes(raw[32:])
+	return u + "." + sigEncoding.EncodeToString(raw), nil
+}
+
+// VerifyQR checks the text of a QR code against the seal's public key and returns the record
+// id it names. It returns an *certseal.Error (EInvalid) when the text is not a signed short URL
+// or the signature does not verify.
+func VerifyQR(text string, pub *ecdsa.PublicKey) (string, error) {
+	dot := strings.LastIndexByte(text, '.')
+	slash := strings.LastIndex(text, ShortPath)
+	if dot < 0 || slash < 0 || dot < slash {
+		return "", certseal.Errorf(certseal.EInvalid, "二维码数据格式不正确")
+	}
+	id, err := ParseShortRef(text[slash+len(ShortPath) : dot])
 	if err != nil {
 		return "", err
 	}
-	return body + "." + base64.RawURLEncoding.EncodeToString(sig), nil
-}
-
-// VerifyPayload checks a QR payload against the seal's public key and returns its fields. It
-// returns an *certseal.Error (EInvalid) when the payload is malformed or the signature does not
-// verify.
-func VerifyPayload(payload string, pub *ecdsa.PublicKey) (CompactFields, error) {
-	var f CompactFields
-	parts := strings.Split(payload, ".")
-	if len(parts) != 3 || parts[0] != payloadVersion {
-		return f, certseal.Errorf(certseal.EInvalid, "二维码数据格式不正确")
+	raw, err := sigEncoding.DecodeString(text[dot+1:])
+	if err != nil || len(raw) != 64 {
+		return "", certseal.Errorf(certseal.EInvalid, "二维码签名格式不正确")
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return f, certseal.Errorf(certseal.EInvalid, "二维码签名格式不正确")
+	sum := sha256.Sum256([]byte(qrSigDomain + text[:dot]))
+	r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])
+	if pub == nil || !ecdsa.Verify(pub, sum[:], r, s) {
+		return "", certseal.Errorf(certseal.EInvalid, "二维码签名验证失败：内容可能被篡改")
 	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if pub == nil || !ecdsa.VerifyASN1(pub, sum[:], sig) {
-		return f, certseal.Errorf(certseal.EInvalid, "二维码签名验证失败：内容可能被篡改")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(raw, &f) != nil {
-		return f, certseal.Errorf(certseal.EInvalid, "二维码数据格式不正确")
-	}
-	return f, nil
+	return id, nil
 }

@@ -220,7 +220,11 @@ func (s *Service) PrintPDF(ctx context.Context, actor certseal.Actor, id string)
 	for k, v := range c.Values {
 		values[k] = v
 	}
-	pdf, err := s.Renderer.Render(tpl, templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: c.VerifyURL,
+	qr := c.QRText // the e-certificate's signed QR text; a record from before it has none
+	if qr == "" {
+		qr = ShortURL(s.publicBase(), c.ID)
+	}
+	pdf, err := s.Renderer.Render(tpl, templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: qr,
 		Mode: templates.Overlay, OffsetX: org.PrintOffsetX, OffsetY: org.PrintOffsetY, Created: c.CreatedAt,
 		Title: c.Name + " " + c.LicenceNumber + " 套打 " + c.Serial})
 	return pdf, c, err

@@ -333,72 +333,163 @@ func Draw(a Appearance) (*Picture, error) {
 			return nil, certseal.Errorf(certseal.EInvalid, "印章编码只能由数字组成")
 		}
 	}
+	l := layoutSeal(d, org, name, code)
+	var b builder
+	// The ring: outer circle counter-clockwise, inner clockwise, so the middle stays empty.
+	b.circle(l.centre, l.ringOuter, true)
+	b.circle(l.centre, l.ringInner, false)
+	b.star(l.starCentre, l.starR)
+	for _, g := range l.glyphs {
+		if err := b.glyphAt(g.r, g.c, g.right, g.up, g.w, g.h, g.bold); err != nil {
+			return nil, charErr(g.r, err)
+		}
+	}
+	return &Picture{w: d, h: d, ops: b.ops}, nil
+}
+
+// sealLayout is where the parts of a drawn seal go, in millimetres from the lower-left corner.
+type sealLayout struct {
+	centre               vec
+	ringOuter, ringInner float64 // radii of the ring's edges
+	starCentre           vec
+	starR                float64
+	glyphs               []placedGlyph
+}
+
+// placedGlyph is one character of a seal: its box of w×h mm centred on c, its right and top
+// along the unit vectors right and up, emboldened by bold font units. part says which text it
+// belongs to: 'o' the organisation, 'n' the seal name, 'c' the code.
+type placedGlyph struct {
+	r         rune
+	part      byte
+	c         vec
+	right, up vec
+	w, h      float64
+	bold      float64
+}
+
+// The organisation name on a 42 mm seal (the measures scale with the diameter). Like a seal
+// maker, layoutSeal gives each character arcPitch degrees of the upper arc, a short name at least
+// arcMinSpan in all; a long name gets more of the circle, up to arcMaxSpan (the rest is the
+// code's, under the seal name), and beyond that narrower characters: compressed across the arc
+// to fit between their neighbours, at full height down to half as wide as high, then lower too.
+const (
+	arcPitch   = 27.0  // degrees per character of a name of usual length
+	arcMinSpan = 160.0 // degrees: the arc of a name of up to 6 characters
+	arcMaxSpan = 240.0 // degrees: the longest arc, from the outer edges of the end characters
+	arcFill    = 0.9   // share of the room between neighbours (at their inner edge) a character takes
+)
+
+// layoutSeal places the ring, the star and every character of a seal of diameter d mm.
+func layoutSeal(d float64, org, name, code []rune) sealLayout {
 	k := d / 42 // every measure below is for a 42 mm seal, scaled
 	R := d / 2
 	c := vec{R, R}
-	var b builder
-
-	// The ring: outer circle counter-clockwise, inner clockwise, so the middle stays empty.
 	ring := 1.2 * k
-	b.circle(c, R-0.05*k, true)
-	b.circle(c, R-0.05*k-ring, false)
+	l := sealLayout{centre: c, ringOuter: R - 0.05*k, ringInner: R - 0.05*k - ring,
+		starCentre: c.add(vec{0, 0.6 * k}), starR: 7.0 * k}
 
-	// The star.
-	starR := 7.0 * k
-	b.star(c.add(vec{0, 0.6 * k}), starR)
-
-	// The organisation name along the upper arc.
-	n := len(org)
-	gap := 0.9 * k   // between the ring and the tops of the characters
-	charH := 6.6 * k // radial height
-	rText := R - 0.05*k - ring - gap - charH/2
-	span := 235.0 // the arc, in degrees, between the outer edges of the first and last character
-	if n <= 4 {
-		span = 40 * float64(n)
+	// The organisation name along the upper arc, clockwise, each character's top to the rim.
+	n := float64(len(org))
+	top := l.ringInner - 0.9*k // the tops of the characters
+	span := math.Min(arcMaxSpan, math.Max(arcPitch*n, math.Min(40*n, arcMinSpan)))
+	step := span / n
+	charH := 6.6 * k
+	var charW float64
+	for {
+		inner := top - charH // radius of the characters' feet, where neighbours are closest
+		charW = math.Min(5.2*k, arcFill*2*inner*math.Sin(deg(step)/2))
+		if charW >= charH/2 || charH <= 4.4*k {
+			break
+		}
+		charH = math.Max(4.4*k, 2*charW) // lower characters leave more room at their feet
 	}
-	step := span / float64(n)
-	charW := math.Min(5.2*k, 0.8*deg(step)*rText)
+	rText := top - charH/2
 	first := 90 + span/2 - step/2
 	for i, r := range org {
 		theta := deg(first - step*float64(i))
 		up := polar(1, theta)
-		right := up.rot90().neg() // clockwise
-		if err := b.glyphAt(r, c.add(polar(rText, theta)), right, up, charW, charH, 22); err != nil {
-			return nil, charErr(r, err)
-		}
+		l.glyphs = append(l.glyphs, placedGlyph{r: r, part: 'o', c: c.add(polar(rText, theta)), right: up.rot90().neg(), up: up, w: charW, h: charH, bold: 22})
 	}
 
-	// The seal's name, straight under the star.
+	// The seal's name, straight under the star, condensed if its ends would touch the ends of a
+	// long organisation name.
 	if len(name) > 0 {
 		h := 4.8 * k
-		w := math.Min(3.9*k, 25*k/float64(len(name)))
-		pitch := w + 0.25*k
-		y := c.y - 9.6*k
-		x0 := c.x - pitch*float64(len(name)-1)/2
-		for i, r := range name {
-			if err := b.glyphAt(r, vec{x0 + pitch*float64(i), y}, vec{1, 0}, vec{0, 1}, w, h, 20); err != nil {
-				return nil, charErr(r, err)
+		line := func(w float64) []placedGlyph {
+			pitch := w + 0.25*k
+			x0 := c.x - pitch*float64(len(name)-1)/2
+			var gs []placedGlyph
+			for i, r := range name {
+				gs = append(gs, placedGlyph{r: r, part: 'n', c: vec{x0 + pitch*float64(i), c.y - 9.6*k}, right: vec{1, 0}, up: vec{0, 1}, w: w, h: h, bold: 20})
 			}
+			return gs
 		}
+		w := math.Min(3.9*k, 25*k/float64(len(name)))
+		for w > 1.5*k && touches(line(w+0.6*k), l.glyphs) {
+			w *= 0.95
+		}
+		l.glyphs = append(l.glyphs, line(w)...)
 	}
 
 	// The seal code along the bottom arc, left to right, feet towards the rim.
 	if len(code) > 0 {
 		h := 2.6 * k
 		w := 1.6 * k
-		rc := R - 0.05*k - ring - 0.7*k - h/2
+		rc := l.ringInner - 0.7*k - h/2
 		stepC := 1.85 * k / rc * 180 / math.Pi // degrees per digit
 		start := 270 - stepC*float64(len(code)-1)/2
 		for i, r := range code {
 			theta := deg(start + stepC*float64(i))
 			up := polar(1, theta).neg() // towards the centre
-			right := up.rot90().neg()
-			if err := b.glyphAt(r, c.add(polar(rc, theta)), right, up, w, h, 14); err != nil {
-				return nil, charErr(r, err)
+			l.glyphs = append(l.glyphs, placedGlyph{r: r, part: 'c', c: c.add(polar(rc, theta)), right: up.rot90().neg(), up: up, w: w, h: h, bold: 14})
+		}
+	}
+	return l
+}
+
+// touches reports whether a glyph box of the first list overlaps one of the second.
+func touches(a, b []placedGlyph) bool {
+	for _, g := range a {
+		for _, o := range b {
+			if overlap(corners(g), corners(o)) {
+				return true
 			}
 		}
 	}
-	return &Picture{w: d, h: d, ops: b.ops}, nil
+	return false
+}
+
+// corners returns the four corners of a glyph's box.
+func corners(g placedGlyph) [4]vec {
+	rx, uy := g.right.scale(g.w/2), g.up.scale(g.h/2)
+	return [4]vec{g.c.sub(rx).sub(uy), g.c.add(rx).sub(uy), g.c.add(rx).add(uy), g.c.sub(rx).add(uy)}
+}
+
+// overlap tells whether two convex quadrilaterals intersect (the separating axis theorem).
+func overlap(a, b [4]vec) bool {
+	for _, poly := range [2][4]vec{a, b} {
+		for i := range poly {
+			e := poly[(i+1)%4].sub(poly[i])
+			axis := vec{-e.y, e.x}
+			minA, maxA := project(a, axis)
+			minB, maxB := project(b, axis)
+			if maxA <= minB || maxB <= minA {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// project returns the extent of the quadrilateral p along axis.
+func project(p [4]vec, axis vec) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range p {
+		d := v.x*axis.x + v.y*axis.y
+		lo, hi = math.Min(lo, d), math.Max(hi, d)
+	}
+	return lo, hi
 }
 
 // charErr returns a *certseal.Error for a character missing from the font, and err itself for
@@ -416,13 +507,14 @@ func (p *Picture) SizeMM() (w, h float64) { return p.w, p.h }
 // IsScan reports whether the picture is an uploaded scan rather than a drawing.
 func (p *Picture) IsScan() bool { return p.scan != nil }
 
-// SVG returns the picture as a standalone SVG document whose viewBox is in millimetres. A drawn
-// seal is made of filled paths in the seal red; a scan is embedded as a PNG data URI. It never
-// fails.
+// SVG returns the picture as a standalone SVG document whose viewBox is in millimetres, with the
+// multiply blend mode so that it lets what is under it show through like ink. A drawn seal is
+// made of filled paths in the seal red; a scan is embedded as a PNG data URI. It never fails.
 func (p *Picture) SVG() []byte {
 	var s bytes.Buffer
 	fw, fh := fmtNum(p.w), fmtNum(p.h)
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%smm" height="%smm" viewBox="0 0 %s %s">`, fw, fh, fw, fh)
+	// mix-blend-mode: the seal is ink, text under it shows through where the SVG is laid over a page.
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%smm" height="%smm" viewBox="0 0 %s %s" style="mix-blend-mode:multiply">`, fw, fh, fw, fh)
 	if p.scan != nil {
 		s.WriteString(`<image width="` + fw + `" height="` + fh + `" preserveAspectRatio="none" href="data:image/png;base64,`)
 		s.WriteString(b64(p.scan.png))

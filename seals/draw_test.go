@@ -15,7 +15,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite docs/seals/*.png")
 
-var lizhou = seals.Appearance{OrgName: "利州区行政审批局", SealName: "行政审批专用章", Code: "5108020012345"}
+var lizhou = seals.Appearance{OrgName: "广元市利州区行政审批局", SealName: "行政审批专用章", Code: "5108020012345"}
 
 func TestDrawLizhou(t *testing.T) {
 	p, err := seals.Draw(lizhou)

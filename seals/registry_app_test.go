@@ -66,11 +66,11 @@ func TestAppMasterKey(t *testing.T) {
 	}
 	var s seals.Seal
 	for _, it := range items {
-		if it.OrgName == "利州区行政审批局" {
+		if it.OrgName == "广元市利州区行政审批局" {
 			s = it
 		}
 	}
-	if s.Name != "利州区行政审批局行政审批专用章" || s.Code != "5108020000001" || len(s.LicenceTypes) < 4 ||
+	if s.Name != "广元市利州区行政审批局行政审批专用章" || s.Code != "5108020000001" || len(s.LicenceTypes) < 4 ||
 		!s.ValidTo.Equal(regStart.AddDate(5, 0, 0).Truncate(time.Second)) {
 		t.Errorf("demo seal of 利州区: %s %s %s %v %v", s.ID, s.Name, s.Code, s.LicenceTypes, s.ValidTo)
 	}

@@ -31,8 +31,8 @@ type regEnv struct {
 	master []byte
 	ids    map[string]string
 	admin  certseal.Actor
-	lizhou certseal.Actor // a clerk of 利州区行政审批局
-	other  certseal.Actor // a clerk of 昭化区行政审批局
+	lizhou certseal.Actor // a clerk of 广元市利州区行政审批局
+	other  certseal.Actor // a clerk of 广元市昭化区行政审批局
 }
 
 func newRegEnv(t testing.TB) *regEnv {
@@ -60,15 +60,15 @@ func newRegEnv(t testing.TB) *regEnv {
 	return &regEnv{
 		db: db, reg: reg, clock: clock, master: master, ids: res.Orgs,
 		admin:  certseal.Actor{UserID: "1", Username: "admin", OrgID: res.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAdmin},
-		lizhou: certseal.Actor{UserID: "20", Username: "lizhou-clerk", OrgID: res.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
-		other:  certseal.Actor{UserID: "21", Username: "zhaohua-clerk", OrgID: res.Orgs["昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
+		lizhou: certseal.Actor{UserID: "20", Username: "lizhou-clerk", OrgID: res.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
+		other:  certseal.Actor{UserID: "21", Username: "zhaohua-clerk", OrgID: res.Orgs["广元市昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
 	}
 }
 
-// lizhouSeal is the registration of 利州区行政审批局's dedicated approval seal.
+// lizhouSeal is the registration of 广元市利州区行政审批局's dedicated approval seal.
 func (e *regEnv) lizhouSeal() seals.NewSeal {
 	return seals.NewSeal{
-		Name: "利州区行政审批局行政审批专用章", OrgID: e.ids["利州区行政审批局"], Type: seals.TypeDedicatedApproval,
+		Name: "广元市利州区行政审批局行政审批专用章", OrgID: e.ids["广元市利州区行政审批局"], Type: seals.TypeDedicatedApproval,
 		Code: "5108020012345", Auth: seals.AuthDoc{Number: "广府函〔2021〕58号", Date: "2021-06-18"},
 		LicenceTypes: []string{demo.TypeFood, demo.TypeConstruction}, ValidTo: regStart.AddDate(3, 0, 0),
 	}
@@ -109,7 +109,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	if !strings.HasPrefix(s.ID, "ES510802") || len(s.ID) != 14 {
 		t.Errorf("id %q, want ES510802 and a 6-digit sequence", s.ID)
 	}
-	if s.Status != seals.StatusActive || s.DiameterMM != 42 || s.OrgName != "利州区行政审批局" || s.Inscription() != "行政审批专用章" {
+	if s.Status != seals.StatusActive || s.DiameterMM != 42 || s.OrgName != "广元市利州区行政审批局" || s.Inscription() != "行政审批专用章" {
 		t.Errorf("new seal: %+v", s)
 	}
 	// The certificate names the seal and chains to the CA.
@@ -139,7 +139,7 @@ func TestRegistryLifecycle(t *testing.T) {
 
 	// A second seal of another organisation, then the filters.
 	other := e.lizhouSeal()
-	other.Name, other.OrgID, other.Code, other.Type = "昭化区行政审批局公章", e.ids["昭化区行政审批局"], "5108110000001", seals.TypeOfficial
+	other.Name, other.OrgID, other.Code, other.Type = "广元市昭化区行政审批局公章", e.ids["广元市昭化区行政审批局"], "5108110000001", seals.TypeOfficial
 	o := e.create(t, other)
 	if o.Inscription() != "公章" {
 		t.Errorf("inscription %q", o.Inscription())
@@ -149,7 +149,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		want int
 	}{
 		"all":      {seals.SealFilter{}, 2},
-		"org":      {seals.SealFilter{OrgID: e.ids["利州区行政审批局"]}, 1},
+		"org":      {seals.SealFilter{OrgID: e.ids["广元市利州区行政审批局"]}, 1},
 		"official": {seals.SealFilter{Type: seals.TypeOfficial}, 1},
 		"revoked":  {seals.SealFilter{Status: seals.StatusRevoked}, 0},
 	} {
@@ -249,7 +249,7 @@ func TestCreateRefuses(t *testing.T) {
 		"valid_to before valid_from": {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.ValidTo = regStart.Add(-time.Hour) }, certseal.EInvalid},
 		"beyond the CA":              {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.ValidTo = regStart.AddDate(30, 0, 0) }, certseal.EInvalid},
 		"unknown type":               {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.Type = "personal" }, certseal.EInvalid},
-		"character not in the font":  {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.Name = "利州区行政审批局🙂章" }, certseal.EInvalid},
+		"character not in the font":  {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.Name = "广元市利州区行政审批局🙂章" }, certseal.EInvalid},
 		"diameter":                   {e.admin, func(n *seals.NewSeal) { n.Code = "5108020000099"; n.DiameterMM = 200 }, certseal.EInvalid},
 	} {
 		t.Run(name, func(t *testing.T) {

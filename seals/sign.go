@@ -318,7 +318,11 @@ func pdfText(s string) string {
 	return "<" + hex.EncodeToString(b) + ">"
 }
 
-const byteRangeWidth = 44 // room for "0 a b c" with 10-digit offsets
+const byteRangeWidth = 44
+
+// inkGState names the graphics state of the seal's appearance, which sets the Multiply blend
+// mode.
+const inkGState = "SealInk" // room for "0 a b c" with 10-digit offsets
 
 // writeSigned appends the incremental update to a copy of pdf, then computes the digest over
 // the byte range and fills in the CMS.
@@ -412,9 +416,12 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 			extra = append(extra, extraObj{form, concat("<</Type /XObject /Subtype /Form /BBox [0 0 ", fmtNum(p.w), " ", fmtNum(p.h),
 				"] /Filter /FlateDecode /Length ", strconv.Itoa(len(z)), ">>\nstream\n", string(z), "\nendstream")})
 		}
+		// The seal is painted like ink: with the Multiply blend mode, so the text under it (the
+		// issuing authority, the date) stays readable and only the paper turns red.
+		content = append([]byte("/"+inkGState+" gs\n"), content...)
 		w.begin(apRef)
-		w.str(fmt.Sprintf("<</Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources <</XObject <<%s>>>> /Length %d>>\nstream\n",
-			fmtNum(bw), fmtNum(bh), res, len(content)))
+		w.str(fmt.Sprintf("<</Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources <</XObject <<%s>> /ExtGState <</%s <</Type /ExtGState /BM /Multiply>>>>>> /Length %d>>\nstream\n",
+			fmtNum(bw), fmtNum(bh), res, inkGState, len(content)))
 		w.buf = append(w.buf, content...)
 		w.str("\nendstream")
 		w.end()

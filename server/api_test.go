@@ -172,7 +172,7 @@ func TestUsersScopedToOrg(t *testing.T) {
 	e := testenv.Start(t)
 	users := e.Must(200, "GET", "/api/v1/users", "lizhou-officer", nil).JSON(t)["items"].([]any)
 	for _, u := range users {
-		if u.(map[string]any)["org_id"] != e.Orgs["利州区行政审批局"] {
+		if u.(map[string]any)["org_id"] != e.Orgs["广元市利州区行政审批局"] {
 			t.Errorf("bureau officer sees user of another org: %v", u)
 		}
 	}

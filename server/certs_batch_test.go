@@ -121,7 +121,7 @@ func waitBatch(t testing.TB, e *testenv.Env, user, id string) certs.Batch {
 }
 
 // addStock receives n more food blanks at the city market regulator from first on and hands
-// them to 利州区行政审批局.
+// them to 广元市利州区行政审批局.
 func addStock(t testing.TB, e *testenv.Env, first, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -132,7 +132,7 @@ func addStock(t testing.TB, e *testenv.Env, first, n int) {
 		t.Fatal(err)
 	}
 	if _, err := e.App.Inventory().Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
-		ToOrgID: e.Orgs["利州区行政审批局"], Ranges: []inventory.SerialRange{{First: s(first), Last: s(first + n - 1)}}, Document: "补充下发"}); err != nil {
+		ToOrgID: e.Orgs["广元市利州区行政审批局"], Ranges: []inventory.SerialRange{{First: s(first), Last: s(first + n - 1)}}, Document: "补充下发"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"certseal/inventory"
 )
 
-// stockUp gives 利州区行政审批局 n more food-licence blanks from SC10000001 on.
+// stockUp gives 广元市利州区行政审批局 n more food-licence blanks from SC10000001 on.
 func stockUp(b testing.TB, e *testenv.Env, n int) {
 	b.Helper()
 	dept := certseal.Actor{UserID: "bench", Username: "scj", OrgID: e.Orgs["广元市市场监督管理局"], OrgKind: certseal.KindCityDepartment, Role: certseal.RoleDeptOfficer}
@@ -28,7 +28,7 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 		b.Fatal(err)
 	}
 	if _, err := e.App.Inventory().Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
-		ToOrgID: e.Orgs["利州区行政审批局"], Ranges: []inventory.SerialRange{{First: "SC10000001", Last: last}}}); err != nil {
+		ToOrgID: e.Orgs["广元市利州区行政审批局"], Ranges: []inventory.SerialRange{{First: "SC10000001", Last: last}}}); err != nil {
 		b.Fatal(err)
 	}
 }

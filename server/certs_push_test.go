@@ -177,7 +177,7 @@ func TestPushInOrder(t *testing.T) {
 	centerSub := center.subscribe(e, "admin", nil)
 	market.subscribe(e, "scj", map[string]any{"type_codes": []string{demo.TypeFood}})
 	county.subscribe(e, "lz-scj", nil)                     // 利州区市场监管局: food licences issued in 利州区
-	otherSub := other.subscribe(e, "zhaohua-officer", nil) // 昭化区行政审批局: only its own certificates
+	otherSub := other.subscribe(e, "zhaohua-officer", nil) // 广元市昭化区行政审批局: only its own certificates
 	seal := sealOf(t, e, "lizhou-clerk")
 	fs := foodFixtures(t)
 	var ids []string

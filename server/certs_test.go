@@ -92,7 +92,7 @@ func TestIssueFromFixtures(t *testing.T) {
 		if _, err := certs.ParseIdentifier(c.Identifier); err != nil || !strings.HasPrefix(c.Identifier, "1.2.156.3005.2."+demo.TypeFood+".") {
 			t.Fatalf("identifier %s: %v", c.Identifier, err)
 		}
-		if c.Status != certs.StatusValid || c.Serial != serial || c.Values["发证机关"] != "利州区行政审批局" {
+		if c.Status != certs.StatusValid || c.Serial != serial || c.Values["发证机关"] != "广元市利州区行政审批局" {
 			t.Fatalf("certificate: %+v", c)
 		}
 		r := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil)
@@ -104,7 +104,7 @@ func TestIssueFromFixtures(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "c.pdf")
 				os.WriteFile(path, r.Body, 0o600)
 				txt, _ := exec.Command("pdftotext", path, "-").Output()
-				for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "利州区行政审批局"} {
+				for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "广元市利州区行政审批局"} {
 					if !bytes.Contains(txt, []byte(want)) {
 						t.Errorf("pdftotext lacks %q", want)
 					}
@@ -367,7 +367,7 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 	if err != nil || len(bad) != 0 || n != 1 {
 		t.Fatalf("after one issue: %v %d %v", bad, n, err)
 	}
-	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
+	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
 	if _, err := e.App.Inventory().Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
 		t.Fatal(err)
 	}
@@ -409,37 +409,72 @@ func TestExpiry(t *testing.T) {
 }
 
 // TestQRCodeDecodes reads the QR code of an issued certificate with zbarimg (Debian zbar-tools)
-// from its rendered page: it leads to the certificate's verification URL, and its payload
-// verifies with the seal's public key.
+// at ordinary resolutions: the e-certificate's from a 120 dpi rendering, the overlay print's
+// (print.pdf) from 100 dpi. Both hold the short URL in alphanumeric characters, whose signature
+// verifies with the seal's public key, and the URL leads to the certificate's verification.
 func TestQRCodeDecodes(t *testing.T) {
 	fixtures.NeedTool(t, "zbarimg", "zbar-tools")
 	fixtures.NeedTool(t, "pdftoppm", "poppler-utils")
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
 	c := issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[11], seal, "SC00000011"))
-	dir := t.TempDir()
-	pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
-	os.WriteFile(filepath.Join(dir, "c.pdf"), pdf, 0o600)
-	if out, err := exec.Command("pdftoppm", "-png", "-r", "200", filepath.Join(dir, "c.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, out)
-	}
-	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "page-1.png")).Output()
-	if err != nil {
-		t.Fatalf("zbarimg found no QR code: %v", err)
-	}
-	text := strings.TrimSpace(string(out))
-	prefix := c.VerifyURL + "?p="
-	if !strings.HasPrefix(text, prefix) {
-		t.Fatalf("QR code says %q, want %s…", text, prefix)
-	}
 	var s struct{ Certificate []byte }
 	e.Must(200, "GET", "/api/v1/seals/"+seal, "lizhou-clerk", nil).Decode(t, &s)
 	cert, err := x509.ParseCertificate(s.Certificate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := certs.VerifyPayload(strings.TrimPrefix(text, prefix), cert.PublicKey.(*ecdsa.PublicKey))
-	if err != nil || f.Identifier != c.Identifier || f.HolderCode != c.Holder.Code || f.ValidTo != c.ValidTo {
-		t.Fatalf("payload %+v: %v", f, err)
+	for _, tc := range []struct{ doc, dpi string }{{"pdf", "120"}, {"print.pdf", "100"}} {
+		pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/"+tc.doc, "lizhou-clerk", nil).Body
+		text := zbarPDF(t, pdf, tc.dpi)
+		if text != c.QRText || text == "" {
+			t.Fatalf("%s at %s dpi: QR code says %q, want the record's %q", tc.doc, tc.dpi, text, c.QRText)
+		}
+		for _, r := range text {
+			if !strings.ContainsRune("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", r) {
+				t.Fatalf("%s: QR text %q has %q, outside the QR alphanumeric set", tc.doc, text, r)
+			}
+		}
+		id, err := certs.VerifyQR(text, cert.PublicKey.(*ecdsa.PublicKey))
+		if err != nil || id != c.ID {
+			t.Fatalf("%s: VerifyQR(%q) = %q, %v; want %s", tc.doc, text, id, err, c.ID)
+		}
+		i := strings.Index(text, certs.ShortPath)
+		var v certs.PublicView
+		e.Must(200, "GET", text[i:], "", nil).Decode(t, &v)
+		if v.Identifier != c.Identifier {
+			t.Fatalf("%s leads to %s, want %s", text[i:], v.Identifier, c.Identifier)
+		}
+		k := len(text) - 20 // a character inside the signature
+		tampered := text[:k] + map[bool]string{true: "B", false: "A"}[text[k] == 'A'] + text[k+1:]
+		if _, err := certs.VerifyQR(tampered, cert.PublicKey.(*ecdsa.PublicKey)); certseal.ErrorCode(err) != certseal.EInvalid {
+			t.Errorf("a tampered QR text verifies: %v", err)
+		}
 	}
+	// The lower-case form a person types leads to the same page; a reference that is not one
+	// is refused.
+	ref, _ := certs.ShortRef(c.ID)
+	var v certs.PublicView
+	e.Must(200, "GET", "/v/"+strings.ToLower(ref), "", nil).Decode(t, &v)
+	if v.Identifier != c.Identifier {
+		t.Fatalf("/v/%s leads to %s", strings.ToLower(ref), v.Identifier)
+	}
+	if r := e.Do("GET", "/V/WWW", "", nil); r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_argument" {
+		t.Errorf("/V/WWW: %d %s, want 400 invalid", r.Status, r.Body)
+	}
+}
+
+// zbarPDF renders the first page of pdf at dpi and returns what zbarimg reads in it.
+func zbarPDF(t *testing.T, pdf []byte, dpi string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.pdf"), pdf, 0o600)
+	if out, err := exec.Command("pdftoppm", "-png", "-r", dpi, "-singlefile", filepath.Join(dir, "c.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "page.png")).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code at %s dpi: %v", dpi, err)
+	}
+	return strings.TrimSpace(string(out))
 }

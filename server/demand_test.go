@@ -79,7 +79,7 @@ func demandFilingOf(t *testing.T, r *testenv.Response) demand.Filing {
 // fulfilment after a distribution, and the missing list and reminders.
 func TestDemandFlow(t *testing.T) {
 	e := testenv.Start(t)
-	lizhou, zhaohua := e.Orgs["利州区行政审批局"], e.Orgs["昭化区行政审批局"]
+	lizhou, zhaohua := e.Orgs["广元市利州区行政审批局"], e.Orgs["广元市昭化区行政审批局"]
 	rd := openDemandRound(t, e)
 	if rd.Year != 2026 || rd.Status != demand.RoundOpen || len(rd.Types) != 3 || rd.Type(demo.TypeFood).Cap != 500 {
 		t.Fatalf("round: %+v", rd)
@@ -253,7 +253,7 @@ func TestDemandFlow(t *testing.T) {
 	col := func(name string) int { return slices.Index(demand.DetailHeaders, name) }
 	found := false
 	for _, row := range rows[1:] {
-		if row[col("证照类型代码")] == demo.TypeFood && row[col("报送单位")] == "利州区行政审批局" {
+		if row[col("证照类型代码")] == demo.TypeFood && row[col("报送单位")] == "广元市利州区行政审批局" {
 			found = true
 			if row[col("申报数量（张）")] != "320" || row[col("审核数量（张）")] != "300" || row[col("现有库存（张）")] != "500" {
 				t.Errorf("CSV row of 利州 food: %v", row)
@@ -281,7 +281,7 @@ func TestDemandFlow(t *testing.T) {
 		t.Fatalf("PDF: %d bytes starting %q", len(pdf), pdf[:min(len(pdf), 8)])
 	}
 	if text := strings.Join(strings.Fields(pdfText(t, pdf)), ""); text != "" {
-		for _, want := range []string{"广元市2026年度空白证照需求汇总表", "利州区行政审批局", "食品经营许可证", demo.CityCenterName} {
+		for _, want := range []string{"广元市2026年度空白证照需求汇总表", "广元市利州区行政审批局", "食品经营许可证", demo.CityCenterName} {
 			if !strings.Contains(text, want) {
 				t.Errorf("PDF text lacks %q:\n%.600s", want, text)
 			}
@@ -329,7 +329,7 @@ func TestDemandFlow(t *testing.T) {
 	if len(missing.Items) != len(rd.Participants)-2 || demandMissingOf(missing.Items, lizhou) != nil || demandMissingOf(missing.Items, zhaohua) != nil {
 		t.Errorf("missing: %+v", missing.Items)
 	}
-	if m := demandMissingOf(missing.Items, e.Orgs["朝天区行政审批局"]); m == nil || m.Status != "" || m.StatusLabel != "未填报" {
+	if m := demandMissingOf(missing.Items, e.Orgs["广元市朝天区行政审批局"]); m == nil || m.Status != "" || m.StatusLabel != "未填报" {
 		t.Errorf("朝天 in the missing list: %+v", m)
 	}
 
@@ -424,7 +424,7 @@ func TestDemandRefusals(t *testing.T) {
 
 	good := demandFiling(demandLines(demo.TypeFood, 100))
 	withOrg := demandFiling(demandLines(demo.TypeFood, 100))
-	withOrg["org_id"] = e.Orgs["昭化区行政审批局"]
+	withOrg["org_id"] = e.Orgs["广元市昭化区行政审批局"]
 	type refusal struct {
 		name, method, path, user string
 		body                     any
@@ -521,7 +521,7 @@ func TestDemandWithdrawAndTopUp(t *testing.T) {
 	e := testenv.Start(t)
 	rd := openDemandRound(t, e)
 	round := fmt.Sprintf("%s/rounds/%d", demRoot, rd.ID)
-	lizhou := e.Orgs["利州区行政审批局"]
+	lizhou := e.Orgs["广元市利州区行政审批局"]
 
 	f := demandFilingOf(t, e.Must(201, "POST", round+"/filings", "lizhou-officer", demandFiling(demandLines(demo.TypeConstruction, 30))))
 	filing := fmt.Sprintf("%s/filings/%d", demRoot, f.ID)

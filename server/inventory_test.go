@@ -73,11 +73,11 @@ func (l stockList) line(holder, state string) *inventory.StockLine {
 }
 
 // TestInventoryTour is the README tour through HTTP: the city market regulator receives a new
-// range of food licence blanks, distributes part of it to 利州区行政审批局, and the bureau's
+// range of food licence blanks, distributes part of it to 广元市利州区行政审批局, and the bureau's
 // officer sees it in its stock; the movement, trace, reconciliation and low-stock queries agree.
 func TestInventoryTour(t *testing.T) {
 	e := testenv.Start(t)
-	lizhou := e.Orgs["利州区行政审批局"]
+	lizhou := e.Orgs["广元市利州区行政审批局"]
 	scj := e.Orgs["广元市市场监督管理局"]
 
 	r := e.Must(201, "POST", inv+"/receipts", "scj", foodReceipt("SC00010001", "SC00012000"))
@@ -93,7 +93,7 @@ func TestInventoryTour(t *testing.T) {
 	r = e.Must(201, "POST", inv+"/transfers", "scj", distribution(lizhou, [2]string{"SC00010001", "SC00010500"}))
 	var tr inventory.Movement
 	r.Decode(t, &tr)
-	if tr.Kind != inventory.KindDistribution || tr.Count != 500 || tr.FromOrgID != scj || tr.ToOrgID != lizhou || tr.ToOrgName != "利州区行政审批局" {
+	if tr.Kind != inventory.KindDistribution || tr.Count != 500 || tr.FromOrgID != scj || tr.ToOrgID != lizhou || tr.ToOrgName != "广元市利州区行政审批局" {
 		t.Fatalf("distribution: got %+v", tr)
 	}
 
@@ -105,7 +105,7 @@ func TestInventoryTour(t *testing.T) {
 	}
 	// 500 from the demo (SC00000001-SC00000500) and the 500 just distributed.
 	wantRanges := []inventory.SerialRange{{First: "SC00000001", Last: "SC00000500", Count: 500}, {First: "SC00010001", Last: "SC00010500", Count: 500}}
-	if l.Count != 1000 || !slices.Equal(l.Ranges, wantRanges) || l.StateLabel == "" || l.HolderName != "利州区行政审批局" {
+	if l.Count != 1000 || !slices.Equal(l.Ranges, wantRanges) || l.StateLabel == "" || l.HolderName != "广元市利州区行政审批局" {
 		t.Errorf("lizhou food stock: got %+v, want 1000 in %v", *l, wantRanges)
 	}
 	// The department kept the rest of the new range.
@@ -269,7 +269,7 @@ func TestInventoryTour(t *testing.T) {
 // through its approval and rejection.
 func TestInventoryLifecycle(t *testing.T) {
 	e := testenv.Start(t)
-	lizhou := e.Orgs["利州区行政审批局"]
+	lizhou := e.Orgs["广元市利州区行政审批局"]
 
 	r := e.Must(201, "POST", inv+"/voids", "lizhou-clerk", map[string]any{"type_code": demo.TypeFood, "ranges": ranges([2]string{"SC00000001", "SC00000003"}), "reason": "套打错位"})
 	var mv inventory.Movement
@@ -352,8 +352,8 @@ func TestInventoryLifecycle(t *testing.T) {
 // the error code, a Chinese message, the conflicts named, and that nothing was written.
 func TestInventoryRefusals(t *testing.T) {
 	e := testenv.Start(t)
-	lizhou := e.Orgs["利州区行政审批局"]
-	zhaohua := e.Orgs["昭化区行政审批局"]
+	lizhou := e.Orgs["广元市利州区行政审批局"]
+	zhaohua := e.Orgs["广元市昭化区行政审批局"]
 	scj := e.Orgs["广元市市场监督管理局"]
 	// A voided serial in 利州's stock, for the refusals below.
 	e.Must(201, "POST", inv+"/voids", "lizhou-clerk", map[string]any{"type_code": demo.TypeFood, "ranges": ranges([2]string{"SC00000005", "SC00000005"}), "reason": "污损"})
@@ -471,7 +471,7 @@ func TestInventoryRefusals(t *testing.T) {
 // parses them back.
 func TestInventoryExports(t *testing.T) {
 	e := testenv.Start(t)
-	lizhou := e.Orgs["利州区行政审批局"]
+	lizhou := e.Orgs["广元市利州区行政审批局"]
 	e.Must(201, "POST", inv+"/voids", "lizhou-clerk", map[string]any{"type_code": demo.TypeFood, "ranges": ranges([2]string{"SC00000100", "SC00000100"}), "reason": "污损"})
 
 	file := func(path, user, wantName, wantType string) []byte {
@@ -517,14 +517,14 @@ func TestInventoryExports(t *testing.T) {
 	}
 
 	// Stock of 利州 (the clerk's own organisation): 99 + 1 + 400 in stock around one voided form.
-	rows := readCSV(file(inv+"/stock?format=csv&type_code="+demo.TypeFood, "lizhou-clerk", "空白证照库存-利州区行政审批局-20260302.csv", "text/csv"))
+	rows := readCSV(file(inv+"/stock?format=csv&type_code="+demo.TypeFood, "lizhou-clerk", "空白证照库存-广元市利州区行政审批局-20260302.csv", "text/csv"))
 	if !slices.Equal(rows[0], inventory.StockHeaders) {
 		t.Errorf("stock CSV headers: got %v", rows[0])
 	}
 	want := [][]string{
-		{"利州区行政审批局", demo.TypeFood, "食品经营许可证", "在库", "SC00000001", "SC00000099", "99"},
-		{"利州区行政审批局", demo.TypeFood, "食品经营许可证", "在库", "SC00000101", "SC00000500", "400"},
-		{"利州区行政审批局", demo.TypeFood, "食品经营许可证", inventory.Voided.Label(), "SC00000100", "SC00000100", "1"},
+		{"广元市利州区行政审批局", demo.TypeFood, "食品经营许可证", "在库", "SC00000001", "SC00000099", "99"},
+		{"广元市利州区行政审批局", demo.TypeFood, "食品经营许可证", "在库", "SC00000101", "SC00000500", "400"},
+		{"广元市利州区行政审批局", demo.TypeFood, "食品经营许可证", inventory.Voided.Label(), "SC00000100", "SC00000100", "1"},
 	}
 	if got := rows[1:]; len(got) != len(want) {
 		t.Errorf("stock CSV rows: got %v, want %v", got, want)
@@ -535,7 +535,7 @@ func TestInventoryExports(t *testing.T) {
 			}
 		}
 	}
-	x := file(inv+"/stock?format=xlsx&holder_id="+lizhou, "admin", "空白证照库存-利州区行政审批局-20260302.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	x := file(inv+"/stock?format=xlsx&holder_id="+lizhou, "admin", "空白证照库存-广元市利州区行政审批局-20260302.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	if sum := readXLSX(x, "库存汇总"); len(sum) != 1+4 { // food in stock and voided, construction, road transport
 		t.Errorf("stock XLSX summary: got %v", sum)
 	}
@@ -549,7 +549,7 @@ func TestInventoryExports(t *testing.T) {
 	}
 
 	// Movements: the demo's distribution to 利州 and the void.
-	rows = readCSV(file(inv+"/movements?format=csv&type_code="+demo.TypeFood, "lizhou-officer", "空白证照出入库明细-利州区行政审批局-20260302.csv", "text/csv"))
+	rows = readCSV(file(inv+"/movements?format=csv&type_code="+demo.TypeFood, "lizhou-officer", "空白证照出入库明细-广元市利州区行政审批局-20260302.csv", "text/csv"))
 	if !slices.Equal(rows[0], inventory.MovementHeaders) || len(rows) != 3 {
 		t.Fatalf("movements CSV: got %v", rows)
 	}
@@ -562,12 +562,12 @@ func TestInventoryExports(t *testing.T) {
 	}
 
 	// Reconciliation of every type 利州 holds.
-	rows = readCSV(file(inv+"/reconciliation?format=csv", "lizhou-officer", "空白证照对账表-利州区行政审批局-20260302.csv", "text/csv"))
+	rows = readCSV(file(inv+"/reconciliation?format=csv", "lizhou-officer", "空白证照对账表-广元市利州区行政审批局-20260302.csv", "text/csv"))
 	if !slices.Equal(rows[0], inventory.ReconciliationHeaders) || len(rows) != 1+3 {
 		t.Fatalf("reconciliation CSV: got %v", rows)
 	}
-	rrows := readXLSX(file(inv+"/reconciliation?format=xlsx&type_code="+demo.TypeFood+"&org_id="+lizhou, "auditor", "空白证照对账表-利州区行政审批局-20260302.xlsx", "application/vnd.openxmlformats"), "对账")
-	if len(rrows) != 2 || rrows[1][0] != "利州区行政审批局" {
+	rrows := readXLSX(file(inv+"/reconciliation?format=xlsx&type_code="+demo.TypeFood+"&org_id="+lizhou, "auditor", "空白证照对账表-广元市利州区行政审批局-20260302.xlsx", "application/vnd.openxmlformats"), "对账")
+	if len(rrows) != 2 || rrows[1][0] != "广元市利州区行政审批局" {
 		t.Errorf("reconciliation XLSX: got %v", rrows)
 	}
 }

@@ -84,7 +84,7 @@ func demoSeal(t testing.TB, e *testenv.Env, bureau string) sealJSON {
 
 func newSealBody(e *testenv.Env) map[string]any {
 	return map[string]any{
-		"name": "利州区行政审批局公章", "org_id": e.Orgs["利州区行政审批局"], "type": "official", "code": "5108029990001",
+		"name": "广元市利州区行政审批局公章", "org_id": e.Orgs["广元市利州区行政审批局"], "type": "official", "code": "5108029990001",
 		"authorisation": map[string]any{"number": "广府函〔2026〕3号", "date": "2026-02-20"},
 		"licence_types": []string{demo.TypeFood}, "valid_to": "2029-03-01",
 	}
@@ -102,10 +102,10 @@ func TestSealRoutes(t *testing.T) {
 			t.Errorf("%s sees %d seals, want %d", user, got, want)
 		}
 	}
-	e.Must(403, "GET", "/api/v1/seals?org_id="+e.Orgs["昭化区行政审批局"], "lizhou-clerk", nil)
+	e.Must(403, "GET", "/api/v1/seals?org_id="+e.Orgs["广元市昭化区行政审批局"], "lizhou-clerk", nil)
 	e.Must(400, "GET", "/api/v1/seals?status=lost", "admin", nil)
-	lz := demoSeal(t, e, "利州区行政审批局")
-	if lz.Name != "利州区行政审批局行政审批专用章" || lz.Status != "active" || len(lz.Code) != 13 {
+	lz := demoSeal(t, e, "广元市利州区行政审批局")
+	if lz.Name != "广元市利州区行政审批局行政审批专用章" || lz.Status != "active" || len(lz.Code) != 13 {
 		t.Errorf("demo seal %+v", lz)
 	}
 	e.Must(200, "GET", "/api/v1/seals/"+lz.ID, "lizhou-clerk", nil)
@@ -183,7 +183,7 @@ func TestSealRoutes(t *testing.T) {
 
 func TestSealImages(t *testing.T) {
 	e := testenv.Start(t)
-	lz := demoSeal(t, e, "利州区行政审批局")
+	lz := demoSeal(t, e, "广元市利州区行政审批局")
 	r := e.Must(200, "GET", "/api/v1/seals/"+lz.ID+"/image.png", "", nil)
 	if ct := r.Header.Get("Content-Type"); ct != "image/png" || !strings.Contains(r.Header.Get("Cache-Control"), "public") {
 		t.Errorf("PNG headers: %v", r.Header)
@@ -251,7 +251,7 @@ func TestSealImages(t *testing.T) {
 
 func TestSealBadInputWritesNothing(t *testing.T) {
 	e := testenv.Start(t)
-	lz := demoSeal(t, e, "利州区行政审批局")
+	lz := demoSeal(t, e, "广元市利州区行政审批局")
 	drawing := e.Must(200, "GET", "/api/v1/seals/"+lz.ID+"/image.png", "", nil).Body
 	with := func(k string, v any) map[string]any {
 		m := newSealBody(e)
@@ -352,7 +352,7 @@ func pngOpaque(t testing.TB) []byte {
 func TestSealSignEndToEnd(t *testing.T) {
 	e := testenv.Start(t)
 	ctx := context.Background()
-	lz := demoSeal(t, e, "利州区行政审批局")
+	lz := demoSeal(t, e, "广元市利州区行政审批局")
 	clerk, err := e.App.Orgs.Authenticate(ctx, e.Tokens["lizhou-clerk"])
 	if err != nil {
 		t.Fatal(err)

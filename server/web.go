@@ -103,6 +103,8 @@ func (m *Web) Routes() []Route {
 
 		{Method: "GET", Path: "/verify", Name: "web.verify", Public: true, Handler: m.verifyPage},
 		{Method: "POST", Path: "/verify", Name: "web.verify_post", Public: true, Handler: m.verify.Limit(m.verifyPost)},
+		{Method: "GET", Path: "/V/{ref}", Name: "web.verify_qr", Public: true, Handler: m.verifyShort},
+		{Method: "GET", Path: "/v/{ref}", Name: "web.verify_qr_typed", Public: true, Handler: m.verifyShort},
 
 		{Method: "GET", Path: "/issue", Name: "web.issue", Public: true, Handler: p(webIssuers, m.issuePage)},
 		{Method: "POST", Path: "/issue", Name: "web.issue_post", Public: true, Handler: p(webIssuers, m.issuePost)},

@@ -154,7 +154,7 @@ func TestWebLoginSessionCookie(t *testing.T) {
 		t.Fatalf("session id %q is not 32 random bytes", v)
 	}
 	st, body, _ := b.do("GET", "/issue", nil)
-	if st != 200 || !strings.Contains(body, "利州区行政审批局") || !strings.Contains(body, "签发证照") {
+	if st != 200 || !strings.Contains(body, "广元市利州区行政审批局") || !strings.Contains(body, "签发证照") {
 		t.Fatalf("issue page: %d\n%s", st, body)
 	}
 	// The bearer-token API does not accept the session cookie.

@@ -243,7 +243,7 @@ func summaryCharts(s *demand.Summary) (template.HTML, template.HTML) {
 		if a == nil {
 			a = &acc{}
 		}
-		orgsG = append(orgsG, barGroup{Label: strings.TrimPrefix(strings.TrimSuffix(o.Label, "行政审批局"), "广元"), A: a.last, B: o.Requested})
+		orgsG = append(orgsG, barGroup{Label: strings.TrimPrefix(strings.TrimPrefix(strings.TrimSuffix(o.Label, "行政审批局"), "广元市"), "广元"), A: a.last, B: o.Requested})
 	}
 	return barChart(orgsG, "按县区：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year)),
 		barChart(types, "按证照类型：上年用量与本年申报", fmt.Sprintf("%d年用量", s.Year-1), fmt.Sprintf("%d年申报", s.Year))

@@ -2,15 +2,17 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"certseal"
 	"certseal/certs"
 )
 
-// Public verification (核验): by number or identifier (the QR code points at /verify/{ref},
-// which package server's certificate module answers), or by uploading the PDF itself. No
-// sign-in; rate limited per client address like the API's verification.
+// Public verification (核验): by number or identifier (at /verify/{ref}, which package server's
+// certificate module answers), from the QR code's short URL (/V/{ref}, see certs.ShortURL), or
+// by uploading the PDF itself. No sign-in; rate limited per client address like the API's
+// verification.
 
 type verifyData struct {
 	Ref     string
@@ -79,4 +81,40 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 		d.View = res.Certificate
 	}
 	m.render(w, r, http.StatusOK, "verify", v)
+}
+
+// verifyShort answers the short URL of a certificate's QR code, /V/<ref>.<signature> (also in
+// lower case): it finds the certificate by the record id in <ref> and sends a browser to the
+// verification page, a program to /verify/{identifier}. The signature is for offline checking
+// (certs.VerifyQR) and is not needed here. Errors are a page for a browser, JSON for a program.
+func (m *Web) verifyShort(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ref, _, _ := strings.Cut(Var(r, "ref"), ".")
+	fail := func(err error) {
+		if !wantsHTML(r) {
+			writeError(w, r, err)
+			return
+		}
+		d := &verifyData{Ref: ref, PreCSRF: m.preCSRF(w, r)}
+		m.fail(w, r, "verify", &webView{Title: "电子证照核验", Data: d, Public: true}, err)
+	}
+	if ok, _ := m.verify.Allow(clientAddr(r)); !ok {
+		fail(certseal.Errorf(certseal.ERateLimited, "查询过于频繁，请稍后再试"))
+		return
+	}
+	id, err := certs.ParseShortRef(ref)
+	if err != nil {
+		fail(err)
+		return
+	}
+	pv, err := m.Certs.Lookup(r.Context(), id)
+	if err != nil {
+		fail(err)
+		return
+	}
+	to := "/verify/" + url.PathEscape(pv.Identifier)
+	if wantsHTML(r) {
+		to = "/verify?ref=" + url.QueryEscape(pv.Identifier)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

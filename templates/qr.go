@@ -1,16 +1,135 @@
 package templates
 
-import "rsc.io/qr"
+import (
+	"errors"
+
+	"rsc.io/qr"
+	"rsc.io/qr/coding"
+)
 
 // quietZone is the white margin around a QR code, in modules (the standard asks for 4).
 const quietZone = 4
 
-// qrPath encodes payload at medium error correction and returns PDF content-stream operators
-// that fill its dark modules as rectangles, runs of dark modules in a row merged into one,
-// in the square at x, y (mm, top-left) of side size (mm) quiet zone included, on a page of
-// height pageH mm. It returns an error if the payload is too long for a QR code.
+// qrLevel is the error correction level: M restores about 15% of the code.
+const qrLevel = coding.M
+
+// encodeQR encodes payload in the densest single mode that holds it (numeric, alphanumeric,
+// else bytes), in the smallest version at medium error correction, with the data mask of the
+// lowest penalty score (ISO/IEC 18004 7.8.3): rsc.io/qr always uses mask 0, which leaves long
+// runs and blocks of one colour that make a small code harder to read. It returns an error if
+// the payload is too long for a QR code.
+func encodeQR(payload string) (*qr.Code, error) {
+	var enc coding.Encoding
+	switch {
+	case coding.Num(payload).Check() == nil:
+		enc = coding.Num(payload)
+	case coding.Alpha(payload).Check() == nil:
+		enc = coding.Alpha(payload)
+	default:
+		enc = coding.String(payload)
+	}
+	v := coding.Version(coding.MinVersion)
+	for ; enc.Bits(v) > v.DataBytes(qrLevel)*8; v++ {
+		if v == coding.MaxVersion {
+			return nil, errors.New("templates: text too long to encode as QR")
+		}
+	}
+	var best *coding.Code
+	bestScore := -1
+	for m := coding.Mask(0); m < 8; m++ {
+		p, err := coding.NewPlan(v, qrLevel, m)
+		if err != nil {
+			return nil, err
+		}
+		c, err := p.Encode(enc)
+		if err != nil {
+			return nil, err
+		}
+		if s := qrPenalty(c); bestScore < 0 || s < bestScore {
+			best, bestScore = c, s
+		}
+	}
+	return &qr.Code{Bitmap: best.Bitmap, Size: best.Size, Stride: best.Stride, Scale: 8}, nil
+}
+
+// qrPenalty is the penalty score of a masked symbol (ISO/IEC 18004:2015 7.8.3.1): runs of five
+// or more modules of one colour, 2×2 blocks of one colour, finder-like 1:1:3:1:1 patterns
+// with four light modules on a side, and the deviation of the dark share from one half.
+func qrPenalty(c *coding.Code) int {
+	n := c.Size
+	black := func(x, y int) bool { return c.Bitmap[y*c.Stride+x/8]&(1<<uint(7-x&7)) != 0 }
+	score, dark := 0, 0
+	// at returns the module at position i of line l, rows first (vertical false) or columns.
+	line := func(vertical bool, l, i int) bool {
+		if vertical {
+			return black(l, i)
+		}
+		return black(i, l)
+	}
+	finder := []bool{true, false, true, true, true, false, true}
+	for _, vertical := range []bool{false, true} {
+		for l := 0; l < n; l++ {
+			run := 1
+			for i := 1; i <= n; i++ {
+				if i < n && line(vertical, l, i) == line(vertical, l, i-1) {
+					run++
+					continue
+				}
+				if run >= 5 {
+					score += 3 + run - 5
+				}
+				run = 1
+			}
+			for i := 0; i+7 <= n; i++ {
+				match := true
+				for k, b := range finder {
+					if line(vertical, l, i+k) != b {
+						match = false
+						break
+					}
+				}
+				if !match {
+					continue
+				}
+				light := func(from, to int) bool {
+					for k := from; k < to; k++ {
+						if k >= 0 && k < n && line(vertical, l, k) {
+							return false
+						}
+					}
+					return true
+				}
+				if light(i-4, i) || light(i+7, i+11) {
+					score += 40
+				}
+			}
+		}
+	}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			b := black(x, y)
+			if b {
+				dark++
+			}
+			if x+1 < n && y+1 < n && b == black(x+1, y) && b == black(x, y+1) && b == black(x+1, y+1) {
+				score += 3
+			}
+		}
+	}
+	pct := dark * 100 / (n * n)
+	dev := pct - 50
+	if dev < 0 {
+		dev = -dev
+	}
+	return score + 10*(dev/5)
+}
+
+// qrPath encodes payload (see encodeQR) and returns PDF content-stream operators that fill its
+// dark modules as rectangles, runs of dark modules in a row merged into one, in the square at
+// x, y (mm, top-left) of side size (mm) quiet zone included, on a page of height pageH mm. It
+// returns an error if the payload is too long for a QR code.
 func qrPath(payload string, x, y, size, pageH float64) ([]byte, error) {
-	code, err := qr.Encode(payload, qr.M)
+	code, err := encodeQR(payload)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +173,7 @@ func qrRects(code *qr.Code, x, y, size, pageH float64) []byte {
 // modules (quiet zone excluded). It is for tests and tools that want to check the drawing stays
 // small; it returns an error if the payload is too long for a QR code.
 func QRRects(payload string) (rects, modules int, err error) {
-	code, err := qr.Encode(payload, qr.M)
+	code, err := encodeQR(payload)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -40,12 +40,13 @@ type Step func(tx *store.Tx, now time.Time, orgIDs map[string]string) error
 // CityCenterName is the city center's name.
 const CityCenterName = "广元市政务服务和公共资源交易中心"
 
-// Bureaus are the county-level approval bureaus with their area codes ("" for the development
-// zone, which has none of its own).
+// Bureaus are the county-level approval bureaus by their full official names, as on their seals
+// and certificates (a district's organs carry the city's name, a county's do not), with their
+// area codes ("" for the development zone, which has none of its own).
 var Bureaus = []struct{ Name, Area string }{
-	{"利州区行政审批局", "510802"},
-	{"昭化区行政审批局", "510811"},
-	{"朝天区行政审批局", "510812"},
+	{"广元市利州区行政审批局", "510802"},
+	{"广元市昭化区行政审批局", "510811"},
+	{"广元市朝天区行政审批局", "510812"},
 	{"旺苍县行政审批局", "510821"},
 	{"青川县行政审批局", "510822"},
 	{"剑阁县行政审批局", "510823"},

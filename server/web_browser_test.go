@@ -169,19 +169,33 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		chromedp.Click(chromedp.ID("#next")),
 		chromedp.WaitVisible(chromedp.ID("#issue-form")),
 	)
-	// A missing holder name is refused with a Chinese message.
-	run(t, ctx, "fill the form without the holder",
-		chromedp.SendKeys(chromedp.ID("#holder_code"), req.Holder.Code),
-		chromedp.SetValue(chromedp.ID("#valid_to"), req.ValidTo),
-		script(`(function(v){for (const k in v) { const el = document.querySelector('[name="f.'+k+'"]'); if (el) el.value = v[k]; }})(`+string(values)+`)`),
+	// The holder's name and code are asked for once, in the template's fields (经营者名称,
+	// 统一社会信用代码). A form without the holder's name, with a wrong code and a bad date lists
+	// the three mistakes at once, each by its field.
+	if n := eval(t, ctx, `String(document.querySelectorAll('#holder_name, #holder_code').length)`); n != "0" {
+		t.Fatalf("the form asks for the holder apart from the template's fields (%s inputs)", n)
+	}
+	run(t, ctx, "fill the form with three mistakes",
+		script(`(function(v){for (const k in v) { const el = document.querySelector('[name="f.'+k+'"]'); if (el) el.value = v[k]; }
+			document.querySelector('[name="f.经营者名称"]').value = ''; document.querySelector('[name="f.统一社会信用代码"]').value = '91510802ABC';
+			document.querySelector('#valid_to').type = 'text'; document.querySelector('#valid_to').value = '明年';})(`+string(values)+`)`),
 		chromedp.Click(chromedp.ID("#preview")),
 		chromedp.WaitVisible(chromedp.ID("#error")),
 	)
-	if msg := text(t, ctx, "#error"); !strings.Contains(msg, "持证主体") && !strings.Contains(msg, "名称") {
-		t.Fatalf("validation message %q does not name the holder", msg)
+	if n := eval(t, ctx, `String(document.querySelectorAll('#error li').length)`); n != "3" {
+		t.Fatalf("%s errors listed, want 3:\n%s", n, text(t, ctx, "#error"))
 	}
+	if msg := text(t, ctx, "#error"); !strings.Contains(msg, "经营者名称") || !strings.Contains(msg, "统一社会信用代码") || !strings.Contains(msg, "有效期至") {
+		t.Fatalf("the errors do not name 经营者名称, the code and 有效期至:\n%s", msg)
+	}
+	if n := eval(t, ctx, `String(document.querySelectorAll('#issue-form label.invalid').length)`); n != "3" {
+		t.Fatalf("%s fields marked, want 3", n)
+	}
+	shot(t, ctx, "clerk-issue-errors")
 	run(t, ctx, "preview",
-		chromedp.SendKeys(chromedp.ID("#holder_name"), req.Holder.Name),
+		script(`(function(){document.querySelector('[name="f.经营者名称"]').value = `+jsString(req.Holder.Name)+`;
+			document.querySelector('[name="f.统一社会信用代码"]').value = `+jsString(req.Holder.Code)+`;
+			document.querySelector('#valid_to').type = 'date'; document.querySelector('#valid_to').value = `+jsString(req.ValidTo)+`;})()`),
 		chromedp.Click(chromedp.ID("#preview")),
 		chromedp.WaitVisible(chromedp.ID("#preview-box")),
 	)
@@ -230,6 +244,12 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		t.Fatalf("public verification shows %q, want 有效", s)
 	}
 	shot(t, ctx, "verify")
+}
+
+// jsString quotes s for a script.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // TestWebBrowserBureauFilesDemand opens a yearly round, then signs in as a county bureau

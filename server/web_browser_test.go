@@ -223,6 +223,35 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		}
 	}
 	number := text(t, ctx, "table.kv td")
+	// The page offers only what the status allows: a valid certificate can be suspended, not
+	// reinstated; once suspended, the other way round. The history shows China time and names.
+	ops := func() string {
+		return eval(t, ctx, `Array.from(document.querySelectorAll('#op option')).map(o => o.value).join(' ')`)
+	}
+	if o := ops(); !strings.Contains(o, "suspend") || strings.Contains(o, "reinstate") || strings.Contains(o, "cancel_transfer") {
+		t.Fatalf("a valid certificate offers %q", o)
+	}
+	run(t, ctx, "suspend",
+		script(`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.ID("#op"), "suspend"),
+		chromedp.SendKeys(chromedp.ID("#reason"), "现场检查发现问题，责令整改"),
+		chromedp.Click(chromedp.ID("#operate")),
+		waitText(".flash", "暂扣"),
+	)
+	if o := ops(); !strings.Contains(o, "reinstate") || strings.Contains(o, "suspend") {
+		t.Fatalf("a suspended certificate offers %q", o)
+	}
+	if h := text(t, ctx, "#history"); !strings.Contains(h, "2026-03-02 09:00") || !strings.Contains(h, "利州区行政审批局窗口") {
+		t.Fatalf("history without China time or the clerk's name:\n%s", h)
+	}
+	run(t, ctx, "reinstate",
+		script(`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.ID("#op"), "reinstate"),
+		chromedp.SendKeys(chromedp.ID("#reason"), "已整改完毕，经复查合格"),
+		chromedp.Click(chromedp.ID("#operate")),
+		waitText(".flash", "有效"),
+	)
+	shot(t, ctx, "certificate")
 	run(t, ctx, "certificate list",
 		chromedp.Navigate(w.URL+"/certificates"),
 		chromedp.SendKeys(chromedp.ID("#q"), req.Holder.Name),
@@ -233,6 +262,12 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		t.Fatalf("the list does not show %s:\n%s", number, s)
 	}
 	shot(t, ctx, "certificate-list")
+	// An unknown page is a Chinese page with the menu and a link home.
+	run(t, ctx, "unknown page", chromedp.Navigate(w.URL+"/certificates/1/no-such-page"), waitText("h1", "页面不存在"))
+	if s := text(t, ctx, "#home-link"); s != "返回首页" {
+		t.Fatalf("the 404 page's link home reads %q", s)
+	}
+	shot(t, ctx, "not-found")
 	// Public verification, signed out, by the licence number.
 	run(t, ctx, "verify",
 		chromedp.Navigate(w.URL+"/verify"),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -253,6 +254,14 @@ func TestWebCertOps(t *testing.T) {
 		}
 		if got := strings.Join(ops(), " "); got != c.want {
 			t.Errorf("after %q the page offers %q, want %q", c.op, got, c.want)
+		}
+		// A valid certificate shows no reason beside 有效 (the reinstatement's is in the history).
+		if c.op == "reinstate" {
+			_, page, _ := b.do("GET", "/certificates/"+e.cert.ID, nil)
+			_, pub, _ := e.client(t).do("GET", "/verify?ref="+url.QueryEscape(e.cert.LicenceNumber), nil)
+			if strings.Contains(page, "（测试办理）") || strings.Contains(pub, "原因：测试办理") || !strings.Contains(pub, "有效") {
+				t.Error("a valid certificate's page or public verification shows the reinstatement's reason as its status reason")
+			}
 		}
 	}
 	_, page, _ := b.do("GET", "/certificates/"+e.cert.ID, nil)

@@ -227,7 +227,9 @@ func (d *issueData) errs() webErrs {
 		e.addMsg(codeAt, codeLabel, "不能为空")
 	} else if d.Holder.Code != "" {
 		h := certs.Holder{Name: "-", Code: d.Holder.Code, CodeType: d.Holder.CodeType}
-		e.add(codeAt, codeLabel, h.Validate())
+		if err := h.Validate(); err != nil {
+			e.addMsg(codeAt, codeLabel, strings.TrimPrefix(certseal.ErrorMessage(err), "持证主体代码："))
+		}
 	}
 	// Every field by the template's rules (the holder's code has its kind's message already).
 	for _, f := range d.Fields {

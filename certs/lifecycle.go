@@ -106,19 +106,22 @@ func Ops() []string {
 	return []string{"suspend", "reinstate", "revoke", "withdraw", "cancel", "penalty_withdraw", "expire", "transfer_out", "cancel_transfer", "transfer_in", "renew", "change", "replace"}
 }
 
-// OpsFrom lists the operations the lifecycle allows from a status (as read now: 00 未生效 and
-// 05 失效 included), in the order of Ops, leaving out expire, which only the sweep records. A
-// superseded version allows none, and transfer_in is for the receiving bureau only.
+// OpsFrom lists the operations the lifecycle allows on c as of now, in the order of Ops: those
+// whose rule starts from c's status as read now (00 未生效 and 05 失效 included; a valid
+// certificate past its end date counts as expired), none on a version a newer one has superseded
+// or taken over, and replace (补证) only for a certificate printed on a blank form. Who may
+// operate is checked apart: transfer_in is for the receiving bureau only, the rest for the
+// issuing organisation and the city center. Pages offer these and nothing else.
 func OpsFrom(c *Certificate, now time.Time) []string {
-	if c.SupersededBy != "" {
-		return nil
-	}
-	st := c.effectiveStatus(now)
 	var out []string
 	for _, name := range Ops() {
-		if name != "expire" && allowed(opRules[name], st) {
-			out = append(out, name)
+		if checkTransition(opRules[name], name, c, now) != nil {
+			continue
 		}
+		if name == "replace" && c.Serial == "" {
+			continue
+		}
+		out = append(out, name)
 	}
 	return out
 }

@@ -18,7 +18,7 @@ func day(s string, hour int) time.Time {
 // valid_from, 有效, 失效 after valid_to, and 已由第N版取代 from the day the newer version takes
 // effect; and the operations offered follow.
 func TestStatusAsOfNow(t *testing.T) {
-	c := certs.Certificate{Version: 1, Status: certs.StatusValid, ValidFrom: "2026-03-02", ValidTo: "2030-03-26"}
+	c := certs.Certificate{Version: 1, Status: certs.StatusValid, ValidFrom: "2026-03-02", ValidTo: "2030-03-26", Serial: "SC00000001"}
 	renewed := c
 	renewed.SupersededBy, renewed.SupersededFrom = "9", "2030-03-27"
 	cases := []struct {
@@ -32,7 +32,7 @@ func TestStatusAsOfNow(t *testing.T) {
 		{"before valid_from", c, day("2026-03-01", 23), "未生效", []string{"revoke", "cancel", "replace"}, []string{"suspend", "renew", "transfer_out"}},
 		{"first day", c, day("2026-03-02", 0), "有效", []string{"suspend", "renew", "transfer_out", "change"}, []string{"reinstate", "transfer_in"}},
 		{"last day", c, day("2030-03-26", 23), "有效", []string{"suspend"}, nil},
-		{"day after", c, day("2030-03-27", 0), "失效", []string{"renew", "cancel"}, []string{"suspend", "expire"}},
+		{"day after", c, day("2030-03-27", 0), "失效", []string{"renew", "cancel", "expire"}, []string{"suspend", "change"}},
 		{"renewed, old in force", renewed, day("2030-03-26", 12), "有效", nil, []string{"suspend", "renew"}},
 		{"renewed, new in force", renewed, day("2030-03-27", 0), "已由第2版取代", nil, []string{"cancel"}},
 	}

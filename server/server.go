@@ -60,6 +60,11 @@ func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range s.Extra { // a browser gets the web pages' HTML 404 (webnotfound.go)
+			if p, ok := m.(notFoundPager); ok && p.NotFoundPage(w, r) {
+				return
+			}
+		}
 		writeError(w, r, certseal.Errorf(certseal.ENotFound, "没有这个地址：%s", r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,29 +200,24 @@ type webView struct {
 	Flash   string
 	Error   string
 	ErrorAt string // the form field the error is about, when known
-	Data    any
-	Now     time.Time
-	Public  bool
+	// Errors are every mistake of a form, each by its field, shown together (Error is the first).
+	Errors []webFieldError
+	Data   any
+	Now    time.Time
+	Public bool
+
+	people *webPeople // display names looked up for this page
 }
 
 var webFuncs = template.FuncMap{
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.In(certseal.China).Format("2006-01-02")
-	},
-	"datetime": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.In(certseal.China).Format("2006-01-02 15:04")
-	},
-	"yuan":    inventory.Yuan,
-	"kind":    func(k certseal.OrgKind) string { return k.Label() },
-	"role":    func(r certseal.Role) string { return r.Label() },
-	"channel": func(c catalogue.Channel) string { return c.Label() },
-	"add":     func(a, b int) int { return a + b },
+	// Every time and date on every page goes through these two (China time, 2026-12-02 03:37).
+	"date":     webDate,
+	"datetime": webTime,
+	// Every enumeration goes through label: {{label .Kind}}, {{label "level" .Level}}.
+	"label": webLabel,
+	"yuan":  inventory.Yuan,
+	"add":   func(a, b int) int { return a + b },
+	"has":   func(list []string, s string) bool { return slices.Contains(list, s) },
 	"pct": func(a, b int64) int64 {
 		if b <= 0 {
 			return 0
@@ -243,12 +239,6 @@ var webFuncs = template.FuncMap{
 			return l
 		}
 		return a
-	},
-	"deref": func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
-		}
-		return *t
 	},
 }
 
@@ -278,6 +268,7 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 		panic("no page " + name)
 	}
 	v.Now = m.Clock.Now()
+	v.people = &webPeople{db: m.DB}
 	if s := webSessionOf(r); s != nil {
 		p := Principal(r)
 		v.User, v.Org, v.CSRF = p.User, p.Org, s.csrf

@@ -169,19 +169,33 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		chromedp.Click(chromedp.ID("#next")),
 		chromedp.WaitVisible(chromedp.ID("#issue-form")),
 	)
-	// A missing holder name is refused with a Chinese message.
-	run(t, ctx, "fill the form without the holder",
-		chromedp.SendKeys(chromedp.ID("#holder_code"), req.Holder.Code),
-		chromedp.SetValue(chromedp.ID("#valid_to"), req.ValidTo),
-		script(`(function(v){for (const k in v) { const el = document.querySelector('[name="f.'+k+'"]'); if (el) el.value = v[k]; }})(`+string(values)+`)`),
+	// The holder's name and code are asked for once, in the template's fields (经营者名称,
+	// 统一社会信用代码). A form without the holder's name, with a wrong code and a bad date lists
+	// the three mistakes at once, each by its field.
+	if n := eval(t, ctx, `String(document.querySelectorAll('#holder_name, #holder_code').length)`); n != "0" {
+		t.Fatalf("the form asks for the holder apart from the template's fields (%s inputs)", n)
+	}
+	run(t, ctx, "fill the form with three mistakes",
+		script(`(function(v){for (const k in v) { const el = document.querySelector('[name="f.'+k+'"]'); if (el) el.value = v[k]; }
+			document.querySelector('[name="f.经营者名称"]').value = ''; document.querySelector('[name="f.统一社会信用代码"]').value = '91510802ABC';
+			document.querySelector('#valid_to').type = 'text'; document.querySelector('#valid_to').value = '明年';})(`+string(values)+`)`),
 		chromedp.Click(chromedp.ID("#preview")),
 		chromedp.WaitVisible(chromedp.ID("#error")),
 	)
-	if msg := text(t, ctx, "#error"); !strings.Contains(msg, "持证主体") && !strings.Contains(msg, "名称") {
-		t.Fatalf("validation message %q does not name the holder", msg)
+	if n := eval(t, ctx, `String(document.querySelectorAll('#error li').length)`); n != "3" {
+		t.Fatalf("%s errors listed, want 3:\n%s", n, text(t, ctx, "#error"))
 	}
+	if msg := text(t, ctx, "#error"); !strings.Contains(msg, "经营者名称") || !strings.Contains(msg, "统一社会信用代码") || !strings.Contains(msg, "有效期至") {
+		t.Fatalf("the errors do not name 经营者名称, the code and 有效期至:\n%s", msg)
+	}
+	if n := eval(t, ctx, `String(document.querySelectorAll('#issue-form label.invalid').length)`); n != "3" {
+		t.Fatalf("%s fields marked, want 3", n)
+	}
+	shot(t, ctx, "clerk-issue-errors")
 	run(t, ctx, "preview",
-		chromedp.SendKeys(chromedp.ID("#holder_name"), req.Holder.Name),
+		script(`(function(){document.querySelector('[name="f.经营者名称"]').value = `+jsString(req.Holder.Name)+`;
+			document.querySelector('[name="f.统一社会信用代码"]').value = `+jsString(req.Holder.Code)+`;
+			document.querySelector('#valid_to').type = 'date'; document.querySelector('#valid_to').value = `+jsString(req.ValidTo)+`;})()`),
 		chromedp.Click(chromedp.ID("#preview")),
 		chromedp.WaitVisible(chromedp.ID("#preview-box")),
 	)
@@ -209,6 +223,35 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		}
 	}
 	number := text(t, ctx, "table.kv td")
+	// The page offers only what the status allows: a valid certificate can be suspended, not
+	// reinstated; once suspended, the other way round. The history shows China time and names.
+	ops := func() string {
+		return eval(t, ctx, `Array.from(document.querySelectorAll('#op option')).map(o => o.value).join(' ')`)
+	}
+	if o := ops(); !strings.Contains(o, "suspend") || strings.Contains(o, "reinstate") || strings.Contains(o, "cancel_transfer") {
+		t.Fatalf("a valid certificate offers %q", o)
+	}
+	run(t, ctx, "suspend",
+		script(`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.ID("#op"), "suspend"),
+		chromedp.SendKeys(chromedp.ID("#reason"), "现场检查发现问题，责令整改"),
+		chromedp.Click(chromedp.ID("#operate")),
+		waitText(".flash", "暂扣"),
+	)
+	if o := ops(); !strings.Contains(o, "reinstate") || strings.Contains(o, "suspend") {
+		t.Fatalf("a suspended certificate offers %q", o)
+	}
+	if h := text(t, ctx, "#history"); !strings.Contains(h, "2026-03-02 09:00") || !strings.Contains(h, "利州区行政审批局窗口") {
+		t.Fatalf("history without China time or the clerk's name:\n%s", h)
+	}
+	run(t, ctx, "reinstate",
+		script(`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.ID("#op"), "reinstate"),
+		chromedp.SendKeys(chromedp.ID("#reason"), "已整改完毕，经复查合格"),
+		chromedp.Click(chromedp.ID("#operate")),
+		waitText(".flash", "有效"),
+	)
+	shot(t, ctx, "certificate")
 	run(t, ctx, "certificate list",
 		chromedp.Navigate(w.URL+"/certificates"),
 		chromedp.SendKeys(chromedp.ID("#q"), req.Holder.Name),
@@ -219,6 +262,12 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		t.Fatalf("the list does not show %s:\n%s", number, s)
 	}
 	shot(t, ctx, "certificate-list")
+	// An unknown page is a Chinese page with the menu and a link home.
+	run(t, ctx, "unknown page", chromedp.Navigate(w.URL+"/certificates/1/no-such-page"), waitText("h1", "页面不存在"))
+	if s := text(t, ctx, "#home-link"); s != "返回首页" {
+		t.Fatalf("the 404 page's link home reads %q", s)
+	}
+	shot(t, ctx, "not-found")
 	// Public verification, signed out, by the licence number.
 	run(t, ctx, "verify",
 		chromedp.Navigate(w.URL+"/verify"),
@@ -230,6 +279,12 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 		t.Fatalf("public verification shows %q, want 有效", s)
 	}
 	shot(t, ctx, "verify")
+}
+
+// jsString quotes s for a script.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // TestWebBrowserBureauFilesDemand opens a yearly round, then signs in as a county bureau

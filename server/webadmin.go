@@ -50,6 +50,12 @@ func (m *Web) orgsPage(w http.ResponseWriter, r *http.Request) {
 func (m *Web) orgsPost(w http.ResponseWriter, r *http.Request) {
 	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
 	o := certseal.Org{Name: f("name"), Kind: certseal.OrgKind(f("kind")), USCC: strings.ToUpper(f("uscc")), AreaCode: f("area_code"), ParentID: f("parent_id")}
+	if errs := orgFormErrs(o); len(errs) > 0 {
+		d := m.orgsData(r)
+		d.New = o
+		m.failForm(w, r, "orgs", &webView{Title: "机构", Data: d}, errs)
+		return
+	}
 	created, err := m.Orgs.CreateOrg(r.Context(), webActor(r), o)
 	if err != nil {
 		d := m.orgsData(r)
@@ -105,6 +111,13 @@ func (m *Web) usersPost(w http.ResponseWriter, r *http.Request) {
 	case "create":
 		nu = certseal.User{Username: strings.TrimSpace(r.FormValue("username")), Name: strings.TrimSpace(r.FormValue("name")),
 			OrgID: r.FormValue("org_id"), Role: certseal.Role(r.FormValue("role"))}
+		all, _, _ := m.Orgs.List(ctx, orgs.OrgFilter{}, "", 1000)
+		if errs := userFormErrs(nu, all); len(errs) > 0 {
+			d := m.usersData(r)
+			d.New = nu
+			m.failForm(w, r, "users", &webView{Title: "用户", Data: d}, errs)
+			return
+		}
 		var u certseal.User
 		if u, err = m.Orgs.CreateUser(ctx, actor, nu); err == nil {
 			msg = "已添加用户 " + u.Username + "，请为其设置密码。"

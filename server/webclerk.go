@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"certseal"
 	"certseal/certs"
@@ -40,6 +43,10 @@ type issueData struct {
 	IdemKey  string
 	Preview  bool
 	Step     int
+	// NameField and CodeField are the template's fields that hold the holder's name and code
+	// (经营者名称, 统一社会信用代码): the form asks for them there, once, and fills the holder
+	// from them. "" when the template has none, and the form asks for the holder apart.
+	NameField, CodeField string
 }
 
 // issueForm builds the issuing form for the type and item in the query or form, with the
@@ -86,13 +93,28 @@ func (m *Web) issueForm(r *http.Request) (*issueData, error) {
 	if d.Template, err = m.Templates.Template(ctx, d.Type.TemplateID, 0); err != nil {
 		return d, err
 	}
+	names, codes := certs.HolderFields()
 	for _, f := range d.Template.Fields {
 		if n := d.Template.Number; n != nil && n.Field == f.Name {
 			continue
 		}
-		d.Fields = append(d.Fields, issueField{Field: f, Value: strings.TrimSpace(r.FormValue("f." + f.Name)), System: slices.Contains(certs.SystemFields(), f.Name)})
+		field := issueField{Field: f, Value: strings.TrimSpace(r.FormValue("f." + f.Name)), System: slices.Contains(certs.SystemFields(), f.Name)}
+		d.Fields = append(d.Fields, field)
+		if !field.System && d.NameField == "" && slices.Contains(names, f.Name) {
+			d.NameField = f.Name
+		}
+		if !field.System && d.CodeField == "" && slices.Contains(codes, f.Name) {
+			d.CodeField = f.Name
+		}
 	}
 	d.Holder = certs.Holder{Name: strings.TrimSpace(r.FormValue("holder_name")), Code: strings.TrimSpace(r.FormValue("holder_code")), CodeType: r.FormValue("holder_code_type")}
+	// The holder is the data of the template's holder fields, when it has them.
+	if d.NameField != "" {
+		d.Holder.Name = d.value(d.NameField)
+	}
+	if d.CodeField != "" {
+		d.Holder.Code = d.value(d.CodeField)
+	}
 	if d.Holder.CodeType == "" {
 		d.Holder.CodeType = certs.CodeUSCC
 	}
@@ -146,12 +168,120 @@ func (d *issueData) request() certs.IssueRequest {
 	return req
 }
 
+// value returns the typed value of the template field.
+func (d *issueData) value(name string) string {
+	for _, f := range d.Fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// field maps an error's field to the form's: the holder's name and code are the template's
+// holder fields when the form asks for them there.
+func (d *issueData) field(f string) string {
+	switch {
+	case f == "holder.name" && d.NameField != "":
+		return d.NameField
+	case f == "holder.code" && d.CodeField != "":
+		return d.CodeField
+	}
+	return f
+}
+
 func (d *issueData) markInvalid(field string) {
 	for i := range d.Fields {
 		if d.Fields[i].Name == field {
 			d.Fields[i].Invalid = true
 		}
 	}
+}
+
+// errs checks every field of the filled-in form at once: each template field by the template's
+// own rules, the holder, the dates, the seal and the blank form. The service checks it all again.
+func (d *issueData) errs() webErrs {
+	var e webErrs
+	label := func(f templates.Field) string {
+		if f.Label != "" {
+			return f.Label
+		}
+		return f.Name
+	}
+	nameLabel, codeLabel := "持证主体名称", "证件号码"
+	for _, f := range d.Fields {
+		if f.Name == d.NameField {
+			nameLabel = label(f.Field)
+		}
+		if f.Name == d.CodeField {
+			codeLabel = label(f.Field)
+		}
+	}
+	nameAt, codeAt := d.field("holder.name"), d.field("holder.code")
+	if d.Holder.Name == "" && d.NameField == "" {
+		e.addMsg(nameAt, nameLabel, "不能为空")
+	} else if utf8.RuneCountInString(d.Holder.Name) > 100 {
+		e.addMsg(nameAt, nameLabel, "不能超过100个字符")
+	}
+	if d.Holder.Code == "" && d.CodeField == "" {
+		e.addMsg(codeAt, codeLabel, "不能为空")
+	} else if d.Holder.Code != "" {
+		h := certs.Holder{Name: "-", Code: d.Holder.Code, CodeType: d.Holder.CodeType}
+		if err := h.Validate(); err != nil {
+			e.addMsg(codeAt, codeLabel, strings.TrimPrefix(certseal.ErrorMessage(err), "持证主体代码："))
+		}
+	}
+	// Every field by the template's rules (the holder's code has its kind's message already).
+	for _, f := range d.Fields {
+		if f.System {
+			continue
+		}
+		// The field alone, by the template's rules (required, length, type, pattern, glyphs).
+		t := d.Template
+		one := templates.Template{ID: t.ID, Version: t.Version, Name: t.Name, Page: t.Page, MinFontSize: t.MinFontSize, Color: t.Color,
+			SealPos: t.SealPos, QR: t.QR, Overlay: t.Overlay, Number: t.Number, Fields: []templates.Field{f.Field}}
+		vals := map[string]string{}
+		if f.Value != "" {
+			vals[f.Name] = f.Value
+		}
+		var ce *certseal.Error
+		if err := one.CheckValues(vals); errors.As(err, &ce) && ce.Code == certseal.EInvalid {
+			if at, _ := ce.Detail["field"].(string); at == f.Name {
+				// "字段“住所”为必填项" under 住所 reads "为必填项".
+				e.addMsg(f.Name, label(f.Field), strings.TrimPrefix(strings.TrimPrefix(certseal.ErrorMessage(err), "字段“"+f.Name+"”"), "的值"))
+			}
+		}
+	}
+	for _, p := range []struct{ field, label, v string }{{"valid_from", "有效期起", d.From}, {"valid_to", "有效期至", d.To}} {
+		if p.v == "" {
+			continue
+		}
+		if _, err := time.ParseInLocation("2006-01-02", p.v, certseal.China); err != nil {
+			e.addMsg(p.field, p.label, "应为日期，如 2026-03-02")
+		}
+	}
+	if d.To == "" && d.Type.MaxValidityMonths > 0 {
+		e.addMsg("valid_to", "有效期至", fmt.Sprintf("%s的有效期为 %d 至 %d 个月，请填写截止日期", d.Type.Name, d.Type.MinValidityMonths, d.Type.MaxValidityMonths))
+	}
+	if d.SealID == "" {
+		e.addMsg("seal", "电子印章", "本单位没有可用于此证照类型的有效印章")
+	}
+	if d.Paper && d.Serial == "" {
+		e.addMsg("blank_serial", "空白证照印制编号", "不能为空")
+	}
+	// Listed in the order of the form.
+	at := map[string]int{"holder.name": -2, "holder.code": -1}
+	for i, f := range d.Fields {
+		at[f.Name] = i
+	}
+	pos := func(x webFieldError) int {
+		if i, ok := at[x.Field]; ok {
+			return i
+		}
+		return len(d.Fields)
+	}
+	slices.SortStableFunc(e, func(a, b webFieldError) int { return pos(a) - pos(b) })
+	return e
 }
 
 func (m *Web) issuePage(w http.ResponseWriter, r *http.Request) {
@@ -207,6 +337,13 @@ func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "issue", v, err)
 		return
 	}
+	if errs := d.errs(); len(errs) > 0 {
+		for _, e := range errs {
+			d.markInvalid(e.Field)
+		}
+		m.failForm(w, r, "issue", v, errs)
+		return
+	}
 	req := d.request()
 	if err := req.Validate(); err != nil {
 		m.issueFail(w, r, v, d, err)
@@ -243,11 +380,24 @@ func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Web) issueFail(w http.ResponseWriter, r *http.Request, v *webView, d *issueData, err error) {
-	var field string
-	if e, ok := err.(*certseal.Error); ok {
-		field, _ = e.Detail["field"].(string)
+	var e *certseal.Error
+	if errors.As(err, &e) {
+		if field, _ := e.Detail["field"].(string); field != "" {
+			field = d.field(field)
+			d.markInvalid(field)
+			// One mistake the service found, listed as the form's others are.
+			if e.Code == certseal.EInvalid {
+				label := field
+				for _, f := range d.Fields {
+					if f.Name == field && f.Label != "" {
+						label = f.Label
+					}
+				}
+				m.failForm(w, r, "issue", v, webErrs{{Field: field, Label: label, Message: certseal.ErrorMessage(err)}})
+				return
+			}
+		}
 	}
-	d.markInvalid(field)
 	m.fail(w, r, "issue", v, err)
 }
 
@@ -316,6 +466,7 @@ type certDetailData struct {
 	Values  []certValue
 	History []certs.Operation
 	Ops     []webOp
+	Has     []string // the ops of Ops, for the fields only some of them need
 	CanOp   bool
 	Class   string
 }
@@ -337,7 +488,16 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 	if err != nil {
 		return nil, err
 	}
-	d := &certDetailData{C: c, Class: statusClass(c.Status), Ops: webOps, CanOp: slices.Contains(webOperator, actor.Role)}
+	d := &certDetailData{C: c, Class: statusClass(c.Status)}
+	// Only what the lifecycle allows from the current status (certs.OpsFrom), in webOps' order.
+	allowed := certs.OpsFrom(&c, m.Clock.Now())
+	for _, op := range webOps {
+		if slices.Contains(allowed, op.Op) {
+			d.Ops = append(d.Ops, op)
+			d.Has = append(d.Has, op.Op)
+		}
+	}
+	d.CanOp = slices.Contains(webOperator, actor.Role) && len(d.Ops) > 0
 	d.History, _ = m.Certs.History(ctx, actor, c.ID)
 	seen := map[string]bool{}
 	if t, err := m.Templates.Template(ctx, c.TemplateID, c.TemplateVersion); err == nil {

@@ -53,10 +53,16 @@ func (m *Web) receivePost(w http.ResponseWriter, r *http.Request) {
 		Batch: f("batch"), ProvincialDept: f("provincial_dept"), Document: f("document"), Note: f("note")}
 	d.Yuan = f("unit_cost")
 	var err error
-	for _, t := range d.Types {
+	var typ *catalogue.LicenceType
+	for i, t := range d.Types {
 		if t.Code == d.R.TypeCode {
 			d.R.Channel = t.Channel // the channel is the type's own
+			typ = &d.Types[i]
 		}
+	}
+	if errs := receiveFormErrs(d.R, typ, d.Yuan); len(errs) > 0 {
+		m.failForm(w, r, "receive", &webView{Title: "空白证照入库", Data: d}, errs)
+		return
 	}
 	if d.Yuan != "" {
 		y, perr := strconv.ParseFloat(d.Yuan, 64)

@@ -222,6 +222,8 @@ func TestWebNotFound(t *testing.T) {
 
 var opOptionRe = regexp.MustCompile(`<option value="([a-z_]+)">`)
 
+var targetRe = regexp.MustCompile(`<option value="([^"]+)">([^<]+)</option>`)
+
 // TestWebCertOps: the certificate's page offers only what its status allows.
 func TestWebCertOps(t *testing.T) {
 	e := startWebFix(t)
@@ -249,7 +251,29 @@ func TestWebCertOps(t *testing.T) {
 		{"cancel_transfer", "suspend withdraw revoke cancel penalty_withdraw transfer_out renew replace"},
 		{"revoke", ""},
 	} {
-		if c.op != "" {
+		switch c.op {
+		case "":
+		case "transfer_out":
+			// Through the page's own form: it offers the receiving bureaus, never the issuer.
+			_, page, _ := b.do("GET", "/certificates/"+e.cert.ID, nil)
+			m := targetRe.FindAllStringSubmatch(page, -1)
+			var target string
+			for _, o := range m {
+				if strings.Contains(o[2], "利州区行政审批局") {
+					t.Errorf("the transfer-out form offers the issuer itself: %s", o[2])
+				}
+				if strings.Contains(o[2], "昭化区行政审批局") {
+					target = o[1]
+				}
+			}
+			if target == "" {
+				t.Fatalf("the transfer-out form offers no 昭化区行政审批局: %v", m)
+			}
+			st, _, _ := b.do("POST", "/certificates/"+e.cert.ID, url.Values{"csrf": {csrfOf(t, page)}, "op": {"transfer_out"}, "reason": {"测试办理"}, "target_org_id": {target}})
+			if st != http.StatusSeeOther {
+				t.Fatalf("transfer out through the page: %d", st)
+			}
+		default:
 			e.Must(200, "POST", "/api/v1/certificates/"+e.cert.ID+"/operations", "lizhou-clerk", certs.OperationRequest{Op: c.op, Reason: "测试办理"})
 		}
 		if got := strings.Join(ops(), " "); got != c.want {

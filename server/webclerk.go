@@ -13,6 +13,7 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/internal/catalogue"
+	"certseal/internal/orgs"
 	"certseal/inventory"
 	"certseal/seals"
 	"certseal/templates"
@@ -469,6 +470,9 @@ type certDetailData struct {
 	Has     []string // the ops of Ops, for the fields only some of them need
 	CanOp   bool
 	Class   string
+	// Targets are the organisations a transfer out may go to (county bureaus and county
+	// departments other than the issuer), when transfer_out is offered.
+	Targets []certseal.Org
 }
 
 type webOp struct{ Op, Label string }
@@ -498,6 +502,19 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 		}
 	}
 	d.CanOp = slices.Contains(webOperator, actor.Role) && len(d.Ops) > 0
+	if d.CanOp && slices.Contains(d.Has, "transfer_out") {
+		for _, kind := range []certseal.OrgKind{certseal.KindCountyBureau, certseal.KindCountyDept} {
+			os, _, err := m.Orgs.List(ctx, orgs.OrgFilter{Kind: kind}, "", 1000)
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range os {
+				if o.ID != c.IssuerOrgID {
+					d.Targets = append(d.Targets, o)
+				}
+			}
+		}
+	}
 	d.History, _ = m.Certs.History(ctx, actor, c.ID)
 	seen := map[string]bool{}
 	if t, err := m.Templates.Template(ctx, c.TemplateID, c.TemplateVersion); err == nil {
@@ -530,6 +547,9 @@ func (m *Web) certOperate(w http.ResponseWriter, r *http.Request) {
 	req := certs.OperationRequest{Op: r.FormValue("op"), Reason: strings.TrimSpace(r.FormValue("reason")),
 		ValidTo: strings.TrimSpace(r.FormValue("valid_to")), Serial: strings.TrimSpace(r.FormValue("serial")),
 		ReportRef: strings.TrimSpace(r.FormValue("report_ref"))}
+	if req.Op == "transfer_out" {
+		req.TargetOrgID = strings.TrimSpace(r.FormValue("target_org_id"))
+	}
 	err := req.Validate()
 	var c certs.Certificate
 	if err == nil {

@@ -424,7 +424,7 @@ type certListData struct {
 	States []certs.Status
 }
 
-var webCertStatuses = []certs.Status{certs.StatusValid, certs.StatusSuspended, certs.StatusRevoked, certs.StatusCancelled,
+var webCertStatuses = []certs.Status{certs.StatusPending, certs.StatusValid, certs.StatusSuspended, certs.StatusRevoked, certs.StatusCancelled,
 	certs.StatusExpired, certs.StatusTransferredOut, certs.StatusPenalty, certs.StatusOther}
 
 func (m *Web) certList(w http.ResponseWriter, r *http.Request) {

@@ -1,4 +1,4 @@
-package certs
+package push
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/certs"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
@@ -44,7 +45,7 @@ type retryState struct {
 }
 
 // defaultClient is the webhook client: a 10s timeout, no redirects, no proxy, and every
-// connection checked against the address rule (push_guard.go).
+// connection checked against the address rule (guard.go).
 func (p *Pusher) defaultClient() *http.Client {
 	return &http.Client{
 		Timeout:       10 * time.Second,
@@ -112,7 +113,7 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 	}
 	var cands []cand
 	err := p.DB.View(func(tx *store.Tx) error {
-		last := tx.Sequence(bucketOutbox)
+		last := certs.LastEventSeqTx(tx)
 		return tx.Scan(bucketPushSubs, nil, nil, func(_, v []byte) error {
 			var s Subscription
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -194,7 +195,7 @@ func orgArea(o certseal.Org) string {
 }
 
 // match reports whether the subscriber sees the event (see the scope rules in push.go).
-func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *Event) bool {
+func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *certs.Event) bool {
 	if len(sub.TypeCodes) > 0 && !slices.Contains(sub.TypeCodes, e.TypeCode) {
 		return false
 	}
@@ -215,7 +216,7 @@ func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *Eve
 		if org.ParentID != "" && sc.typ(tx, e.TypeCode).ResponsibleOrgID == org.ParentID {
 			return true
 		}
-		c, err := GetTx(tx, e.CertificateID)
+		c, err := certs.GetTx(tx, e.CertificateID)
 		if err != nil {
 			return false
 		}
@@ -237,7 +238,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 			sub     Subscription
 			secret  []byte
 			cur     pushCursor
-			target  *Event
+			target  *certs.Event
 			skipped uint64 // the last event passed over before target (or of the page)
 			pending Delivery
 			found   bool
@@ -259,7 +260,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 			if err != nil {
 				return err
 			}
-			events, err := EventsAfterTx(tx, cur.Seq, pushPage)
+			events, err := certs.EventsAfterTx(tx, cur.Seq, pushPage)
 			if err != nil {
 				return err
 			}
@@ -366,7 +367,7 @@ func (p *Pusher) advance(subID string, gen, seq uint64) error {
 }
 
 // newDelivery records a pending delivery of e and moves the cursor to just before it.
-func (p *Pusher) newDelivery(subID string, gen uint64, e *Event) (Delivery, error) {
+func (p *Pusher) newDelivery(subID string, gen uint64, e *certs.Event) (Delivery, error) {
 	var d Delivery
 	now := p.Clock.Now().UTC()
 	err := p.DB.Update(func(tx *store.Tx) error {
@@ -401,9 +402,9 @@ func (p *Pusher) newDelivery(subID string, gen uint64, e *Event) (Delivery, erro
 
 // attempt sends one webhook request and records it. It reports whether the receiver
 // acknowledged the event; the error is errStale or a store failure.
-func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, d *Delivery, e *Event, gen uint64) (bool, error) {
+func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, d *Delivery, e *certs.Event, gen uint64) (bool, error) {
 	sentAt := p.Clock.Now().UTC().Truncate(time.Second)
-	body, err := json.Marshal(PushPayload{DeliveryID: d.ID, SubscriptionID: sub.ID, SentAt: sentAt, Event: *e})
+	body, err := json.Marshal(Payload{DeliveryID: d.ID, SubscriptionID: sub.ID, SentAt: sentAt, Event: *e})
 	if err != nil {
 		return false, err
 	}

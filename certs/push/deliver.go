@@ -80,7 +80,7 @@ func (p *Pusher) Run(ctx context.Context) {
 		next := p.dispatch(ctx, running, retry, done, maxWorkers)
 		timer.Reset(time.Hour)
 		if !next.IsZero() {
-			timer.Reset(max(time.Until(next), time.Millisecond))
+			timer.Reset(max(next.Sub(p.Clock.Now()), time.Millisecond)) // next is on the service clock
 		}
 		select {
 		case <-ctx.Done():
@@ -134,10 +134,10 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 	})
 	if err != nil {
 		p.log().Error("push: list subscriptions", "err", err)
-		return time.Now().Add(time.Minute)
+		return p.Clock.Now().Add(time.Minute)
 	}
 	var next time.Time
-	now := time.Now()
+	now := p.Clock.Now()
 	for _, c := range cands {
 		if r, ok := retry[c.id]; ok {
 			if r.gen == c.gen && r.updated.Equal(c.updated) && now.Before(r.at) {
@@ -156,6 +156,12 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 			r := p.work(ctx, id)
 			done <- r
 		}(c.id)
+	}
+	p.mu.Lock()
+	f := p.onPass
+	p.mu.Unlock()
+	if f != nil {
+		f(now, next)
 	}
 	return next
 }
@@ -284,7 +290,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 		if err != nil {
 			if certseal.ErrorCode(err) != certseal.ENotFound {
 				p.log().Error("push: read subscription", "subscription", subID, "err", err)
-				res.retryAt = time.Now().Add(time.Minute)
+				res.retryAt = p.Clock.Now().Add(time.Minute)
 			}
 			return res
 		}
@@ -293,7 +299,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 		}
 		if secret, err = p.openSecret(secret); err != nil { // decrypted outside the transaction
 			p.log().Error("push: open the subscription's secret", "subscription", subID, "err", err)
-			res.retryAt = time.Now().Add(time.Minute)
+			res.retryAt = p.Clock.Now().Add(time.Minute)
 			return res
 		}
 		if target == nil {
@@ -329,7 +335,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 func (p *Pusher) stale(res workResult, err error) workResult {
 	if !errors.Is(err, errStale) {
 		p.log().Error("push: write delivery state", "subscription", res.subID, "err", err)
-		res.retryAt = time.Now().Add(time.Minute)
+		res.retryAt = p.Clock.Now().Add(time.Minute)
 	}
 	return res
 }
@@ -408,8 +414,8 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 	if err != nil {
 		return false, err
 	}
-	a := Attempt{At: p.Clock.Now().UTC()}
-	start := time.Now()
+	start := p.Clock.Now() // keeps the monotonic reading of a real clock for the duration
+	a := Attempt{At: start.UTC()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
@@ -426,7 +432,7 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 			a.StatusCode = resp.StatusCode
 		}
 	}
-	a.DurationMS = time.Since(start).Milliseconds()
+	a.DurationMS = p.Clock.Now().Sub(start).Milliseconds()
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, nil // shutting down: not the receiver's failure
@@ -467,10 +473,6 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 		*d = cur
 		return tx.PutJSON(bucketPushDeliveries, store.U64(parseID(d.ID)), cur)
 	})
-	if !ok && err == nil {
-		// the stored time is the service clock's; the wait is real time
-		d.NextAttemptAt = time.Now().Add(p.delay(len(d.Attempts)))
-	}
 	return ok, err
 }
 

@@ -198,6 +198,9 @@ type Pusher struct {
 	backoff func(int) time.Duration
 	wake    chan struct{}
 	policy  *pushPolicy // the allow setting (SetAllow)
+
+	// onPass is told after every dispatch pass (tests only: export_test.go).
+	onPass func(now, next time.Time)
 }
 
 // SecretBox encrypts and decrypts small secrets.

@@ -290,10 +290,10 @@ func (b *Batches) check(ctx context.Context, rec *batchRecord) bool {
 		b.log().Error("batches: read rows", "batch", id, "err", err)
 		return false
 	}
-	last := time.Now()
+	last := b.Certs.Clock.Now()
 	errs, err := b.Certs.checkAll(ctx, rec.Actor, rows, func(done int) {
-		if time.Since(last) > time.Second || done == len(rows) {
-			last = time.Now()
+		if now := b.Certs.Clock.Now(); now.Sub(last) > time.Second || done == len(rows) {
+			last = now
 			b.update(id, func(_ *store.Tx, cur *batchRecord) error { cur.Checked = done; return nil })
 		}
 	})

@@ -48,6 +48,9 @@ func (s *Service) outboxTx(tx *store.Tx, c *Certificate, op Operation) error {
 	return nil
 }
 
+// LastEventSeqTx returns the sequence number of the newest outbox event (0 when there is none).
+func LastEventSeqTx(tx *store.Tx) uint64 { return tx.Sequence(bucketOutbox) }
+
 // EventsAfterTx returns up to limit outbox events with sequence numbers above after.
 func EventsAfterTx(tx *store.Tx, after uint64, limit int) ([]Event, error) {
 	var out []Event

@@ -4,17 +4,17 @@ import (
 	"net/http"
 
 	"certseal"
-	"certseal/certs"
+	"certseal/certs/push"
 )
 
 // PushAPI is the HTTP module of the result push (审批结果推送): webhook subscriptions, their
 // delivery logs and redelivery.
 type PushAPI struct {
-	Pusher *certs.Pusher
+	Pusher *push.Pusher
 }
 
 // NewPushAPI returns the result push module.
-func NewPushAPI(p *certs.Pusher) *PushAPI { return &PushAPI{Pusher: p} }
+func NewPushAPI(p *push.Pusher) *PushAPI { return &PushAPI{Pusher: p} }
 
 // Routes returns the module's routes: administrators manage every subscription, city
 // department and county officers their own organisation's, auditors read them all.
@@ -37,10 +37,10 @@ func (m *PushAPI) Routes() []Route {
 // subscriptionWithSecret is a subscription as returned at creation (and on rotation): the only
 // time its secret is shown.
 type subscriptionWithSecret struct {
-	certs.Subscription
+	push.Subscription
 	// Secret is "whsec_" and the HMAC key in unpadded URL-safe base64: the receiver decodes the
 	// text after whsec_ to 32 bytes and computes HMAC-SHA256 with them over the raw body (see
-	// certs.EncodeSecret and the README).
+	// push.EncodeSecret and the README).
 	Secret string `json:"secret,omitempty"`
 }
 
@@ -54,7 +54,7 @@ func (m *PushAPI) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *PushAPI) create(w http.ResponseWriter, r *http.Request) {
-	var in certs.SubscriptionInput
+	var in push.SubscriptionInput
 	if err := Decode(w, r, &in); err != nil {
 		writeError(w, r, err)
 		return
@@ -79,7 +79,7 @@ func (m *PushAPI) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *PushAPI) update(w http.ResponseWriter, r *http.Request) {
-	var p certs.SubscriptionPatch
+	var p push.SubscriptionPatch
 	if err := Decode(w, r, &p); err != nil {
 		writeError(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/demo"
 	"certseal/internal/testenv"
 )
@@ -31,7 +32,7 @@ type receiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	secret []byte
-	got    []certs.PushPayload
+	got    []push.Payload
 	calls  int
 	fail   int           // answer 500 to the first fail requests
 	block  chan struct{} // when set, requests wait for it to close
@@ -61,12 +62,12 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not yet", http.StatusInternalServerError)
 		return
 	}
-	if !certs.VerifySignature(secret, body, r.Header.Get("X-Certseal-Signature")) {
+	if !push.VerifySignature(secret, body, r.Header.Get("X-Certseal-Signature")) {
 		rc.t.Errorf("bad signature %q on %s", r.Header.Get("X-Certseal-Signature"), body)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	var p certs.PushPayload
+	var p push.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		rc.t.Errorf("body: %v", err)
 	}
@@ -80,10 +81,10 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (rc *receiver) events() []certs.PushPayload {
+func (rc *receiver) events() []push.Payload {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return append([]certs.PushPayload(nil), rc.got...)
+	return append([]push.Payload(nil), rc.got...)
 }
 
 // allowLoopback lets the pusher reach the tests' receivers on 127.0.0.1, as an administrator
@@ -109,7 +110,7 @@ func (rc *receiver) subscribe(e *testenv.Env, user string, body map[string]any) 
 		Secret string `json:"secret"`
 	}
 	e.Must(201, "POST", "/api/v1/subscriptions", user, body).Decode(rc.t, &s)
-	key, err := certs.DecodeSecret(s.Secret)
+	key, err := push.DecodeSecret(s.Secret)
 	if err != nil || len(key) != 32 {
 		rc.t.Fatalf("secret %q: %v", s.Secret, err)
 	}
@@ -138,7 +139,7 @@ func fastRetries(e *testenv.Env) {
 
 // checkOrder fails unless the payloads come in strictly increasing seq order with no repeats,
 // and returns the event types per certificate.
-func checkOrder(t testing.TB, got []certs.PushPayload) map[string][]string {
+func checkOrder(t testing.TB, got []push.Payload) map[string][]string {
 	t.Helper()
 	per := map[string][]string{}
 	for i, p := range got {
@@ -162,8 +163,8 @@ func getSub(t testing.TB, e *testenv.Env, user, id string) subView {
 	return s
 }
 
-func deliveries(t testing.TB, e *testenv.Env, user, id string) []certs.Delivery {
-	var l struct{ Items []certs.Delivery }
+func deliveries(t testing.TB, e *testenv.Env, user, id string) []push.Delivery {
+	var l struct{ Items []push.Delivery }
 	e.Must(200, "GET", "/api/v1/subscriptions/"+id+"/deliveries?limit=500", user, nil).Decode(t, &l)
 	return l.Items
 }
@@ -214,7 +215,7 @@ func TestPushInOrder(t *testing.T) {
 		t.Errorf("昭化区 has %d deliveries", len(d))
 	}
 	ds := deliveries(t, e, "auditor", centerSub)
-	if len(ds) != 10 || ds[0].Status != certs.DeliveryDelivered || len(ds[0].Attempts) != 1 || ds[0].Attempts[0].StatusCode != 204 {
+	if len(ds) != 10 || ds[0].Status != push.DeliveryDelivered || len(ds[0].Attempts) != 1 || ds[0].Attempts[0].StatusCode != 204 {
 		t.Fatalf("delivery log: %+v", ds)
 	}
 	// a payload carries the event's fields
@@ -252,7 +253,7 @@ func TestPushRetries(t *testing.T) {
 		t.Fatalf("%d deliveries", len(ds))
 	}
 	first := ds[2] // newest first
-	if first.EventSeq != 1 || first.Status != certs.DeliveryDelivered || len(first.Attempts) != 5 {
+	if first.EventSeq != 1 || first.Status != push.DeliveryDelivered || len(first.Attempts) != 5 {
 		t.Fatalf("first delivery: %+v", first)
 	}
 	for i, a := range first.Attempts {
@@ -330,9 +331,9 @@ func TestPushRedeliver(t *testing.T) {
 	e.Must(404, "POST", "/api/v1/subscriptions/"+sub+"/deliveries/999/redeliver", "lizhou-officer", nil)
 	e.Must(202, "POST", "/api/v1/subscriptions/"+sub+"/deliveries/"+firstID+"/redeliver", "lizhou-officer", nil)
 	waitFor(t, "4 events again", func() bool { return len(rc.events()) >= 11 })
-	var d certs.Delivery
+	var d push.Delivery
 	e.Must(200, "GET", "/api/v1/subscriptions/"+sub+"/deliveries/"+firstID, "auditor", nil).Decode(t, &d)
-	if d.EventSeq != 1 || d.Status != certs.DeliveryDelivered {
+	if d.EventSeq != 1 || d.Status != push.DeliveryDelivered {
 		t.Errorf("delivery %+v", d)
 	}
 	if n := len(deliveries(t, e, "lizhou-officer", sub)); n != 4+3+4 {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/testenv"
 )
 
@@ -140,7 +140,7 @@ func ownAddress(t *testing.T) netip.Addr {
 
 // TestPushAllowSetting parses the administrator's allow setting.
 func TestPushAllowSetting(t *testing.T) {
-	cidrs, hosts, err := certs.ParsePushAllow([]string{"10.20.0.0/16, 192.168.3.4 fd00::/8", "hook.example.gov.cn,*.gyzw.gov.cn", "::ffff:10.0.0.0/104"})
+	cidrs, hosts, err := push.ParseAllow([]string{"10.20.0.0/16, 192.168.3.4 fd00::/8", "hook.example.gov.cn,*.gyzw.gov.cn", "::ffff:10.0.0.0/104"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestPushAllowSetting(t *testing.T) {
 		t.Errorf("parsed %v %v", cidrs, hosts)
 	}
 	for _, bad := range []string{"10.0.0.0/33", "hook_1.gov.cn", "a.*.gov.cn", "http://10.0.0.1", "-bad.gov.cn", "*"} {
-		if _, _, err := certs.ParsePushAllow([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
+		if _, _, err := push.ParseAllow([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestPushDNSRebinding(t *testing.T) {
 	e.Must(201, "POST", "/api/v1/subscriptions", "admin", map[string]any{"url": "http://rebind.test:" + port + "/hook"}).Decode(t, &sub)
 	seal := sealOf(t, e, "lizhou-clerk")
 	issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
-	var ds []certs.Delivery
+	var ds []push.Delivery
 	waitFor(t, "two attempts", func() bool {
 		ds = deliveries(t, e, "admin", sub.ID)
 		return len(ds) == 1 && len(ds[0].Attempts) >= 2
@@ -180,7 +180,7 @@ func TestPushDNSRebinding(t *testing.T) {
 	rc.mu.Lock()
 	calls := rc.calls
 	rc.mu.Unlock()
-	if calls != 0 || ds[0].Status != certs.DeliveryPending {
+	if calls != 0 || ds[0].Status != push.DeliveryPending {
 		t.Fatalf("the receiver on 127.0.0.1 got %d requests; delivery %s", calls, ds[0].Status)
 	}
 }
@@ -201,7 +201,7 @@ func TestPushLogIsGeneric(t *testing.T) {
 	e.Must(201, "POST", "/api/v1/subscriptions", "admin", map[string]any{"url": "http://" + closed + "/hook"}).Decode(t, &sub)
 	seal := sealOf(t, e, "lizhou-clerk")
 	issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
-	var ds []certs.Delivery
+	var ds []push.Delivery
 	waitFor(t, "an attempt", func() bool {
 		ds = deliveries(t, e, "admin", sub.ID)
 		return len(ds) == 1 && len(ds[0].Attempts) >= 1

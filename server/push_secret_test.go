@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/testenv"
 	"certseal/seals"
 )
@@ -16,8 +16,8 @@ func TestWebhookSecretSealedAtRest(t *testing.T) {
 	allowLoopback(t, e)
 	var sub struct{ ID, Secret string }
 	e.Must(201, "POST", "/api/v1/subscriptions", "lz-scj", map[string]any{"url": "http://127.0.0.1:9/hook"}).Decode(t, &sub)
-	raw, err := certs.DecodeSecret(sub.Secret)
-	if err != nil || len(raw) != certs.PushSecretBytes {
+	raw, err := push.DecodeSecret(sub.Secret)
+	if err != nil || len(raw) != push.SecretBytes {
 		t.Fatalf("secret %q: %v", sub.Secret, err)
 	}
 	if bytes.Contains(e.Snapshot(), raw) {

@@ -27,7 +27,7 @@ type Config struct {
 	Log    io.Writer
 	Clock  certseal.Clock // nil: the system clock
 	// PushAllow lets webhooks reach private networks and hosts (CIDRs, addresses, host names;
-	// see certs.ParsePushAllow); by default they reach public addresses only.
+	// see push.ParseAllow); by default they reach public addresses only.
 	PushAllow []string
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/store"
 	"certseal/seals"
 	"certseal/server"
@@ -23,7 +24,7 @@ var certParts sync.Map // *App -> *certs.Service
 
 // pushParts and batchParts hold each App's result pusher and batch runner, keyed by *App.
 var (
-	pushParts  sync.Map // *App -> *certs.Pusher
+	pushParts  sync.Map // *App -> *push.Pusher
 	batchParts sync.Map // *App -> *certs.Batches
 )
 
@@ -36,9 +37,9 @@ func (a *App) Batches() *certs.Batches {
 }
 
 // Pusher returns the App's result pusher (审批结果推送), or nil after Close.
-func (a *App) Pusher() *certs.Pusher {
+func (a *App) Pusher() *push.Pusher {
 	if p, ok := pushParts.Load(a); ok {
-		return p.(*certs.Pusher)
+		return p.(*push.Pusher)
 	}
 	return nil
 }
@@ -105,7 +106,7 @@ func (a *App) openCerts() error {
 // openPush wires the result push: the pusher goroutine, woken after every commit that appends
 // outbox events, and its HTTP module.
 func (a *App) openPush(svc *certs.Service) error {
-	p := certs.NewPusher(svc)
+	p := push.New(svc)
 	p.Box = a.Seals().Keyring() // webhook secrets are stored sealed under the master key
 	if err := p.SetAllow(a.Config.PushAllow); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package certs
+package push
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"certseal"
+	"certseal/certs"
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
@@ -53,10 +55,10 @@ const (
 
 // Limits on subscriptions, also in the OpenAPI document.
 const (
-	MaxPushURL         = 2048
-	MaxPushTypeCodes   = 50
-	MaxPushDescription = 200
-	PushSecretBytes    = 32
+	MaxURL         = 2048
+	MaxTypeCodes   = 50
+	MaxDescription = 200
+	SecretBytes    = 32
 )
 
 // Subscription is a webhook that receives the outbox events its organisation may see.
@@ -134,12 +136,12 @@ type Attempt struct {
 	DurationMS int64     `json:"duration_ms"`
 }
 
-// PushPayload is the JSON body of a webhook request: the event with the delivery's ids.
-type PushPayload struct {
+// Payload is the JSON body of a webhook request: the event with the delivery's ids.
+type Payload struct {
 	DeliveryID     string    `json:"delivery_id"`
 	SubscriptionID string    `json:"subscription_id"`
 	SentAt         time.Time `json:"sent_at"`
-	Event
+	certs.Event
 }
 
 // Sign returns the X-Certseal-Signature value of body: "sha256=" and the hex HMAC-SHA256 of
@@ -170,14 +172,14 @@ func DefaultBackoff(attempt int) time.Duration {
 }
 
 // Pusher keeps the subscriptions and delivers the outbox to them. Run it in one goroutine; Wake
-// (set as Service.Notify) tells it new events are there.
+// (set as certs.Service.Notify) tells it new events are there.
 type Pusher struct {
 	DB    *store.DB
 	Clock certseal.Clock
 	Log   *slog.Logger
 	// Client sends the webhooks; by default a client with a 10s timeout that does not follow
 	// redirects, uses no proxy and connects only where the address rule allows (see
-	// push_guard.go and SetAllow). A Client set here bypasses that rule: tests only.
+	// guard.go and SetAllow). A Client set here bypasses that rule: tests only.
 	Client *http.Client
 	// Resolver looks up receivers' host names, at registration and on every connection
 	// (default net.DefaultResolver).
@@ -196,6 +198,9 @@ type Pusher struct {
 	backoff func(int) time.Duration
 	wake    chan struct{}
 	policy  *pushPolicy // the allow setting (SetAllow)
+
+	// onPass is told after every dispatch pass (tests only: export_test.go).
+	onPass func(now, next time.Time)
 }
 
 // SecretBox encrypts and decrypts small secrets.
@@ -221,8 +226,9 @@ func (p *Pusher) openSecret(stored []byte) ([]byte, error) {
 	return p.Box.OpenBytes(stored)
 }
 
-// NewPusher returns a pusher over the certificate service's store and clock.
-func NewPusher(svc *Service) *Pusher {
+// New returns a pusher over the certificate service's store, clock and log. Set its Wake as the
+// service's Notify so that it delivers the events the service appends to the outbox.
+func New(svc *certs.Service) *Pusher {
 	return &Pusher{DB: svc.DB, Clock: svc.Clock, Log: svc.Log}
 }
 
@@ -274,8 +280,8 @@ func checkPushURL(raw string) (string, error) {
 	if raw == "" {
 		return "", certseal.Errorf(certseal.EInvalid, "请填写推送地址（url）")
 	}
-	if len(raw) > MaxPushURL {
-		return "", certseal.Errorf(certseal.EInvalid, "推送地址不能超过%d个字符", MaxPushURL)
+	if len(raw) > MaxURL {
+		return "", certseal.Errorf(certseal.EInvalid, "推送地址不能超过%d个字符", MaxURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
@@ -312,6 +318,19 @@ func (p *Pusher) checkURL(ctx context.Context, raw string) (string, error) {
 }
 
 func subKey(id string) ([]byte, bool) { return idKey(id) }
+
+// idKey is the store key of a decimal id; false for anything else (and 0).
+func idKey(id string) ([]byte, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return nil, false
+	}
+	return store.U64(n), true
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // mayManage reports whether the actor may see (write false) or change (write true) the
 // organisation's subscriptions: administrators all, auditors read all, department and bureau
@@ -374,8 +393,8 @@ func canSubscribe(k certseal.OrgKind) bool {
 // checkTypeCodes validates a type filter for the subscriber inside tx and returns it sorted and
 // without duplicates.
 func checkTypeCodes(tx *store.Tx, org certseal.Org, codes []string) ([]string, error) {
-	if len(codes) > MaxPushTypeCodes {
-		return nil, certseal.Errorf(certseal.EInvalid, "证照类型不能超过%d个", MaxPushTypeCodes)
+	if len(codes) > MaxTypeCodes {
+		return nil, certseal.Errorf(certseal.EInvalid, "证照类型不能超过%d个", MaxTypeCodes)
 	}
 	out := make([]string, 0, len(codes))
 	for _, c := range codes {
@@ -397,7 +416,7 @@ func checkTypeCodes(tx *store.Tx, org certseal.Org, codes []string) ([]string, e
 }
 
 func (p *Pusher) newSecret() ([]byte, error) {
-	b := make([]byte, PushSecretBytes)
+	b := make([]byte, SecretBytes)
 	var err error
 	if p.Rand != nil {
 		_, err = p.Rand.Read(b)
@@ -461,8 +480,8 @@ func (p *Pusher) CreateSubscription(ctx context.Context, actor certseal.Actor, i
 	if err != nil {
 		return Subscription{}, "", err
 	}
-	if utf8.RuneCountInString(in.Description) > MaxPushDescription {
-		return Subscription{}, "", certseal.Errorf(certseal.EInvalid, "说明不能超过%d个字符", MaxPushDescription)
+	if utf8.RuneCountInString(in.Description) > MaxDescription {
+		return Subscription{}, "", certseal.Errorf(certseal.EInvalid, "说明不能超过%d个字符", MaxDescription)
 	}
 	orgID := in.OrgID
 	if orgID == "" {
@@ -506,7 +525,7 @@ func (p *Pusher) CreateSubscription(ctx context.Context, actor certseal.Actor, i
 		if err := tx.Put(bucketPushSecrets, k, stored); err != nil {
 			return err
 		}
-		if err := tx.PutJSON(bucketPushCursors, k, pushCursor{Seq: tx.Sequence(bucketOutbox)}); err != nil {
+		if err := tx.PutJSON(bucketPushCursors, k, pushCursor{Seq: certs.LastEventSeqTx(tx)}); err != nil {
 			return err
 		}
 		if err := audit.Append(tx, now, actor, "push.subscription.create", "subscription/"+sub.ID,
@@ -583,8 +602,8 @@ func (p *Pusher) UpdateSubscription(ctx context.Context, actor certseal.Actor, i
 			return Subscription{}, "", err
 		}
 	}
-	if patch.Description != nil && utf8.RuneCountInString(*patch.Description) > MaxPushDescription {
-		return Subscription{}, "", certseal.Errorf(certseal.EInvalid, "说明不能超过%d个字符", MaxPushDescription)
+	if patch.Description != nil && utf8.RuneCountInString(*patch.Description) > MaxDescription {
+		return Subscription{}, "", certseal.Errorf(certseal.EInvalid, "说明不能超过%d个字符", MaxDescription)
 	}
 	var secret, stored []byte
 	if patch.RotateSecret {

@@ -1,4 +1,4 @@
-package certs
+package push
 
 import (
 	"context"
@@ -79,11 +79,11 @@ var ownAddrs = sync.OnceValue(func() []netip.Addr {
 	return out
 })
 
-// ParsePushAllow parses the allow setting of the result push: entries separated by commas or
+// ParseAllow parses the allow setting of the result push: entries separated by commas or
 // white space, each a CIDR range (10.20.0.0/16), a single address (10.20.3.4, fd00::5) or a
 // host name (hook.example.gov.cn, or *.example.gov.cn for every name under it). It returns an
 // *certseal.Error (EInvalid) naming the first bad entry.
-func ParsePushAllow(entries []string) (cidrs []netip.Prefix, hosts []string, err error) {
+func ParseAllow(entries []string) (cidrs []netip.Prefix, hosts []string, err error) {
 	for _, raw := range entries {
 		for _, e := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
 			if p, err := netip.ParsePrefix(e); err == nil {
@@ -131,11 +131,11 @@ func validHostPattern(h string) bool {
 	return true
 }
 
-// SetAllow replaces the allow setting of the result push (see ParsePushAllow; nil allows public
+// SetAllow replaces the allow setting of the result push (see ParseAllow; nil allows public
 // addresses only). Safe while Run runs. It returns an *certseal.Error (EInvalid) for a bad entry
 // and then keeps the setting it had.
 func (p *Pusher) SetAllow(entries []string) error {
-	cidrs, hosts, err := ParsePushAllow(entries)
+	cidrs, hosts, err := ParseAllow(entries)
 	if err != nil {
 		return err
 	}

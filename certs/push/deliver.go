@@ -1,4 +1,4 @@
-package certs
+package push
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/certs"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
@@ -44,7 +45,7 @@ type retryState struct {
 }
 
 // defaultClient is the webhook client: a 10s timeout, no redirects, no proxy, and every
-// connection checked against the address rule (push_guard.go).
+// connection checked against the address rule (guard.go).
 func (p *Pusher) defaultClient() *http.Client {
 	return &http.Client{
 		Timeout:       10 * time.Second,
@@ -79,7 +80,7 @@ func (p *Pusher) Run(ctx context.Context) {
 		next := p.dispatch(ctx, running, retry, done, maxWorkers)
 		timer.Reset(time.Hour)
 		if !next.IsZero() {
-			timer.Reset(max(time.Until(next), time.Millisecond))
+			timer.Reset(max(next.Sub(p.Clock.Now()), time.Millisecond)) // next is on the service clock
 		}
 		select {
 		case <-ctx.Done():
@@ -112,7 +113,7 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 	}
 	var cands []cand
 	err := p.DB.View(func(tx *store.Tx) error {
-		last := tx.Sequence(bucketOutbox)
+		last := certs.LastEventSeqTx(tx)
 		return tx.Scan(bucketPushSubs, nil, nil, func(_, v []byte) error {
 			var s Subscription
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -133,10 +134,10 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 	})
 	if err != nil {
 		p.log().Error("push: list subscriptions", "err", err)
-		return time.Now().Add(time.Minute)
+		return p.Clock.Now().Add(time.Minute)
 	}
 	var next time.Time
-	now := time.Now()
+	now := p.Clock.Now()
 	for _, c := range cands {
 		if r, ok := retry[c.id]; ok {
 			if r.gen == c.gen && r.updated.Equal(c.updated) && now.Before(r.at) {
@@ -155,6 +156,12 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 			r := p.work(ctx, id)
 			done <- r
 		}(c.id)
+	}
+	p.mu.Lock()
+	f := p.onPass
+	p.mu.Unlock()
+	if f != nil {
+		f(now, next)
 	}
 	return next
 }
@@ -194,7 +201,7 @@ func orgArea(o certseal.Org) string {
 }
 
 // match reports whether the subscriber sees the event (see the scope rules in push.go).
-func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *Event) bool {
+func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *certs.Event) bool {
 	if len(sub.TypeCodes) > 0 && !slices.Contains(sub.TypeCodes, e.TypeCode) {
 		return false
 	}
@@ -215,7 +222,7 @@ func (sc *scope) match(tx *store.Tx, sub *Subscription, org certseal.Org, e *Eve
 		if org.ParentID != "" && sc.typ(tx, e.TypeCode).ResponsibleOrgID == org.ParentID {
 			return true
 		}
-		c, err := GetTx(tx, e.CertificateID)
+		c, err := certs.GetTx(tx, e.CertificateID)
 		if err != nil {
 			return false
 		}
@@ -237,7 +244,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 			sub     Subscription
 			secret  []byte
 			cur     pushCursor
-			target  *Event
+			target  *certs.Event
 			skipped uint64 // the last event passed over before target (or of the page)
 			pending Delivery
 			found   bool
@@ -259,7 +266,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 			if err != nil {
 				return err
 			}
-			events, err := EventsAfterTx(tx, cur.Seq, pushPage)
+			events, err := certs.EventsAfterTx(tx, cur.Seq, pushPage)
 			if err != nil {
 				return err
 			}
@@ -283,7 +290,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 		if err != nil {
 			if certseal.ErrorCode(err) != certseal.ENotFound {
 				p.log().Error("push: read subscription", "subscription", subID, "err", err)
-				res.retryAt = time.Now().Add(time.Minute)
+				res.retryAt = p.Clock.Now().Add(time.Minute)
 			}
 			return res
 		}
@@ -292,7 +299,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 		}
 		if secret, err = p.openSecret(secret); err != nil { // decrypted outside the transaction
 			p.log().Error("push: open the subscription's secret", "subscription", subID, "err", err)
-			res.retryAt = time.Now().Add(time.Minute)
+			res.retryAt = p.Clock.Now().Add(time.Minute)
 			return res
 		}
 		if target == nil {
@@ -328,7 +335,7 @@ func (p *Pusher) work(ctx context.Context, subID string) workResult {
 func (p *Pusher) stale(res workResult, err error) workResult {
 	if !errors.Is(err, errStale) {
 		p.log().Error("push: write delivery state", "subscription", res.subID, "err", err)
-		res.retryAt = time.Now().Add(time.Minute)
+		res.retryAt = p.Clock.Now().Add(time.Minute)
 	}
 	return res
 }
@@ -366,7 +373,7 @@ func (p *Pusher) advance(subID string, gen, seq uint64) error {
 }
 
 // newDelivery records a pending delivery of e and moves the cursor to just before it.
-func (p *Pusher) newDelivery(subID string, gen uint64, e *Event) (Delivery, error) {
+func (p *Pusher) newDelivery(subID string, gen uint64, e *certs.Event) (Delivery, error) {
 	var d Delivery
 	now := p.Clock.Now().UTC()
 	err := p.DB.Update(func(tx *store.Tx) error {
@@ -401,14 +408,14 @@ func (p *Pusher) newDelivery(subID string, gen uint64, e *Event) (Delivery, erro
 
 // attempt sends one webhook request and records it. It reports whether the receiver
 // acknowledged the event; the error is errStale or a store failure.
-func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, d *Delivery, e *Event, gen uint64) (bool, error) {
+func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, d *Delivery, e *certs.Event, gen uint64) (bool, error) {
 	sentAt := p.Clock.Now().UTC().Truncate(time.Second)
-	body, err := json.Marshal(PushPayload{DeliveryID: d.ID, SubscriptionID: sub.ID, SentAt: sentAt, Event: *e})
+	body, err := json.Marshal(Payload{DeliveryID: d.ID, SubscriptionID: sub.ID, SentAt: sentAt, Event: *e})
 	if err != nil {
 		return false, err
 	}
-	a := Attempt{At: p.Clock.Now().UTC()}
-	start := time.Now()
+	start := p.Clock.Now() // keeps the monotonic reading of a real clock for the duration
+	a := Attempt{At: start.UTC()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
@@ -425,7 +432,7 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 			a.StatusCode = resp.StatusCode
 		}
 	}
-	a.DurationMS = time.Since(start).Milliseconds()
+	a.DurationMS = p.Clock.Now().Sub(start).Milliseconds()
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, nil // shutting down: not the receiver's failure
@@ -466,10 +473,6 @@ func (p *Pusher) attempt(ctx context.Context, sub *Subscription, secret []byte, 
 		*d = cur
 		return tx.PutJSON(bucketPushDeliveries, store.U64(parseID(d.ID)), cur)
 	})
-	if !ok && err == nil {
-		// the stored time is the service clock's; the wait is real time
-		d.NextAttemptAt = time.Now().Add(p.delay(len(d.Attempts)))
-	}
 	return ok, err
 }
 

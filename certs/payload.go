@@ -8,7 +8,6 @@ import (
 	"encoding/asn1"
 	"encoding/base32"
 	"math/big"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -65,12 +64,15 @@ func ParseShortRef(ref string) (string, error) {
 // trailing slash.
 func qrBase(base string) string {
 	base = strings.TrimRight(base, "/")
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	scheme, rest, ok := strings.Cut(base, "://")
+	if !ok || scheme == "" || rest == "" {
 		return base
 	}
-	rest := base[len(u.Scheme)+3+len(u.Host):]
-	return strings.ToUpper(u.Scheme) + "://" + strings.ToUpper(u.Host) + rest
+	host, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	return strings.ToUpper(scheme) + "://" + strings.ToUpper(host) + path
 }
 
 // ShortURL returns the short verification URL of the certificate with record id, without a

@@ -292,7 +292,7 @@ func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.PreCSRF = m.preCSRF(w, r)
-	u, err := m.Orgs.CheckPassword(r.Context(), d.Username, r.FormValue("password"))
+	u, err := m.Orgs.CheckPassword(r.Context(), clientAddr(r), d.Username, r.PostFormValue("password"))
 	if err != nil {
 		m.fail(w, r, "login", v, err)
 		return

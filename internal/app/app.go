@@ -26,6 +26,10 @@ type Config struct {
 	NoSync bool   // skip fsync on commit (tests and benchmarks only)
 	Log    io.Writer
 	Clock  certseal.Clock // nil: the system clock
+	// Passwords bound the password checks and the guessing per address; Auth limits sign-ins,
+	// token creation and web sessions (zero fields: the defaults).
+	Passwords orgs.PasswordLimits
+	Auth      server.AuthLimits
 }
 
 // DBPath returns the database file inside the data directory.
@@ -65,9 +69,10 @@ func Open(c Config) (*App, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(c.Log, nil))
 	a := &App{Config: c, DB: db, Clock: clock, Log: log}
-	a.Orgs = &orgs.Service{DB: db, Clock: clock}
+	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
+	a.Server.Auth = c.Auth
 	// Each part beyond the foundation wires itself in its own file of this package: it builds
 	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.
 	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts, a.openWeb} {

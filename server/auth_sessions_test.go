@@ -141,3 +141,29 @@ func TestLoginOpenRedirect(t *testing.T) {
 		t.Fatalf("login with a foreign next: %d to %q, want 303 to /issue", st, h.Get("Location"))
 	}
 }
+
+// TestWebSessionsPerUser: through the sign-in form, a user's 11th sign-in ends that user's
+// oldest session and nobody else's.
+func TestWebSessionsPerUser(t *testing.T) {
+	w := startWeb(t, "lizhou-clerk", "zhaohua-clerk")
+	other := w.client(t)
+	if st, _ := other.login("zhaohua-clerk", w.Passwords["zhaohua-clerk"]); st != http.StatusSeeOther {
+		t.Fatalf("login: %d", st)
+	}
+	var bs []*browser
+	for i := range server.DefaultSessionsPerUser + 1 {
+		b := w.client(t)
+		if st, body := b.login("lizhou-clerk", w.Passwords["lizhou-clerk"]); st != http.StatusSeeOther {
+			t.Fatalf("login %d: %d\n%s", i, st, body)
+		}
+		bs = append(bs, b)
+	}
+	if st, _, _ := bs[0].do("GET", "/issue", nil); st != http.StatusSeeOther {
+		t.Fatalf("the user's oldest session after %d more sign-ins: %d, want a redirect to /login", server.DefaultSessionsPerUser, st)
+	}
+	for i, b := range append(bs[1:], other) {
+		if st, _, _ := b.do("GET", "/issue", nil); st != http.StatusOK {
+			t.Fatalf("session %d: %d, want 200", i, st)
+		}
+	}
+}

@@ -414,6 +414,7 @@ func (m *Web) accountPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.Orgs.ChangePassword(r.Context(), webActor(r), r.FormValue("old"), r.FormValue("new")); err != nil {
+		setRetryAfter(w, err)
 		m.fail(w, r, "account", v, err)
 		return
 	}

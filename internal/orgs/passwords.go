@@ -272,11 +272,12 @@ func (s *Service) CheckPassword(ctx context.Context, addr, username, password st
 	return s.checkUser(ctx, addr, u, password)
 }
 
-// Bounds of the per-account lock state.
-const (
-	maxFailedFrom = 64              // addresses remembered per account; past it the lock holds for all
-	pendingTTL    = 2 * time.Minute // a reservation older than this was lost (a crash) and is dropped
-)
+// maxFailedFrom bounds the addresses remembered per account; past it the lock holds for all.
+const maxFailedFrom = 64
+
+// pendingTTL is the age past which a reservation was lost (the process stopped during the check)
+// and is dropped: longer than any check may wait for its slot and run.
+func (s *Service) pendingTTL() time.Duration { return s.throttle().limits.CheckWait + time.Minute }
 
 // pendingCheck is a password check reserved in the account's record and not yet finished.
 type pendingCheck struct {
@@ -289,10 +290,11 @@ func (r *passwordRecord) locked(now time.Time) bool {
 	return r.LockedUntil != nil && now.Before(*r.LockedUntil)
 }
 
-// mayTry reports whether addr may make an attempt now, after dropping lost reservations and
-// clearing a lock that ran out.
-func (r *passwordRecord) mayTry(addr string, now time.Time) bool {
-	r.Pending = slices.DeleteFunc(r.Pending, func(p pendingCheck) bool { return now.Sub(p.At) > pendingTTL })
+// mayTry reports whether addr may make an attempt now, after dropping reservations older than
+// ttl and clearing a lock that ran out. At most MaxFailures attempts for an unlocked account are
+// checked at once; more are refused like a wrong password (without counting for the account).
+func (r *passwordRecord) mayTry(addr string, now time.Time, ttl time.Duration) bool {
+	r.Pending = slices.DeleteFunc(r.Pending, func(p pendingCheck) bool { return now.Sub(p.At) > ttl })
 	if r.locked(now) {
 		busy := slices.ContainsFunc(r.Pending, func(p pendingCheck) bool { return p.Addr == addr })
 		return !busy && !slices.Contains(r.FailedFrom, addr) && len(r.FailedFrom)+len(r.Pending) < maxFailedFrom
@@ -323,13 +325,14 @@ func newPendingID() string {
 // the check that addr may try. It returns the reservation and the record, or ok false when
 // there is no password or the attempt is refused.
 func (s *Service) reserve(addr, userID string) (p pendingCheck, rec passwordRecord, ok bool, err error) {
+	ttl := s.pendingTTL()
 	err = s.DB.Update(func(tx *store.Tx) error {
 		cur, found, err := getPassword(tx, userID)
 		if err != nil || !found || cur.Hash == "" {
 			return err
 		}
 		now := s.Clock.Now()
-		if !cur.mayTry(addr, now) {
+		if !cur.mayTry(addr, now, ttl) {
 			return nil
 		}
 		p = pendingCheck{ID: newPendingID(), Addr: addr, At: now.UTC()}

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -98,3 +101,76 @@ func Principal(r *http.Request) orgs.Principal {
 
 // Actor returns the authenticated caller as the actor of a change.
 func Actor(r *http.Request) certseal.Actor { return Principal(r).Actor() }
+
+// AuthLimits limit signing in. A zero field takes its default.
+type AuthLimits struct {
+	// LoginBurst and LoginRate limit, per client address, the posts of the sign-in form and
+	// the API token creations (each its own budget): LoginBurst at once, then LoginRate per
+	// second. Over it the answer is 429 rate_limited with Retry-After. Defaults
+	// DefaultLoginBurst and DefaultLoginRate.
+	LoginBurst int
+	LoginRate  float64
+	// SessionsPerUser is how many web sessions one user may hold; a further sign-in ends that
+	// user's oldest session. Default DefaultSessionsPerUser.
+	SessionsPerUser int
+	// MaxSessions is how many web sessions the server holds; when that many are live, a new
+	// sign-in is refused (503 unavailable) rather than another user's session ended. Default
+	// DefaultMaxSessions.
+	MaxSessions int
+}
+
+// Defaults of AuthLimits.
+const (
+	DefaultLoginBurst      = 30
+	DefaultLoginRate       = 0.5
+	DefaultSessionsPerUser = 10
+	DefaultMaxSessions     = 10000
+)
+
+func (l AuthLimits) withDefaults() AuthLimits {
+	if l.LoginBurst <= 0 {
+		l.LoginBurst = DefaultLoginBurst
+	}
+	if l.LoginRate <= 0 {
+		l.LoginRate = DefaultLoginRate
+	}
+	if l.SessionsPerUser <= 0 {
+		l.SessionsPerUser = DefaultSessionsPerUser
+	}
+	if l.MaxSessions <= 0 {
+		l.MaxSessions = DefaultMaxSessions
+	}
+	return l
+}
+
+// limiter returns a new per-address limiter of LoginBurst and LoginRate.
+func (l AuthLimits) limiter() *RateLimiter {
+	l = l.withDefaults()
+	return NewRateLimiter(l.LoginRate, float64(l.LoginBurst))
+}
+
+// authLimiter holds the server's limiter of token creation, made from Server.Auth at first use.
+type authLimiter struct {
+	once sync.Once
+	l    *RateLimiter
+}
+
+// limitTokens wraps the token creation handler with the per-address limit of Server.Auth.
+func (s *Server) limitTokens(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.tokenLimit.once.Do(func() { s.tokenLimit.l = s.Auth.limiter() })
+		s.tokenLimit.l.Limit(h)(w, r)
+	}
+}
+
+// setRetryAfter sets the Retry-After header of a rate_limited error that says how long to wait
+// (Detail["retry_after_seconds"]).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var e *certseal.Error
+	if !errors.As(err, &e) || e.Code != certseal.ERateLimited {
+		return
+	}
+	if n, ok := e.Detail["retry_after_seconds"].(int); ok && n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+	}
+}

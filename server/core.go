@@ -35,7 +35,7 @@ func (s *Server) coreRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/users/{id}/enable", Name: "users.enable", Roles: AdminOnly, Handler: s.setUserDisabled(false)},
 
 		{Method: "GET", Path: "/api/v1/tokens", Name: "tokens.list", Roles: AllRoles, Handler: s.listTokens},
-		{Method: "POST", Path: "/api/v1/tokens", Name: "tokens.create", Roles: AllRoles, Handler: s.createToken},
+		{Method: "POST", Path: "/api/v1/tokens", Name: "tokens.create", Roles: AllRoles, Handler: s.limitTokens(s.createToken)},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Name: "tokens.revoke", Roles: AllRoles, Handler: s.revokeToken},
 
 		{Method: "GET", Path: "/api/v1/catalogue-items", Name: "items.list", Roles: AllRoles, Handler: s.listItems},

@@ -32,6 +32,9 @@ type Server struct {
 	// Extra registers routes of packages wired in by cmd (inventory, seals, certificates...).
 	// Each entry adds its routes to the router and their names to the role table.
 	Extra []Module
+	// Auth limits token creation per client address (zero fields: the defaults).
+	Auth       AuthLimits
+	tokenLimit authLimiter
 
 	ready   atomic.Bool
 	touches chan string

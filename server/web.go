@@ -54,8 +54,11 @@ type Web struct {
 	Log    *slog.Logger
 	// CityName is the city center's name, printed on exports.
 	CityName string
+	// Auth limits sign-ins and sessions (zero fields: the defaults).
+	Auth AuthLimits
 
 	sessions *webSessions
+	login    *RateLimiter
 	pages    map[string]*template.Template
 	verify   *RateLimiter
 }
@@ -70,7 +73,8 @@ func NewWeb(w Web) *Web {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
-	m.sessions = newWebSessions(m.Clock)
+	m.sessions = newWebSessions(m.Clock, m.Auth)
+	m.login = m.Auth.limiter()
 	m.pages = parsePages()
 	m.verify = NewRateLimiter(5, 30)
 	return &m

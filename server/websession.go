@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"certseal"
 	"certseal/internal/orgs"
@@ -21,14 +23,18 @@ import (
 
 // Sessions of the web pages. The cookie holds 32 random bytes; the server keeps only their
 // SHA-256, with the user, a per-session CSRF token and the times. Sessions live in memory: a
-// restart signs everyone out, which suits one binary on an intranet.
+// restart signs everyone out, which suits one binary on an intranet. Each user holds at most
+// AuthLimits.SessionsPerUser sessions (a new sign-in ends that user's oldest), and the server at
+// most AuthLimits.MaxSessions: when it is full of live sessions a new sign-in is refused, so that
+// nobody can sign other users out by signing in many times.
 const (
-	webCookie      = "certseal_session"
-	webPreCookie   = "certseal_pre" // binds the CSRF token of the forms shown before signing in
-	webIdle        = 2 * time.Hour
-	webMaxAge      = 12 * time.Hour
-	webMaxSessions = 10000
-	webCSRFField   = "csrf"
+	webCookie    = "certseal_session"
+	webPreCookie = "certseal_pre" // binds the CSRF token of the forms shown before signing in
+	webIdle      = 2 * time.Hour
+	webMaxAge    = 12 * time.Hour
+	webCSRFField = "csrf"
+	// webCSRFHeader may carry the CSRF token instead of the form field (for scripts).
+	webCSRFHeader = "X-CSRF-Token"
 )
 
 type webSession struct {
@@ -42,14 +48,19 @@ type webSession struct {
 }
 
 type webSessions struct {
-	mu    sync.Mutex
-	m     map[[32]byte]*webSession
-	clock certseal.Clock
-	key   [32]byte // HMAC key of the pre-login CSRF tokens
+	mu      sync.Mutex
+	m       map[[32]byte]*webSession
+	byUser  map[string][]*webSession // each user's sessions, oldest first
+	clock   certseal.Clock
+	key     [32]byte // HMAC key of the pre-login CSRF tokens
+	perUser int
+	max     int
 }
 
-func newWebSessions(clock certseal.Clock) *webSessions {
-	s := &webSessions{m: map[[32]byte]*webSession{}, clock: clock}
+func newWebSessions(clock certseal.Clock, l AuthLimits) *webSessions {
+	l = l.withDefaults()
+	s := &webSessions{m: map[[32]byte]*webSession{}, byUser: map[string][]*webSession{}, clock: clock,
+		perUser: l.SessionsPerUser, max: l.MaxSessions}
 	rand.Read(s.key[:])
 	return s
 }
@@ -60,31 +71,49 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// create starts a session for the user and returns the cookie value.
-func (s *webSessions) create(userID string) string {
+// drop removes a session; s.mu is held.
+func (s *webSessions) drop(v *webSession) {
+	delete(s.m, v.key)
+	us := slices.DeleteFunc(s.byUser[v.userID], func(o *webSession) bool { return o == v })
+	if len(us) == 0 {
+		delete(s.byUser, v.userID)
+	} else {
+		s.byUser[v.userID] = us
+	}
+}
+
+// create starts a session for the user and returns the cookie value. A user at
+// SessionsPerUser loses their own oldest session. It returns an *Error (EUnavailable) when the
+// server holds MaxSessions live sessions of other users; no other user's session is ended.
+func (s *webSessions) create(userID string) (string, error) {
 	id := randomToken()
 	now := s.clock.Now()
 	sess := &webSession{key: sha256.Sum256([]byte(id)), userID: userID, csrf: randomToken(), created: now, seen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= webMaxSessions {
-		for k, v := range s.m {
+	for _, v := range slices.Clone(s.byUser[userID]) {
+		if s.expired(v, now) {
+			s.drop(v)
+		}
+	}
+	if us := s.byUser[userID]; len(us) >= s.perUser {
+		for _, v := range us[:len(us)-s.perUser+1] {
+			s.drop(v)
+		}
+	}
+	if len(s.m) >= s.max {
+		for _, v := range s.m {
 			if s.expired(v, now) {
-				delete(s.m, k)
+				s.drop(v)
 			}
 		}
-		if len(s.m) >= webMaxSessions { // still full: drop the oldest
-			var oldest *webSession
-			for _, v := range s.m {
-				if oldest == nil || v.seen.Before(oldest.seen) {
-					oldest = v
-				}
-			}
-			delete(s.m, oldest.key)
+		if len(s.m) >= s.max {
+			return "", certseal.Errorf(certseal.EUnavailable, "同时登录的会话已达上限（%d个），暂时无法登录，请稍后再试或联系管理员", s.max)
 		}
 	}
 	s.m[sess.key] = sess
-	return id
+	s.byUser[userID] = append(s.byUser[userID], sess)
+	return id, nil
 }
 
 func (s *webSessions) expired(v *webSession, now time.Time) bool {
@@ -105,7 +134,7 @@ func (s *webSessions) get(id string) *webSession {
 		return nil
 	}
 	if s.expired(v, now) {
-		delete(s.m, k)
+		s.drop(v)
 		return nil
 	}
 	v.seen = now
@@ -114,7 +143,9 @@ func (s *webSessions) get(id string) *webSession {
 
 func (s *webSessions) delete(v *webSession) {
 	s.mu.Lock()
-	delete(s.m, v.key)
+	if s.m[v.key] == v {
+		s.drop(v)
+	}
 	s.mu.Unlock()
 }
 
@@ -122,9 +153,9 @@ func (s *webSessions) delete(v *webSession) {
 func (s *webSessions) deleteUser(userID string, except *webSession) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if v.userID == userID && v != except {
-			delete(s.m, k)
+	for _, v := range slices.Clone(s.byUser[userID]) {
+		if v != except {
+			s.drop(v)
 		}
 	}
 }
@@ -212,7 +243,7 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, webMaxForm)
-			if !csrfOK(sess.csrf, r.FormValue(webCSRFField)) {
+			if !csrfOK(sess.csrf, csrfOf(r)) {
 				m.render(w, r, http.StatusForbidden, "error", &webView{Title: "请求被拒绝",
 					Error: "页面已过期或请求来源无法确认（缺少或错误的表单校验码），请刷新页面后重试。"})
 				return
@@ -230,16 +261,48 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 // webMaxForm is the largest form a signed-in page accepts (a batch file of 20 MB and the rest).
 const webMaxForm = 25 << 20
 
+// csrfOf returns the CSRF token of a POST: the form body's field (never the query string's), or
+// else the X-CSRF-Token header.
+func csrfOf(r *http.Request) string {
+	if v := r.PostFormValue(webCSRFField); v != "" {
+		return v
+	}
+	return r.Header.Get(webCSRFHeader)
+}
+
 func csrfOK(want, got string) bool {
 	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
 
-// safeNext returns the local path to go to after signing in, or "".
+// safeNext returns the path on this site to go to after signing in, or "" for anything else.
+// It accepts only an absolute path (with an optional query; a fragment is dropped) that has no
+// scheme, host or user, no control characters, spaces or backslashes (which browsers read as
+// slashes) either as written or once percent-decoded, does not start with "//" after decoding,
+// and has no "." or ".." segments.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || len(s) > 500 {
+	if len(s) > 500 || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || badNextChars(s) {
 		return ""
 	}
-	return s
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	p := u.Path // decoded
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || badNextChars(p) {
+		return ""
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return ""
+		}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.RequestURI()
+}
+
+// badNextChars reports whether s holds a control character, a space or a backslash.
+func badNextChars(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == '\\' })
 }
 
 type loginData struct {
@@ -267,7 +330,7 @@ func (m *Web) preCSRFOK(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return csrfOK(m.sessions.preToken(c.Value), r.FormValue(webCSRFField))
+	return csrfOK(m.sessions.preToken(c.Value), csrfOf(r))
 }
 
 func (m *Web) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -281,8 +344,15 @@ func (m *Web) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	d := &loginData{Username: strings.TrimSpace(r.FormValue("username")), Next: safeNext(r.FormValue("next"))}
+	d := &loginData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: safeNext(r.PostFormValue("next"))}
 	v := &webView{Title: "登录", Data: d, Public: true}
+	if ok, wait := m.login.Allow(clientAddr(r)); !ok {
+		d.PreCSRF = m.preCSRF(w, r)
+		n := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+		m.fail(w, r, "login", v, certseal.Errorf(certseal.ERateLimited, "登录请求过于频繁，请%d秒后再试", n))
+		return
+	}
 	if !m.preCSRFOK(r) {
 		// Not 403: the role table's check posts to every public route without a cookie. The
 		// form is shown again with a fresh token; nothing was done.
@@ -292,8 +362,9 @@ func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.PreCSRF = m.preCSRF(w, r)
-	u, err := m.Orgs.CheckPassword(r.Context(), d.Username, r.FormValue("password"))
+	u, err := m.Orgs.CheckPassword(r.Context(), clientAddr(r), d.Username, r.PostFormValue("password"))
 	if err != nil {
+		setRetryAfter(w, err)
 		m.fail(w, r, "login", v, err)
 		return
 	}
@@ -302,7 +373,11 @@ func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
 			m.sessions.delete(old)
 		}
 	}
-	id := m.sessions.create(u.ID)
+	id, err := m.sessions.create(u.ID)
+	if err != nil {
+		m.fail(w, r, "login", v, err)
+		return
+	}
 	setCookie(w, r, webCookie, id, 0)
 	to := d.Next
 	if info, err := m.Orgs.PasswordInfo(r.Context(), u.ID); err == nil && info.MustChange {
@@ -339,6 +414,7 @@ func (m *Web) accountPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.Orgs.ChangePassword(r.Context(), webActor(r), r.FormValue("old"), r.FormValue("new")); err != nil {
+		setRetryAfter(w, err)
 		m.fail(w, r, "account", v, err)
 		return
 	}

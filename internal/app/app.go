@@ -29,6 +29,10 @@ type Config struct {
 	// PushAllow lets webhooks reach private networks and hosts (CIDRs, addresses, host names;
 	// see push.ParseAllow); by default they reach public addresses only.
 	PushAllow []string
+	// Passwords bound the password checks and the guessing per address; Auth limits sign-ins,
+	// token creation and web sessions (zero fields: the defaults).
+	Passwords orgs.PasswordLimits
+	Auth      server.AuthLimits
 }
 
 // DBPath returns the database file inside the data directory.
@@ -68,9 +72,10 @@ func Open(c Config) (*App, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(c.Log, nil))
 	a := &App{Config: c, DB: db, Clock: clock, Log: log}
-	a.Orgs = &orgs.Service{DB: db, Clock: clock}
+	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
+	a.Server.Auth = c.Auth
 	// Each part beyond the foundation wires itself in its own file of this package: it builds
 	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.
 	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts, a.openWeb} {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -30,6 +31,12 @@ const (
 type Service struct {
 	DB    *store.DB
 	Clock certseal.Clock
+	// Limits bound the password checks; set it before the first check (zero: the defaults).
+	Limits PasswordLimits
+
+	throttleOnce sync.Once
+	thr          *throttle
+	hashHook     func(dummy, enter bool) // tests count password checks with it
 }
 
 func idKey(id string) ([]byte, bool) {

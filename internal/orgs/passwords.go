@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -46,6 +47,11 @@ type passwordRecord struct {
 	MustChange  bool       `json:"must_change,omitempty"`
 	Failures    int        `json:"failures,omitempty"`
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// FailedFrom are the client addresses that gave a wrong password since the last successful
+	// sign-in (or the end of the last lock); the lock holds against them.
+	FailedFrom []string `json:"failed_from,omitempty"`
+	// Pending are the checks reserved and not finished; they count toward MaxFailures.
+	Pending []pendingCheck `json:"pending,omitempty"`
 }
 
 // PasswordInfo is what an administrator sees of a user's password: never the password or its
@@ -59,7 +65,9 @@ type PasswordInfo struct {
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 }
 
-var errBadLogin = certseal.Errorf(certseal.EUnauthorized, "用户名或密码错误")
+// errBadLogin is the one answer to every refused sign-in for an account (see CheckPassword).
+var errBadLogin = certseal.Errorf(certseal.EUnauthorized, "用户名或密码错误。连续输错%d次后账号将锁定%d分钟，锁定期间或账号停用时无法登录；如有疑问请联系管理员。",
+	MaxFailures, int(LockoutDuration/time.Minute))
 
 // CheckPasswordRule returns an *Error (EInvalid) with a Chinese message when pw breaks the
 // password rules: 8 to 128 characters, with at least one letter and one digit, and no control
@@ -183,9 +191,10 @@ func (s *Service) SetPassword(ctx context.Context, actor certseal.Actor, userID,
 }
 
 // ChangePassword changes the actor's own password after checking the old one. A wrong old
-// password counts as a failed sign-in. It returns an *Error: EUnauthorized for a wrong old
-// password, ERateLimited while the user is locked out, EInvalid when the new password breaks the
-// rules or equals the old one.
+// password counts as a failed sign-in (from the address "account:<user id>"). It returns an
+// *Error: EUnauthorized for a wrong old password or while the user is locked out, ERateLimited
+// when the server is too busy to check, EInvalid when the new password breaks the rules or
+// equals the old one.
 func (s *Service) ChangePassword(ctx context.Context, actor certseal.Actor, oldPassword, newPassword string) error {
 	u, err := s.GetUser(ctx, actor.UserID)
 	if err != nil {
@@ -197,7 +206,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor certseal.Actor, oldP
 	if oldPassword == newPassword {
 		return certseal.Errorf(certseal.EInvalid, "新密码不能与原密码相同")
 	}
-	if _, err := s.checkUser(ctx, u, oldPassword); err != nil {
+	if _, err := s.checkUser(ctx, "account:"+u.ID, u, oldPassword); err != nil {
 		if certseal.ErrorCode(err) == certseal.EUnauthorized {
 			return certseal.Errorf(certseal.EUnauthorized, "原密码错误")
 		}
@@ -217,12 +226,37 @@ func (s *Service) ChangePassword(ctx context.Context, actor certseal.Actor, oldP
 	})
 }
 
-// CheckPassword signs a user in by username and password and returns the user. After
-// MaxFailures wrong passwords in a row the user is locked out for LockoutDuration (audited as
-// user.lockout). It returns an *Error: EUnauthorized ("用户名或密码错误") for an unknown user, a
-// user without a password, a wrong password or a disabled user; ERateLimited, with the time the
-// lock ends, while the user is locked out.
-func (s *Service) CheckPassword(ctx context.Context, username, password string) (certseal.User, error) {
+// CheckPassword signs a user in by username and password, from the client address addr, and
+// returns the user. Every refusal for the account gets the same answer, errBadLogin
+// (EUnauthorized, "用户名或密码错误……"), and costs one argon2id check, whether the user is
+// unknown, has no password, gave a wrong password, is locked out or is disabled, so that
+// neither the answer nor its timing tells which names exist.
+//
+// Two throttles apply. Per address: an address that failed PasswordLimits.AddrMaxFailures
+// times within AddrWindow, against any names, is refused with ERateLimited (and the seconds to
+// wait in Detail["retry_after_seconds"]) before any check; this answer is about the caller,
+// not the account, so it tells nothing about names. Per account: MaxFailures wrong passwords
+// in a row (from any addresses, since the last successful sign-in) lock the account for
+// LockoutDuration, audited once per lock as user.lockout. The check and the count are one
+// step: each attempt first reserves a place in the account's record in one transaction (a
+// reservation counts toward MaxFailures until its result is recorded), so a burst of parallel
+// guesses runs at most MaxFailures checks and locks once.
+//
+// The lock holds against the addresses that gave a wrong password for the account since its
+// last successful sign-in (FailedFrom): from them even the right password is refused until the
+// lock ends. An address that has not failed for the account may still sign in with the right
+// password while it is locked, one attempt at a time; if it guesses wrong it joins the lock. So
+// a stranger can lock an account only for themselves and cannot keep its owner out. When
+// maxFailedFrom addresses have failed, the lock holds against every address. A correct
+// password from an unlocked address resets the count; it leaves a running lock in place for the
+// addresses that caused it. An administrator's new password (SetPassword) ends the lock.
+//
+// It returns ERateLimited as well when no check slot came free within PasswordLimits.CheckWait
+// (or ctx ended); such an attempt is not counted.
+func (s *Service) CheckPassword(ctx context.Context, addr, username, password string) (certseal.User, error) {
+	if err := s.addrAllowed(addr); err != nil {
+		return certseal.User{}, err
+	}
 	var u certseal.User
 	err := s.DB.View(func(tx *store.Tx) error {
 		var err error
@@ -231,87 +265,148 @@ func (s *Service) CheckPassword(ctx context.Context, username, password string) 
 	})
 	if err != nil {
 		if certseal.ErrorCode(err) == certseal.ENotFound {
-			matchPassword(dummyHash, password)
-			return u, errBadLogin
+			return certseal.User{}, s.refuse(ctx, addr, password)
 		}
 		return u, err
 	}
-	return s.checkUser(ctx, u, password)
+	return s.checkUser(ctx, addr, u, password)
 }
 
-func lockedError(until time.Time) error {
-	return certseal.Errorf(certseal.ERateLimited, "密码连续错误%d次，账号已锁定%d分钟，请于 %s 后再试", MaxFailures,
-		int(LockoutDuration/time.Minute), until.In(certseal.China).Format("15:04")).WithDetail("locked_until", until.UTC())
+// maxFailedFrom bounds the addresses remembered per account; past it the lock holds for all.
+const maxFailedFrom = 64
+
+// pendingTTL is the age past which a reservation was lost (the process stopped during the check)
+// and is dropped: longer than any check may wait for its slot and run.
+func (s *Service) pendingTTL() time.Duration { return s.throttle().limits.CheckWait + time.Minute }
+
+// pendingCheck is a password check reserved in the account's record and not yet finished.
+type pendingCheck struct {
+	ID   string    `json:"id"`
+	Addr string    `json:"addr"`
+	At   time.Time `json:"at"`
 }
 
-func (s *Service) checkUser(ctx context.Context, u certseal.User, password string) (certseal.User, error) {
-	var rec passwordRecord
-	var found bool
-	err := s.DB.View(func(tx *store.Tx) error {
-		var err error
-		rec, found, err = getPassword(tx, u.ID)
+func (r *passwordRecord) locked(now time.Time) bool {
+	return r.LockedUntil != nil && now.Before(*r.LockedUntil)
+}
+
+// mayTry reports whether addr may make an attempt now, after dropping reservations older than
+// ttl and clearing a lock that ran out. At most MaxFailures attempts for an unlocked account are
+// checked at once; more are refused like a wrong password (without counting for the account).
+func (r *passwordRecord) mayTry(addr string, now time.Time, ttl time.Duration) bool {
+	r.Pending = slices.DeleteFunc(r.Pending, func(p pendingCheck) bool { return now.Sub(p.At) > ttl })
+	if r.locked(now) {
+		busy := slices.ContainsFunc(r.Pending, func(p pendingCheck) bool { return p.Addr == addr })
+		return !busy && !slices.Contains(r.FailedFrom, addr) && len(r.FailedFrom)+len(r.Pending) < maxFailedFrom
+	}
+	if r.LockedUntil != nil {
+		r.LockedUntil, r.Failures, r.FailedFrom = nil, 0, nil
+	}
+	return r.Failures+len(r.Pending) < MaxFailures
+}
+
+// refuse is the answer for an attempt that gets no real check: it runs the dummy check, so that
+// it takes as long as a real one, and counts a failure for the address.
+func (s *Service) refuse(ctx context.Context, addr, password string) error {
+	if _, err := s.match(ctx, dummyHash, password, true); err != nil {
 		return err
-	})
-	if err != nil {
-		return u, err
 	}
-	now := s.Clock.Now()
-	if found && rec.LockedUntil != nil && now.Before(*rec.LockedUntil) {
-		return u, lockedError(*rec.LockedUntil)
-	}
-	if !found || rec.Hash == "" {
-		matchPassword(dummyHash, password)
-		return u, errBadLogin
-	}
-	if matchPassword(rec.Hash, password) {
-		if rec.Failures > 0 || rec.LockedUntil != nil {
-			err := s.DB.Update(func(tx *store.Tx) error {
-				cur, found, err := getPassword(tx, u.ID)
-				if err != nil || !found || cur.Hash != rec.Hash {
-					return err
-				}
-				cur.Failures, cur.LockedUntil = 0, nil
-				return putPassword(tx, u.ID, cur)
-			})
-			if err != nil {
-				return u, err
-			}
-		}
-		if u.Disabled {
-			return u, certseal.Errorf(certseal.EUnauthorized, "账号已停用，请联系管理员")
-		}
-		return u, nil
-	}
-	var lockedUntil *time.Time
+	s.addrFailed(addr)
+	return errBadLogin
+}
+
+func newPendingID() string {
+	var b [9]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// reserve records an attempt from addr in the user's password record, in one transaction with
+// the check that addr may try. It returns the reservation and the record, or ok false when
+// there is no password or the attempt is refused.
+func (s *Service) reserve(addr, userID string) (p pendingCheck, rec passwordRecord, ok bool, err error) {
+	ttl := s.pendingTTL()
 	err = s.DB.Update(func(tx *store.Tx) error {
-		cur, found, err := getPassword(tx, u.ID)
-		if err != nil || !found || cur.Hash != rec.Hash {
-			return err // the password changed meanwhile: this failure is against an old one
+		cur, found, err := getPassword(tx, userID)
+		if err != nil || !found || cur.Hash == "" {
+			return err
 		}
 		now := s.Clock.Now()
-		if cur.LockedUntil != nil && now.Before(*cur.LockedUntil) {
-			lockedUntil = cur.LockedUntil
+		if !cur.mayTry(addr, now, ttl) {
 			return nil
 		}
-		cur.LockedUntil = nil
-		cur.Failures++
-		if cur.Failures >= MaxFailures {
-			until := now.Add(LockoutDuration).UTC()
-			cur.Failures, cur.LockedUntil, lockedUntil = 0, &until, &until
-			if err := audit.Append(tx, now, certseal.System, "user.lockout", "user/"+u.ID,
-				map[string]any{"username": u.Username, "failures": MaxFailures, "until": until}); err != nil {
-				return err
+		p = pendingCheck{ID: newPendingID(), Addr: addr, At: now.UTC()}
+		cur.Pending = append(cur.Pending, p)
+		rec, ok = cur, true
+		return putPassword(tx, userID, cur)
+	})
+	return p, rec, ok && err == nil, err
+}
+
+// finish ends the reservation p and records its result (nil: no result, the check did not run).
+// It reports stale when the password was replaced meanwhile, so the result does not count.
+func (s *Service) finish(u certseal.User, p pendingCheck, hash string, result *bool) (stale bool, err error) {
+	err = s.DB.Update(func(tx *store.Tx) error {
+		cur, found, err := getPassword(tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !found || cur.Hash != hash {
+			stale = true
+			return nil
+		}
+		cur.Pending = slices.DeleteFunc(cur.Pending, func(q pendingCheck) bool { return q.ID == p.ID })
+		now := s.Clock.Now()
+		switch {
+		case result == nil:
+		case *result:
+			if !cur.locked(now) {
+				cur.Failures, cur.LockedUntil, cur.FailedFrom = 0, nil, nil
+			}
+		default:
+			cur.Failures++
+			if !slices.Contains(cur.FailedFrom, p.Addr) && len(cur.FailedFrom) < maxFailedFrom {
+				cur.FailedFrom = append(cur.FailedFrom, p.Addr)
+			}
+			if !cur.locked(now) && cur.Failures >= MaxFailures {
+				until := now.Add(LockoutDuration).UTC()
+				cur.LockedUntil = &until
+				if err := audit.Append(tx, now, certseal.System, "user.lockout", "user/"+u.ID,
+					map[string]any{"username": u.Username, "failures": cur.Failures, "until": until, "from": cur.FailedFrom}); err != nil {
+					return err
+				}
 			}
 		}
 		return putPassword(tx, u.ID, cur)
 	})
+	return stale, err
+}
+
+// checkUser checks the password of a known user from addr (see CheckPassword).
+func (s *Service) checkUser(ctx context.Context, addr string, u certseal.User, password string) (certseal.User, error) {
+	p, rec, ok, err := s.reserve(addr, u.ID)
 	if err != nil {
 		return u, err
 	}
-	if lockedUntil != nil {
-		return u, lockedError(*lockedUntil)
+	if !ok { // no password, or locked for this address, or the limit's worth of checks in flight
+		return u, s.refuse(ctx, addr, password)
 	}
-	return u, errBadLogin
+	match, err := s.match(ctx, rec.Hash, password, false)
+	if err != nil {
+		if _, ferr := s.finish(u, p, rec.Hash, nil); ferr != nil {
+			return u, ferr
+		}
+		return u, err
+	}
+	stale, err := s.finish(u, p, rec.Hash, &match)
+	if err != nil {
+		return u, err
+	}
+	if !match || stale || u.Disabled {
+		s.addrFailed(addr)
+		return u, errBadLogin
+	}
+	return u, nil
 }
 
 // PasswordInfo returns what an administrator may know of a user's password. It returns an

@@ -85,7 +85,7 @@ func TestPasswordRules(t *testing.T) {
 func TestSetCheckChangePassword(t *testing.T) {
 	e := newPwEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "whatever1"); certseal.ErrorCode(err) != certseal.EUnauthorized {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "whatever1"); certseal.ErrorCode(err) != certseal.EUnauthorized {
 		t.Fatalf("no password set: got %v, want unauthenticated", err)
 	}
 	if err := e.svc.SetPassword(ctx, e.actor(), e.user.ID, "clerkpass1"); certseal.ErrorCode(err) != certseal.EForbidden {
@@ -100,10 +100,10 @@ func TestSetCheckChangePassword(t *testing.T) {
 	if info, _ := e.svc.PasswordInfo(ctx, e.user.ID); !info.Set || !info.MustChange || info.SetBy != "admin" {
 		t.Fatalf("info after admin set: %+v", info)
 	}
-	if u, err := e.svc.CheckPassword(ctx, "CLERK", "first-pass1"); err != nil || u.ID != e.user.ID {
+	if u, err := e.svc.CheckPassword(ctx, "10.0.0.1", "CLERK", "first-pass1"); err != nil || u.ID != e.user.ID {
 		t.Fatalf("check: %v, %+v", err, u)
 	}
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "first-pass2"); certseal.ErrorCode(err) != certseal.EUnauthorized {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "first-pass2"); certseal.ErrorCode(err) != certseal.EUnauthorized {
 		t.Fatalf("wrong password: got %v", err)
 	}
 	if err := e.svc.ChangePassword(ctx, e.actor(), "nope-pass1", "second-pass2"); certseal.ErrorCode(err) != certseal.EUnauthorized {
@@ -115,10 +115,10 @@ func TestSetCheckChangePassword(t *testing.T) {
 	if err := e.svc.ChangePassword(ctx, e.actor(), "first-pass1", "second-pass2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "first-pass1"); err == nil {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "first-pass1"); err == nil {
 		t.Fatal("the old password still works")
 	}
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "second-pass2"); err != nil {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "second-pass2"); err != nil {
 		t.Fatal(err)
 	}
 	if info, _ := e.svc.PasswordInfo(ctx, e.user.ID); info.MustChange || info.Failures != 0 {
@@ -140,7 +140,7 @@ func TestSetCheckChangePassword(t *testing.T) {
 	if !strings.Contains(got, "user.password_change") || !strings.Contains(got, "user.password_set") {
 		t.Fatalf("audit actions %s", got)
 	}
-	if _, err := e.svc.CheckPassword(ctx, "nobody", "x"); certseal.ErrorCode(err) != certseal.EUnauthorized {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "nobody", "x"); certseal.ErrorCode(err) != certseal.EUnauthorized {
 		t.Fatalf("unknown user: %v", err)
 	}
 }
@@ -152,47 +152,47 @@ func TestLockout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= orgs.MaxFailures; i++ {
-		_, err := e.svc.CheckPassword(ctx, "clerk", "wrong-pass1")
-		want := certseal.EUnauthorized
-		if i == orgs.MaxFailures {
-			want = certseal.ERateLimited
-		}
-		if certseal.ErrorCode(err) != want {
-			t.Fatalf("failure %d: got %v, want %s", i, err, want)
+		// The answer is the same before and after the lock (see TestSameAnswerForEveryRefusal).
+		_, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "wrong-pass1")
+		if certseal.ErrorCode(err) != certseal.EUnauthorized || !strings.Contains(certseal.ErrorMessage(err), "锁定") {
+			t.Fatalf("failure %d: got %v, want unauthenticated", i, err)
 		}
 	}
-	_, err := e.svc.CheckPassword(ctx, "clerk", "right-pass1")
-	if certseal.ErrorCode(err) != certseal.ERateLimited || !strings.Contains(certseal.ErrorMessage(err), "锁定") {
+	if info, _ := e.svc.PasswordInfo(ctx, e.user.ID); info.LockedUntil == nil {
+		t.Fatalf("not locked after %d failures: %+v", orgs.MaxFailures, info)
+	}
+	_, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "right-pass1")
+	if certseal.ErrorCode(err) != certseal.EUnauthorized {
 		t.Fatalf("right password while locked: got %v", err)
 	}
 	e.clock.Set(e.clock.Now().Add(orgs.LockoutDuration + time.Second))
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "right-pass1"); err != nil {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "right-pass1"); err != nil {
 		t.Fatalf("after the lockout: %v", err)
 	}
 	// Four failures, a success, four more: no lockout (failures must be in a row).
 	for round := 0; round < 2; round++ {
 		for i := 0; i < orgs.MaxFailures-1; i++ {
-			e.svc.CheckPassword(ctx, "clerk", "wrong-pass1")
+			e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "wrong-pass1")
 		}
-		if _, err := e.svc.CheckPassword(ctx, "clerk", "right-pass1"); err != nil {
+		if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "right-pass1"); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 	}
 	// An administrator's new password unlocks at once.
 	for i := 0; i < orgs.MaxFailures; i++ {
-		e.svc.CheckPassword(ctx, "clerk", "wrong-pass1")
+		e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "wrong-pass1")
 	}
 	if err := e.svc.SetPassword(ctx, e.admin, e.user.ID, "fresh-pass1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "fresh-pass1"); err != nil {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "fresh-pass1"); err != nil {
 		t.Fatalf("after an admin reset: %v", err)
 	}
 	// A disabled user is refused even with the right password.
 	if _, err := e.svc.SetUserDisabled(ctx, e.admin, e.user.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckPassword(ctx, "clerk", "fresh-pass1"); certseal.ErrorCode(err) != certseal.EUnauthorized {
+	if _, err := e.svc.CheckPassword(ctx, "10.0.0.1", "clerk", "fresh-pass1"); certseal.ErrorCode(err) != certseal.EUnauthorized {
 		t.Fatalf("disabled user: %v", err)
 	}
 }

@@ -68,7 +68,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: certseal <command> [flags]
 
 commands:
-  serve          run the HTTP service (-addr, -data, -demo)
+  serve          run the HTTP service (-addr, -data, -demo, -push-allow LIST)
   init           create the database, the city center and its administrator; print the admin token
   backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
   audit verify   recompute the audit log's hash chain and name the first broken event
@@ -78,6 +78,9 @@ commands:
                  that every certificate has its used blank serial and every used serial its certificate
 
 environment: CERTSEAL_ADDR, CERTSEAL_DATA, CERTSEAL_MASTER_KEY (else DATA/master.key),
-CERTSEAL_PUBLIC_URL (the address verification links and QR codes point at)
+CERTSEAL_PUBLIC_URL (the address verification links and QR codes point at),
+CERTSEAL_PUSH_ALLOW (as serve -push-allow: the private networks and hosts webhooks may reach,
+comma-separated CIDR ranges, addresses or host names, *.example.gov.cn for every name under it;
+by default webhooks reach public addresses only)
 `)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/catalogue"
 	"certseal/internal/testenv"
 )
@@ -272,7 +273,7 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		{"CertVerdict", certs.PDFVerdict{}},
 		{"CertOperation", certs.OperationRequest{}},
 		{"CertOperationRecord", certs.Operation{}},
-		{"PushDelivery", certs.PushPayload{}},
+		{"PushDelivery", push.Payload{}},
 	}
 	for _, c := range cases {
 		s := schemaOf(t, doc, c.schema)
@@ -342,7 +343,7 @@ func TestOpenAPIDescribesPushSecret(t *testing.T) {
 	}
 	re := regexp.MustCompile(secret.Pattern)
 	for _, key := range [][]byte{make([]byte, 32), []byte("0123456789abcdef0123456789abcdef"), {0xfb, 0xff, 0xfe, 31: 0xff}} {
-		if s := certs.EncodeSecret(key); !re.MatchString(s) {
+		if s := push.EncodeSecret(key); !re.MatchString(s) {
 			t.Errorf("the secret %s does not match the documented pattern %s", s, secret.Pattern)
 		}
 	}

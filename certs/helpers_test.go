@@ -238,6 +238,20 @@ func (e *env) get(id string) certs.Certificate {
 	return c
 }
 
+// raw reads a certificate as stored, without the status as of now.
+func (e *env) raw(id string) certs.Certificate {
+	e.t.Helper()
+	var c certs.Certificate
+	if err := e.db.View(func(tx *store.Tx) error {
+		var err error
+		c, err = certs.GetTx(tx, id)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
 // pdf returns the stored PDF of a certificate.
 func (e *env) pdf(id string) []byte {
 	e.t.Helper()

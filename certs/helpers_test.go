@@ -89,15 +89,15 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: db, clock: clock, reg: reg, orgs: res.Orgs,
 		admin:   certseal.Actor{UserID: "u-admin", Username: "admin", OrgID: res.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAdmin},
 		auditor: certseal.Actor{UserID: "u-auditor", Username: "auditor", OrgID: res.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAuditor},
-		clerk:   certseal.Actor{UserID: "u-lz-clerk", Username: "lizhou-clerk", OrgID: res.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
-		officer: certseal.Actor{UserID: "u-lz-officer", Username: "lizhou-officer", OrgID: res.Orgs["利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleBureauOfficer},
-		other:   certseal.Actor{UserID: "u-zh-clerk", Username: "zhaohua-clerk", OrgID: res.Orgs["昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
+		clerk:   certseal.Actor{UserID: "u-lz-clerk", Username: "lizhou-clerk", OrgID: res.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
+		officer: certseal.Actor{UserID: "u-lz-officer", Username: "lizhou-officer", OrgID: res.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleBureauOfficer},
+		other:   certseal.Actor{UserID: "u-zh-clerk", Username: "zhaohua-clerk", OrgID: res.Orgs["广元市昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
 	}
 	types := []string{demo.TypeFood, demo.TypeConstruction, demo.TypeRoadTransport, demo.TypeBusiness}
 	for i, b := range []struct {
 		name, code string
 		id         *string
-	}{{"利州区行政审批局", "5108020000001", &e.seal}, {"昭化区行政审批局", "5108110000002", &e.otherSeal}} {
+	}{{"广元市利州区行政审批局", "5108020000001", &e.seal}, {"广元市昭化区行政审批局", "5108110000002", &e.otherSeal}} {
 		s, err := reg.Create(ctx, e.admin, seals.NewSeal{Name: b.name + "行政审批专用章", OrgID: res.Orgs[b.name], Type: seals.TypeDedicatedApproval,
 			Code: b.code, Auth: seals.AuthDoc{Number: "广府函〔2021〕58号", Date: "2021-06-18"}, LicenceTypes: types,
 			ValidFrom: start, ValidTo: start.AddDate(10, 0, 0)})
@@ -121,7 +121,7 @@ func newEnv(t *testing.T) *env {
 	for _, d := range []struct {
 		to          string
 		first, last int
-	}{{"利州区行政审批局", lizhouFirst, lizhouLast}, {"昭化区行政审批局", zhaohuaFirst, 300}} {
+	}{{"广元市利州区行政审批局", lizhouFirst, lizhouLast}, {"广元市昭化区行政审批局", zhaohuaFirst, 300}} {
 		if _, err := e.inv.Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood, ToOrgID: res.Orgs[d.to],
 			Ranges: []inventory.SerialRange{{First: serial(d.first), Last: serial(d.last)}}, Document: "2026年度空白证照下发"}); err != nil {
 			t.Fatal(err)

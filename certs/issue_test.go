@@ -44,15 +44,15 @@ func TestIssue(t *testing.T) {
 	}
 	checks := map[string][2]string{
 		"status":      {string(c.Status), string(certs.StatusValid)},
-		"issuer":      {c.IssuerOrgID, e.orgs["利州区行政审批局"]},
-		"issuer name": {c.IssuerName, "利州区行政审批局"},
+		"issuer":      {c.IssuerOrgID, e.orgs["广元市利州区行政审批局"]},
+		"issuer name": {c.IssuerName, "广元市利州区行政审批局"},
 		"serial":      {c.Serial, serial(7)},
 		"seal":        {c.SealID, e.seal},
 		"issue date":  {c.IssueDate, "2026-03-02"},
 		"valid from":  {c.ValidFrom, "2026-03-02"},
 		"valid to":    {c.ValidTo, req.ValidTo},
 		"holder":      {c.Holder.Name, req.Holder.Name},
-		"发证机关":        {c.Values["发证机关"], "利州区行政审批局"},
+		"发证机关":        {c.Values["发证机关"], "广元市利州区行政审批局"},
 		"发证日期":        {c.Values["发证日期"], "2026年3月2日"},
 		"issued by":   {c.IssuedBy, "lizhou-clerk"},
 		"verify url":  {c.VerifyURL, "https://zwfw.example.gov.cn/verify/" + c.Identifier},

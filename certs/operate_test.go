@@ -45,7 +45,7 @@ func (l *lifecycle) request(op string, c certs.Certificate) certs.OperationReque
 	end, _ := time.ParseInLocation(certs.DateLayout, c.ValidTo, certseal.China)
 	switch op {
 	case "transfer_out":
-		r.TargetOrgID = l.e.orgs["昭化区行政审批局"]
+		r.TargetOrgID = l.e.orgs["广元市昭化区行政审批局"]
 	case "transfer_in":
 		l.zhaohua++
 		r.SealID, r.Serial = l.e.otherSeal, serial(zhaohuaFirst+l.zhaohua)
@@ -202,7 +202,7 @@ func TestOperateRefusals(t *testing.T) {
 	l := &lifecycle{e: e}
 	c := l.fresh(nil)
 	used := e.issue(140, 150)
-	other := certseal.Actor{UserID: "u-zh-officer", Username: "zhaohua-officer", OrgID: e.orgs["昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleBureauOfficer}
+	other := certseal.Actor{UserID: "u-zh-officer", Username: "zhaohua-officer", OrgID: e.orgs["广元市昭化区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleBureauOfficer}
 	cases := map[string]struct {
 		actor certseal.Actor
 		id    string
@@ -227,7 +227,7 @@ func TestOperateRefusals(t *testing.T) {
 		"transfer out to a city department": {e.clerk, c.ID, certs.OperationRequest{Op: "transfer_out", Reason: "迁出",
 			TargetOrgID: e.orgs["广元市市场监督管理局"]}, certseal.EInvalid},
 		"transfer out to an unknown org": {e.clerk, c.ID, certs.OperationRequest{Op: "transfer_out", Reason: "迁出", TargetOrgID: "999999"}, certseal.ENotFound},
-		"target on another op":           {e.clerk, c.ID, certs.OperationRequest{Op: "suspend", Reason: "暂扣", TargetOrgID: e.orgs["昭化区行政审批局"]}, certseal.EInvalid},
+		"target on another op":           {e.clerk, c.ID, certs.OperationRequest{Op: "suspend", Reason: "暂扣", TargetOrgID: e.orgs["广元市昭化区行政审批局"]}, certseal.EInvalid},
 		"transfer in without a seal":     {e.other, c.ID, certs.OperationRequest{Op: "transfer_in", Reason: "迁入"}, certseal.EInvalid},
 		"another bureau":                 {e.other, c.ID, certs.OperationRequest{Op: "suspend", Reason: "暂扣"}, certseal.EForbidden},
 		"another bureau's officer":       {other, c.ID, certs.OperationRequest{Op: "revoke", Reason: "撤销"}, certseal.EForbidden},
@@ -396,8 +396,8 @@ func TestTransfer(t *testing.T) {
 	if _, err := e.svc.Get(ctx, e.other, c.ID); certseal.ErrorCode(err) != certseal.ENotFound {
 		t.Errorf("another bureau reads the certificate before a transfer: %v", err)
 	}
-	out := e.operate(c.ID, certs.OperationRequest{Op: "transfer_out", Reason: "经营者迁往昭化区", TargetOrgID: e.orgs["昭化区行政审批局"]})
-	if out.Status != certs.StatusTransferredOut || out.TransferToOrgID != e.other.OrgID || out.TransferToName != "昭化区行政审批局" {
+	out := e.operate(c.ID, certs.OperationRequest{Op: "transfer_out", Reason: "经营者迁往昭化区", TargetOrgID: e.orgs["广元市昭化区行政审批局"]})
+	if out.Status != certs.StatusTransferredOut || out.TransferToOrgID != e.other.OrgID || out.TransferToName != "广元市昭化区行政审批局" {
 		t.Fatalf("transferred out: %+v", out)
 	}
 	if _, err := e.svc.Get(ctx, e.other, c.ID); err != nil {
@@ -417,8 +417,8 @@ func TestTransfer(t *testing.T) {
 	}
 	oldID, _ := certs.ParseIdentifier(c.Identifier)
 	newID, _ := certs.ParseIdentifier(in.Identifier)
-	if in.Version != 2 || in.IssuerOrgID != e.other.OrgID || in.IssuerName != "昭化区行政审批局" || newID.IssuerCode == oldID.IssuerCode ||
-		in.TransferFromOrgID != e.clerk.OrgID || in.LicenceNumber != c.LicenceNumber || in.SealID != e.otherSeal || in.Values["发证机关"] != "昭化区行政审批局" {
+	if in.Version != 2 || in.IssuerOrgID != e.other.OrgID || in.IssuerName != "广元市昭化区行政审批局" || newID.IssuerCode == oldID.IssuerCode ||
+		in.TransferFromOrgID != e.clerk.OrgID || in.LicenceNumber != c.LicenceNumber || in.SealID != e.otherSeal || in.Values["发证机关"] != "广元市昭化区行政审批局" {
 		t.Fatalf("transferred in: %+v", in)
 	}
 	old := e.get(c.ID)

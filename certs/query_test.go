@@ -140,39 +140,40 @@ func TestPrintPDF(t *testing.T) {
 	}
 }
 
-// TestQRPayload: the compact QR payload verifies with the seal's public key and gives its
-// fields; a changed payload, another key and malformed ones are refused.
+// TestQRPayload: the QR text (a short URL signed with the seal's key) verifies with the seal's
+// public key and gives the record id; a changed text, another seal's key and malformed ones are
+// refused.
 func TestQRPayload(t *testing.T) {
 	e := newEnv(t)
 	g, err := e.reg.SignerFor(ctx, e.clerk, e.seal, "11100000000013338W032", e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := certs.CompactFields{Identifier: "1.2.156.3005.2.x", Holder: "广元市某某餐饮店", HolderCode: "91510802MA6C1234X5", Type: "食品经营许可证", ValidTo: "2030-01-01", Issuer: "利州区行政审批局"}
-	p, err := certs.SignPayload(g.Signer, f)
+	p, err := certs.QRText(g.Signer, "http://127.0.0.1:8080", "417")
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := g.Cert.PublicKey.(*ecdsa.PublicKey)
-	if got, err := certs.VerifyPayload(p, pub); err != nil || got != f {
-		t.Fatalf("verify: %+v %v", got, err)
+	if got, err := certs.VerifyQR(p, pub); err != nil || got != "417" {
+		t.Fatalf("verify: %q %v", got, err)
 	}
 	og, err := e.reg.SignerFor(ctx, e.other, e.otherSeal, "11100000000013338W032", e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.Split(p, ".")
-	forged, _ := certs.SignPayload(og.Signer, f)
+	forged, _ := certs.QRText(og.Signer, "http://127.0.0.1:8080", "417")
+	dot := strings.LastIndexByte(p, '.')
+	other, _ := certs.QRText(g.Signer, "http://127.0.0.1:8080", "418")
 	for name, bad := range map[string]string{
-		"another seal's key": forged,
-		"changed fields":     parts[0] + "." + parts[1][:len(parts[1])-2] + "AA." + parts[2],
-		"no signature":       parts[0] + "." + parts[1],
-		"other version":      "9." + parts[1] + "." + parts[2],
-		"empty":              "",
-		"signature not b64":  parts[0] + "." + parts[1] + ".!!",
+		"another seal's key":   forged,
+		"another record":       other[:strings.LastIndexByte(other, '.')] + p[dot:],
+		"no signature":         p[:dot],
+		"signature cut":        p[:len(p)-2],
+		"empty":                "",
+		"signature not base32": p[:dot] + ".!!",
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := certs.VerifyPayload(bad, pub)
+			_, err := certs.VerifyQR(bad, pub)
 			wantCode(t, err, certseal.EInvalid)
 		})
 	}

@@ -26,7 +26,7 @@ func TestVerifyPDF(t *testing.T) {
 		return func(e *env, c certs.Certificate) {
 			r := certs.OperationRequest{Op: name, Reason: "依法办理"}
 			if name == "transfer_out" {
-				r.TargetOrgID = e.orgs["昭化区行政审批局"]
+				r.TargetOrgID = e.orgs["广元市昭化区行政审批局"]
 			}
 			e.operate(c.ID, r)
 		}
@@ -159,7 +159,7 @@ func TestLookup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			v, err := e.svc.Lookup(ctx, ref)
 			if err != nil || v.Identifier != c.Identifier || v.Status != certs.StatusValid || v.StatusLabel != "有效" || v.HolderName != c.Holder.Name ||
-				v.HolderCode != c.Holder.Code || v.IssuerName != "利州区行政审批局" || v.SealID != e.seal || !strings.HasPrefix(v.CheckedAt, "2026-03-02 ") {
+				v.HolderCode != c.Holder.Code || v.IssuerName != "广元市利州区行政审批局" || v.SealID != e.seal || !strings.HasPrefix(v.CheckedAt, "2026-03-02 ") {
 				t.Errorf("%+v %v", v, err)
 			}
 		})

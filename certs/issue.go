@@ -122,8 +122,18 @@ type plan struct {
 // different request is a conflict. It returns an *certseal.Error: EInvalid for bad input,
 // ENotFound for an unknown type, item or seal, EForbidden when the actor may not issue it or use
 // the seal, EConflict when the blank serial is not the organisation's unused stock or the seal is
-// not active.
+// not active. The certificate is presented as Get presents it: its status as of now (one whose
+// valid_from is in the future answers 00 未生效).
 func (s *Service) Issue(ctx context.Context, actor certseal.Actor, req IssueRequest, idemKey string) (Certificate, bool, error) {
+	c, replayed, err := s.issue(ctx, actor, req, idemKey)
+	if err != nil {
+		return Certificate{}, false, err
+	}
+	s.present(&c)
+	return c, replayed, nil
+}
+
+func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequest, idemKey string) (Certificate, bool, error) {
 	if err := req.Validate(); err != nil {
 		return Certificate{}, false, err
 	}

@@ -201,7 +201,18 @@ func mayOperate(actor certseal.Actor, c *Certificate, op string) error {
 // Operate applies a lifecycle operation and returns the certificate after it (for renew and
 // change, the new version). It returns an *certseal.Error: EInvalid, ENotFound, EForbidden, or
 // EConflict for a transition the lifecycle does not allow (reinstating a revoked certificate).
+// The certificate is presented as Get presents it: its status as of now (a renewal that takes
+// effect later answers 00 未生效, as the next Get does).
 func (s *Service) Operate(ctx context.Context, actor certseal.Actor, id string, req OperationRequest) (Certificate, error) {
+	c, err := s.operate(ctx, actor, id, req)
+	if err != nil {
+		return Certificate{}, err
+	}
+	s.present(&c)
+	return c, nil
+}
+
+func (s *Service) operate(ctx context.Context, actor certseal.Actor, id string, req OperationRequest) (Certificate, error) {
 	if err := req.Validate(); err != nil {
 		return Certificate{}, err
 	}

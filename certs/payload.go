@@ -102,14 +102,26 @@ func QRText(signer crypto.Signer, base, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	raw, err := p256Raw(der)
+	if err != nil {
+		return "", err
+	}
+	return u + "." + sigEncoding.EncodeToString(raw), nil
+}
+
+// p256Raw turns the ASN.1 DER form of an ECDSA P-256 signature (what a crypto.Signer returns)
+// into the fixed 64-byte R‖S form (RFC 7518 §3.4, ES256), for the QR code and the status list.
+// It returns an *certseal.Error (EInternal) for anything else.
+func p256Raw(der []byte) ([]byte, error) {
 	var sig struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
-		return "", certseal.Errorf(certseal.EInternal, "印章密钥返回的签名格式不正确")
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 ||
+		sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
+		return nil, certseal.Errorf(certseal.EInternal, "印章密钥返回的签名格式不正确")
 	}
 	raw := make([]byte, 64)
 	sig.R.FillBytes(raw[:32])
 	sig.S.FillBytes(raw[32:])
-	return u + "." + sigEncoding.EncodeToString(raw), nil
+	return raw, nil
 }
 
 // VerifyQR checks the text of a QR code against the seal's public key and returns the record

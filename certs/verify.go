@@ -336,7 +336,12 @@ func (s *Service) StatusList(ctx context.Context, signer ListSigner, issuer stri
 	if err != nil {
 		return nil, err
 	}
-	sig, pem, err := signer.SignList(unsigned)
+	der, pem, err := signer.SignList(unsigned)
+	if err != nil {
+		return nil, err
+	}
+	// ES256 as JOSE defines it: the 64-byte R‖S, not the signer's DER.
+	sig, err := p256Raw(der)
 	if err != nil {
 		return nil, err
 	}

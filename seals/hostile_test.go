@@ -117,8 +117,9 @@ func TestValidateHostileCancelled(t *testing.T) {
 			pdf := h.make(t, 8<<20)
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			if _, err := seals.ValidatePDFContext(ctx, pdf, nil, signAt); !errors.Is(err, context.Canceled) {
-				t.Fatalf("ValidatePDFContext with a cancelled context = %v, want context.Canceled", err)
+			_, err := seals.ValidatePDFContext(ctx, pdf, nil, signAt)
+			if !errors.Is(err, context.Canceled) || certseal.ErrorCode(err) != certseal.EUnavailable {
+				t.Fatalf("ValidatePDFContext with a cancelled context = %v, want context.Canceled and EUnavailable", err)
 			}
 		})
 	}
@@ -179,5 +180,36 @@ func TestValidateSameSignatureTwice(t *testing.T) {
 	}
 	if len(reps) != 2 || !reps[0].Signed || reps[1].Signed || !slices.Contains(reps[1].Problems, "签名值与文件中的另一个签名完全相同，是复制的签名") {
 		t.Fatalf("reports %+v, want the second refused as a copy", reps)
+	}
+}
+
+// laterCancelled is a context whose Err is nil for its first n calls and context.Canceled
+// after: a client that goes away while the validation runs.
+type laterCancelled struct {
+	context.Context
+	n int
+}
+
+func (c *laterCancelled) Err() error {
+	if c.n > 0 {
+		c.n--
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestValidateCancelledMidway: a context cancelled while the scan or the hashing runs stops it.
+func TestValidateCancelledMidway(t *testing.T) {
+	for _, h := range hostiles {
+		if h.name != "repeated ByteRange" && h.name != "copied signatures" {
+			continue
+		}
+		t.Run(h.name, func(t *testing.T) {
+			pdf := h.make(t, 8<<20)
+			_, err := seals.ValidatePDFContext(&laterCancelled{Context: context.Background(), n: 3}, pdf, nil, signAt)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("ValidatePDFContext cancelled midway = %v, want context.Canceled", err)
+			}
+		})
 	}
 }

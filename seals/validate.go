@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -69,8 +70,8 @@ func ValidatePDF(pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureRe
 // signatures gives an empty list. A signature is checked on its own bytes (the /ByteRange and
 // /Contents of its dictionary), so that a damaged file still gets a report. roots are the
 // trusted CA certificates (nil trusts none); now is the time to judge the certificate's current
-// validity. Its time is linear in the size of pdf whatever the bytes are, and it stops with
-// ctx's error when ctx is done. It returns a *certseal.Error (EInvalid) when pdf is not a PDF
+// validity. Its time is linear in the size of pdf whatever the bytes are, and it stops when ctx
+// is done with an error that is ctx's error (errors.Is) and a *certseal.Error (EUnavailable). It returns a *certseal.Error (EInvalid) when pdf is not a PDF
 // or holds more than MaxSignatures signature dictionaries.
 func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
@@ -90,7 +91,7 @@ func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, n
 	for i, n := 0, 0; ; n++ {
 		if n%64 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, stopped(err)
 			}
 		}
 		k := bytes.Index(pdf[i:], tokBR)
@@ -254,6 +255,12 @@ func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPoo
 	return r, nil
 }
 
+// stopped is the error of a validation stopped by its context: EUnavailable for the caller,
+// and ctx's error for errors.Is.
+func stopped(ctxErr error) error {
+	return errors.Join(certseal.Errorf(certseal.EUnavailable, "签名核验已中止：超过了请求时限，或客户端已断开"), ctxErr)
+}
+
 // digestRange returns the SHA-256 of the parts, checking ctx every MiB.
 func digestRange(ctx context.Context, parts ...[]byte) ([]byte, error) {
 	const chunk = 1 << 20
@@ -261,7 +268,7 @@ func digestRange(ctx context.Context, parts ...[]byte) ([]byte, error) {
 	for _, p := range parts {
 		for len(p) > 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, stopped(err)
 			}
 			n := min(len(p), chunk)
 			h.Write(p[:n])

@@ -88,6 +88,7 @@ var hostiles = []hostile{
 		return append(repeat("%PDF-1.7\n1 0 obj<</Type/Sig/ByteRange[0 1 2 3]/Contents<", "0123456789abcdef", n), ">>>"...)
 	}},
 	{"comments", func(_ testing.TB, n int) []byte { return repeat("%PDF-1.7\n1 0 obj<</ByteRange ", "%", n) }},
+	{"comments after obj", func(_ testing.TB, n int) []byte { return repeat("%PDF-1.7\n", "obj%/ByteRange ", n) }},
 	{"copied signatures", copiedSignatures},
 }
 
@@ -211,5 +212,24 @@ func TestValidateCancelledMidway(t *testing.T) {
 				t.Fatalf("ValidatePDFContext cancelled midway = %v, want context.Canceled", err)
 			}
 		})
+	}
+}
+
+// TestValidateJunkBeforeSignature: a /ByteRange that is no dictionary (after an "endobj") does
+// not hide the real signature that follows it.
+func TestValidateJunkBeforeSignature(t *testing.T) {
+	f := newFixture(t)
+	signed, err := seals.SignPDF(gofpdfDoc(t), f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl := bytes.IndexByte(signed, '\n') + 1
+	junk := append(append(bytes.Clone(signed[:nl]), "endobj /ByteRange [0 1 2 3]\n"...), signed[nl:]...)
+	reps, err := seals.ValidatePDF(junk, f.roots(), signAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 2 || reps[0].Signed || !reps[1].Signed || reps[1].SealID != "51080200000001" || reps[1].Valid {
+		t.Fatalf("reports %+v, want the junk then the (now broken) real signature", reps)
 	}
 }

@@ -71,8 +71,9 @@ func ValidatePDF(pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureRe
 // /Contents of its dictionary), so that a damaged file still gets a report. roots are the
 // trusted CA certificates (nil trusts none); now is the time to judge the certificate's current
 // validity. Its time is linear in the size of pdf whatever the bytes are, and it stops when ctx
-// is done with an error that is ctx's error (errors.Is) and a *certseal.Error (EUnavailable). It returns a *certseal.Error (EInvalid) when pdf is not a PDF
-// or holds more than MaxSignatures signature dictionaries.
+// is done with an error that is ctx's error (errors.Is) and a *certseal.Error (EUnavailable).
+// It returns a *certseal.Error (EInvalid) when pdf is not a PDF or holds more than
+// MaxSignatures signature dictionaries.
 func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return nil, certseal.Errorf(certseal.EInvalid, "文件不是 PDF 格式")
@@ -119,7 +120,14 @@ func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, n
 			return nil, certseal.Errorf(certseal.EInvalid, "文件中的签名字典超过 %d 个，不予核验", MaxSignatures)
 		}
 		limit := min(len(pdf), o+len(tokObj)+MaxSignatureDictBytes)
-		d, err := parseDict(pdf[:limit], o+len(tokObj))
+		start := skipWS(pdf[:limit], o+len(tokObj))
+		if !bytes.HasPrefix(pdf[start:limit], []byte("<<")) {
+			// No dictionary at all (the "obj" of an "endobj", say): only the white space was read.
+			parsedTo = start
+			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})
+			continue
+		}
+		d, err := parseDict(pdf[:limit], start)
 		if err != nil {
 			parsedTo = limit
 			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})

@@ -240,7 +240,7 @@ func (r *Registry) ValidateWithStatus(ctx context.Context, pdf []byte) ([]Report
 		return nil, err
 	}
 	now := r.clock.Now()
-	reps, err := ValidatePDF(pdf, roots, now)
+	reps, err := ValidatePDFContext(ctx, pdf, roots, now)
 	if err != nil {
 		return nil, err
 	}

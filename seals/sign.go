@@ -122,7 +122,7 @@ func (o *SignOptions) check() error {
 
 // planUpdate reads what the incremental update needs from pdf: with the package's own scanner
 // when the file has the shape package templates writes (fast is then true), else with pdfcpu.
-// The shape is pinned by a test in both packages' terms (contract_test.go).
+// The shape is pinned by seals/contract_test.go (TestWriterScannerContract).
 func planUpdate(pdf []byte, page int) (pl *updatePlan, fast bool, err error) {
 	pl, err = planFast(pdf, page)
 	if errors.Is(err, errFastPath) {

@@ -9,7 +9,8 @@ package templates
 //
 // The file shape is what package seals' fast signing path reads: one classic xref section
 // without /Prev, object offsets pointing at "n 0 obj", a catalog without /AcroForm and a page
-// without /Annots, all dictionaries direct (no object streams).
+// without /Annots, all dictionaries direct (no object streams). seals/contract_test.go pins it:
+// it fails if this writer's output stops taking the fast path, or if the scanner changes.
 
 import (
 	"compress/zlib"

@@ -37,7 +37,7 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China)
 // env is a certificate service over a fresh database in t.TempDir() with the demo data, a seal
 // for each of two county bureaus and food-licence blank forms in both bureaus' stock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	clock *certseal.FixedClock
 	reg   *seals.Registry
@@ -64,7 +64,7 @@ const (
 
 func serial(n int) string { return fmt.Sprintf("SC%08d", n) }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), &store.Options{NoSync: true})
 	if err != nil {
@@ -163,7 +163,7 @@ func (v validator) Validate(ctx context.Context, pdf []byte, now time.Time) ([]c
 		out = append(out, certs.SignatureCheck{
 			Valid: r.Valid, Modified: r.Modified, Trusted: r.Trusted, SealID: r.SealID, SealName: r.SealName, Org: r.Org,
 			SignedAt: r.Time, StatusAtSign: r.StatusAtSigning.Label(), StatusNow: r.StatusNow.Label(), Problems: r.Problems,
-			CoversWholeDoc: !r.Modified,
+			CoversWholeDoc: !r.Modified, SignedLength: r.ByteRange[2] + r.ByteRange[3],
 		})
 	}
 	return out, nil
@@ -322,7 +322,7 @@ func (e *env) at(date string) {
 }
 
 // dayAfter returns the date after d (2006-01-02).
-func dayAfter(t *testing.T, d string) string {
+func dayAfter(t testing.TB, d string) string {
 	t.Helper()
 	x, err := time.ParseInLocation(certs.DateLayout, d, certseal.China)
 	if err != nil {
@@ -332,7 +332,7 @@ func dayAfter(t *testing.T, d string) string {
 }
 
 // wantCode fails the test unless err has the code (and, for an error, a Chinese message).
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
 	if got := certseal.ErrorCode(err); got != code {
 		t.Fatalf("got error %v (code %q), want code %q", err, got, code)

@@ -48,6 +48,9 @@ type SignatureCheck struct {
 	StatusNow      string    `json:"seal_status_now"`
 	Problems       []string  `json:"problems,omitempty"`
 	CoversWholeDoc bool      `json:"covers_whole_document"`
+	// SignedLength is where the signed revision ends (the end of the signature's byte range):
+	// for a certificate with bytes appended, the issued file is the first SignedLength bytes.
+	SignedLength int64 `json:"-"`
 }
 
 // Service issues certificates and runs their lifecycle.

@@ -159,6 +159,7 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 	out.Signatures = checks
 	var c Certificate
 	found := false
+	parts := signedPartHashes(pdf, checks) // hashed before the read transaction
 	err = s.DB.View(func(tx *store.Tx) error {
 		if cert, err := ByHashTx(tx, out.SHA256); err == nil {
 			c, found = cert, true
@@ -166,20 +167,15 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 			out.Certificate = &v
 			return nil
 		}
-		// A signed revision followed by appended bytes: find the certificate by the signed part.
-		for _, ch := range checks {
-			if ch.Valid && !ch.CoversWholeDoc {
-				for n := len(pdf) - 1; n > 0; n-- {
-					if bytes.HasSuffix(pdf[:n+1], []byte("%%EOF")) || bytes.HasSuffix(pdf[:n+1], []byte("%%EOF\n")) {
-						part := sha256.Sum256(pdf[:n+1])
-						if cert, err := ByHashTx(tx, hex.EncodeToString(part[:])); err == nil {
-							v := s.publicView(tx, cert)
-							out.Certificate = &v
-							c = cert
-							return nil
-						}
-					}
-				}
+		// A signed revision followed by appended bytes: find the certificate by the signed part,
+		// which ends where the signature's byte range ends (one hash per signature, never one
+		// per %%EOF: a file of many appended %%EOF markers must not cost quadratic time).
+		for _, h := range parts {
+			if cert, err := ByHashTx(tx, h); err == nil {
+				v := s.publicView(tx, cert)
+				out.Certificate = &v
+				c = cert
+				return nil
 			}
 		}
 		return nil

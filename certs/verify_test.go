@@ -49,6 +49,10 @@ func TestVerifyPDF(t *testing.T) {
 		"bytes appended": {file: func(e *env, c certs.Certificate, pdf []byte) []byte {
 			return append(bytes.Clone(pdf), "\n% 追加的内容\n"...)
 		}, verdict: certs.VerdictModified, label: "文件已被改动", found: true}, // found by its signed part
+		// each %%EOF once cost a hash of the file up to it: 2 MB of them took minutes
+		"many %%EOF appended": {file: func(e *env, c certs.Certificate, pdf []byte) []byte {
+			return append(bytes.Clone(pdf), bytes.Repeat([]byte("%%EOF\n"), 2<<20/6)...)
+		}, verdict: certs.VerdictModified, label: "文件已被改动", found: true},
 		"not a PDF": {file: func(e *env, c certs.Certificate, pdf []byte) []byte { return []byte("这不是 PDF 文件") },
 			verdict: certs.VerdictUnknown, label: "无法确认（非本系统签发）"},
 		"unsigned": {file: func(e *env, c certs.Certificate, pdf []byte) []byte { return e.render(c) },

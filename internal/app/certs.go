@@ -157,7 +157,7 @@ func (v validator) Validate(ctx context.Context, pdf []byte, now time.Time) ([]c
 		out = append(out, certs.SignatureCheck{
 			Valid: r.Valid, Modified: r.Modified, Trusted: r.Trusted, SealID: r.SealID, SealName: r.SealName, Org: r.Org,
 			SignedAt: r.Time, StatusAtSign: r.StatusAtSigning.Label(), StatusNow: r.StatusNow.Label(), Problems: r.Problems,
-			CoversWholeDoc: !r.Modified,
+			CoversWholeDoc: !r.Modified, SignedLength: r.ByteRange[2] + r.ByteRange[3],
 		})
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -38,7 +39,7 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 // concurrent clients, with the 200 fixtures. It reports certificates per second and latency
 // percentiles.
 func BenchmarkIssueHTTP(b *testing.B) {
-	app.TuneGC() // as cmd/certseal does
+	app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))) // as cmd/certseal does
 	e := testenv.StartWith(b, testenv.Options{Sync: true})
 	stockUp(b, e, 1000000)
 	seal := sealOf(b, e, "lizhou-clerk")

@@ -5,7 +5,6 @@ package app
 import (
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -33,6 +32,14 @@ type Config struct {
 	// token creation and web sessions (zero fields: the defaults).
 	Passwords orgs.PasswordLimits
 	Auth      server.AuthLimits
+	// PublicURL is the public base URL that verification links (and QR codes) point at, e.g.
+	// https://zwfw.cngy.gov.cn (env CERTSEAL_PUBLIC_URL); "" means http://<Addr>.
+	PublicURL string
+	// MasterKey is the master key, 64 hexadecimal digits or base64 (env CERTSEAL_MASTER_KEY);
+	// "" (or blank) means the key file MasterKeyFile in Data.
+	MasterKey string
+	// GC tunes the garbage collector when Open runs (zero fields: as the runtime has it).
+	GC GC
 }
 
 // DBPath returns the database file inside the data directory.
@@ -63,6 +70,7 @@ func Open(c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	TuneGC(c.GC)
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
@@ -120,16 +128,40 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// TuneGC sets the garbage collector for certseal's load unless GOGC is set: issuing allocates a
-// few hundred kilobytes per certificate that die at once while the live heap stays small (under
-// 30 MiB), so the default GOGC=100 collects very often. GOGC=400 raises issuing throughput by
-// about a fifth (BenchmarkIssueHTTP: 359 → 435 certificates/s, p99 81 → 66 ms, same machine), and
-// a soft memory limit of 1 GiB keeps the heap bounded all the same.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+// GC is how the garbage collector is tuned; a zero field leaves that setting as the runtime has
+// it (from GOGC and GOMEMLIMIT, say).
+type GC struct {
+	Percent     int   // debug.SetGCPercent
+	MemoryLimit int64 // debug.SetMemoryLimit, in bytes
+}
+
+// DefaultGC is the garbage collector setting for certseal's load, used unless GOGC (for Percent)
+// or GOMEMLIMIT (for MemoryLimit) is set: issuing allocates a few hundred kilobytes per
+// certificate that die at once while the live heap stays small (under 30 MiB), so the default
+// GOGC=100 collects very often. GOGC=400 raises issuing throughput by about a fifth
+// (BenchmarkIssueHTTP: 359 → 435 certificates/s, p99 81 → 66 ms, same machine), and a soft
+// memory limit of 1 GiB keeps the heap bounded all the same.
+var DefaultGC = GC{Percent: 400, MemoryLimit: 1 << 30}
+
+// GCFor returns DefaultGC less the settings the runtime was given in the environment: gogc and
+// gomemlimit are the values of GOGC and GOMEMLIMIT ("" when unset).
+func GCFor(gogc, gomemlimit string) GC {
+	g := DefaultGC
+	if gogc != "" {
+		g.Percent = 0
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+	if gomemlimit != "" {
+		g.MemoryLimit = 0
+	}
+	return g
+}
+
+// TuneGC applies g to the process's garbage collector, leaving its zero fields alone.
+func TuneGC(g GC) {
+	if g.Percent != 0 {
+		debug.SetGCPercent(g.Percent)
+	}
+	if g.MemoryLimit != 0 {
+		debug.SetMemoryLimit(g.MemoryLimit)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -52,15 +51,11 @@ func (a *App) Certs() *certs.Service {
 	return nil
 }
 
-// PublicURLEnv names the environment variable with the public base URL that verification
-// links (and QR codes) point at, e.g. https://zwfw.cngy.gov.cn; by default http://<addr>.
-const PublicURLEnv = "CERTSEAL_PUBLIC_URL"
-
 // openCerts wires the certificates part: the issuing service over the seal registry, the
 // template store and the renderer; its HTTP module; and the hourly expiry sweep while serving.
 func (a *App) openCerts() error {
 	reg := a.Seals()
-	base := os.Getenv(PublicURLEnv)
+	base := a.Config.PublicURL
 	if base == "" {
 		addr := a.Config.Addr
 		if addr == "" {

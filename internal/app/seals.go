@@ -18,7 +18,7 @@ import (
 )
 
 // MasterKeyFile is the name of the master key file in the data directory, used when
-// CERTSEAL_MASTER_KEY is not set.
+// Config.MasterKey is not set.
 const MasterKeyFile = "master.key"
 
 // registries holds each App's seal registry (App has no field for it).
@@ -32,7 +32,7 @@ func (a *App) Seals() *seals.Registry {
 	return reg
 }
 
-// openSeals wires the seals part: the master key (CERTSEAL_MASTER_KEY, else the key file in the
+// openSeals wires the seals part: the master key (Config.MasterKey, else the key file in the
 // data directory, created with mode 0600 on a new database only), the Keyring checked against
 // the key-check value stored in the database (a different master key makes Open fail with
 // seals.ErrWrongMasterKey, writing nothing), the registry, its HTTP module, a demo step (one
@@ -45,7 +45,7 @@ func (a *App) openSeals() error {
 	path := filepath.Join(a.Config.Data, MasterKeyFile)
 	// Only a database that has never held sealed keys may get a new master key: for any other
 	// a missing key is an error, never a reason to make a new one.
-	master, created, err := seals.LoadMasterKey(path, !stored)
+	master, created, err := seals.LoadMasterKey(a.Config.MasterKey, path, !stored)
 	if err != nil {
 		if stored && certseal.ErrorCode(err) == certseal.ENotFound {
 			return certseal.Errorf(certseal.EForbidden, "数据库中已有加密的印章密钥，但找不到主密钥：请设置 %s 或恢复主密钥文件 %s；服务拒绝启动，已存储的密钥没有被改动", seals.MasterKeyEnv, path)

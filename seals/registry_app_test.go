@@ -59,7 +59,7 @@ func TestAppMasterKey(t *testing.T) {
 	if _, err := a.LoadDemo(); err != nil {
 		t.Fatal(err)
 	}
-	items, _, err := a.Seals().List(context.Background(), seals.SealFilter{}, "", 50)
+	items, _, err := a.Seals.List(context.Background(), seals.SealFilter{}, "", 50)
 	if err != nil || len(items) != 8 {
 		t.Fatalf("demo seals: %v, %d seals, want 8 (one per county bureau)", err, len(items))
 	}

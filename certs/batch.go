@@ -139,9 +139,6 @@ type batchRow struct {
 	LicenceNumber string        `json:"licence_number,omitempty"`
 }
 
-// system fields a batch never maps automatically: the service fills them in.
-var batchAutoSkip = map[string]bool{"发证机关": true, "发证日期": true, "日期": true, "有效期至": true, "有效期限": true, "有效期": true}
-
 // column finds a header; "" is no column.
 func column(t *Table, name, what string) (int, error) {
 	if name == "" {
@@ -257,7 +254,7 @@ func (s *Service) build(ctx context.Context, t *Table, m BatchMapping) ([]built,
 			number = tpl.Number.Field
 		}
 		for i, h := range t.Header {
-			if _, ok := tpl.Field(h); ok && !used[i] && !batchAutoSkip[h] && h != number {
+			if _, ok := tpl.Field(h); ok && !used[i] && !isSystemField(h) && h != number {
 				fields[i] = h
 			}
 		}

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -22,7 +23,24 @@ const (
 	MaxBatchRows = 10000    // data rows, not counting the header
 	MaxBatchCols = 200
 	MaxBatchCell = MaxValueLen
+	// MaxBatchUnzipped bounds an XLSX's unzipped size (the sum over its parts, as its zip
+	// directory says and as the zip reader enforces): a few times MaxBatchFile. A larger one is
+	// refused before anything is extracted.
+	MaxBatchUnzipped = 4 * MaxBatchFile
+	// MaxBatchXMLInMemory is the largest XLSX part unzipped into memory; a larger one (up to
+	// MaxBatchUnzipped) goes through a temporary file.
+	MaxBatchXMLInMemory = 16 << 20
+	// MaxBatchLines bounds the rows of a table, blank ones included (an XLSX row number, a CSV
+	// line).
+	MaxBatchLines = 5 * MaxBatchRows
+	// MaxBatchCells bounds the cells of a table, blank ones included.
+	MaxBatchCells = MaxBatchRows * MaxBatchCols
 )
+
+// tooLarge is the error of an upload over one of the table limits.
+func tooLarge(format string, args ...any) error {
+	return certseal.Errorf(certseal.ETooLarge, format, args...)
+}
 
 // Table is an uploaded sheet: the header (row 1) and the data rows, each with its row number as
 // a spreadsheet shows it (the header is row 1). Blank rows are left out.
@@ -49,8 +67,10 @@ var xlsxMagic = []byte("PK\x03\x04")
 
 // ReadTable reads a CSV (UTF-8, a byte-order mark allowed) or an XLSX file (its first sheet),
 // telling them apart by the name's extension or, failing that, the content. It returns an
-// *certseal.Error (EInvalid) with a Chinese message for a file it cannot read, an empty one, or
-// one over MaxBatchRows rows or MaxBatchCols columns.
+// *certseal.Error with a Chinese message: EInvalid for a file it cannot read, an empty one, or
+// one over MaxBatchRows rows or MaxBatchCols columns; ETooLarge for one over MaxBatchUnzipped
+// unzipped, MaxBatchLines rows or MaxBatchCells cells (blank ones included), refused before it
+// is extracted or parsed further.
 func ReadTable(name string, data []byte) (*Table, error) {
 	if len(data) == 0 {
 		return nil, certseal.Errorf(certseal.EInvalid, "上传的文件为空")
@@ -126,6 +146,12 @@ func readCSV(data []byte) (*Table, error) {
 	if !utf8.Valid(data) {
 		return nil, certseal.Errorf(certseal.EInvalid, "CSV 文件不是 UTF-8 编码：请在 Excel 中“另存为 CSV UTF-8（逗号分隔）”后再上传")
 	}
+	// Bound the rows and cells before parsing: every cell ends at a comma or a line end.
+	if lines := bytes.Count(data, []byte("\n")); lines > MaxBatchLines {
+		return nil, tooLarge("CSV 文件超过%d行（含空行），请拆分文件", MaxBatchLines)
+	} else if lines+bytes.Count(data, []byte(",")) > MaxBatchCells {
+		return nil, tooLarge("CSV 文件的单元格超过%d个（含空单元格），请拆分文件", MaxBatchCells)
+	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
@@ -158,7 +184,19 @@ func readCSV(data []byte) (*Table, error) {
 }
 
 func readXLSX(data []byte) (*Table, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	// The unzipped size, from the zip directory, before anything is extracted (archive/zip
+	// refuses a part that inflates to more than its directory says).
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, certseal.Errorf(certseal.EInvalid, "无法读取 Excel 文件，请确认是 .xlsx 格式")
+	}
+	var unzipped uint64
+	for _, e := range zr.File {
+		if unzipped += e.UncompressedSize64; unzipped > MaxBatchUnzipped {
+			return nil, tooLarge("Excel 文件解压后超过 %d MB，不予读取：请删去多余的内容或拆分文件", MaxBatchUnzipped>>20)
+		}
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxBatchUnzipped, UnzipXMLSizeLimit: MaxBatchXMLInMemory})
 	if err != nil {
 		return nil, certseal.Errorf(certseal.EInvalid, "无法读取 Excel 文件，请确认是 .xlsx 格式")
 	}
@@ -173,10 +211,17 @@ func readXLSX(data []byte) (*Table, error) {
 	}
 	defer rows.Close()
 	t := &Table{}
+	ncells := 0
 	for n := 1; rows.Next(); n++ {
+		if n > MaxBatchLines {
+			return nil, tooLarge("Excel 工作表超过%d行（含空行），请拆分文件", MaxBatchLines)
+		}
 		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, certseal.Errorf(certseal.EInvalid, "Excel 第%d行无法读取", n)
+		}
+		if ncells += len(cells); ncells > MaxBatchCells {
+			return nil, tooLarge("Excel 工作表的单元格超过%d个（含空单元格），请拆分文件", MaxBatchCells)
 		}
 		if t.Header == nil && len(cells) == 0 {
 			continue // blank rows above the header

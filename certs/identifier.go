@@ -96,8 +96,9 @@ func ParseIdentifier(s string) (Identifier, error) {
 	if !validSegment(id.Serial) || len(id.Serial) > 40 {
 		return id, certseal.Errorf(certseal.EInvalid, "证照序号应为1至40位数字或大写字母")
 	}
+	// Three digits exactly: Atoi alone also takes "+01", a second spelling of version 001.
 	v, err := strconv.Atoi(parts[3])
-	if len(parts[3]) != 3 || err != nil || v < 1 {
+	if len(parts[3]) != 3 || !isDigits(parts[3]) || err != nil || v < 1 {
 		return id, certseal.Errorf(certseal.EInvalid, "版本号应为3位数字，从001开始")
 	}
 	id.Version = v
@@ -105,4 +106,13 @@ func ParseIdentifier(s string) (Identifier, error) {
 		return id, certseal.Errorf(certseal.EInvalid, "证照标识校验位错误")
 	}
 	return id, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

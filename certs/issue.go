@@ -243,6 +243,19 @@ func areaOf(o certseal.Org) string {
 // check validates the request against the store, the seal and the template, outside any write
 // transaction.
 func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueRequest) (*plan, error) {
+	p, err := s.prepare(ctx, actor, req)
+	if err != nil {
+		return nil, err
+	}
+	if p.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// prepare is check without the seal: the store, the template, the validity and the values to
+// print (fill), as Issue and Preview both need them.
+func (s *Service) prepare(ctx context.Context, actor certseal.Actor, req *IssueRequest) (*plan, error) {
 	p := &plan{now: s.Clock.Now()}
 	err := s.DB.View(func(tx *store.Tx) error {
 		var err error
@@ -295,9 +308,6 @@ func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueReq
 	if err := p.tpl.CheckValues(p.values); err != nil {
 		return nil, err
 	}
-	if p.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
@@ -333,7 +343,9 @@ func (s *Service) dates(p *plan, req *IssueRequest) error {
 }
 
 // fill returns the values to print: the clerk's values plus the fields the service fills in
-// itself (issuer, dates, holder). A clerk's value that contradicts the service is refused.
+// itself (issuer, dates, holder). A clerk's value that contradicts the service is refused. It is
+// the only place those fields are filled: Issue, Check (and so every batch row) and Preview all
+// reach it through prepare.
 func (s *Service) fill(p *plan, in map[string]string, h *Holder) (map[string]string, error) {
 	out := make(map[string]string, len(in)+6)
 	for k, v := range in {
@@ -405,13 +417,7 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 		return nil, err
 	}
 	c.QRText = qrText
-	values := make(map[string]string, len(c.Values))
-	for k, v := range c.Values {
-		values[k] = v
-	}
-	doc := templates.Document{Values: values, LicenceNumber: c.LicenceNumber, QRPayload: qrText,
-		Mode: templates.Full, Created: p.now, Title: c.Name + " " + c.LicenceNumber}
-	raw, err := s.Renderer.Render(p.tpl, doc)
+	raw, err := s.Renderer.Render(p.tpl, p.document(c.LicenceNumber, qrText))
 	if err != nil {
 		return nil, err
 	}

@@ -195,6 +195,9 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 	case len(checks) == 0:
 		out.Verdict = VerdictUnknown
 		out.Reasons = append(out.Reasons, "文件中没有电子签章")
+	case !anySigned(checks):
+		out.Verdict = VerdictUnknown
+		out.Reasons = append(out.Reasons, "文件中没有可读取的电子签章")
 	case !allValid(checks):
 		out.Verdict = VerdictModified
 		out.Reasons = append(out.Reasons, "电子签章验证失败：文件在签章后被改动")

@@ -3,14 +3,13 @@ package seals
 // CMS SignedData for PAdES (ETSI.CAdES.detached), encoded with encoding/asn1. pdfcpu's pkcs7
 // package cannot sign with an arbitrary crypto.Signer (it insists on *ecdsa.PrivateKey or
 // *rsa.PrivateKey), which would shut out an HSM, so the structure is built here; the
-// signature itself is the Signer's.
+// algorithms and the signature itself are the seal's Algorithm's (algorithm.go), the private-key
+// operation the Signer's.
 
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -110,18 +109,10 @@ func attribute(oid asn1.ObjectIdentifier, value any) ([]byte, error) {
 }
 
 // buildCMS returns a DER CMS ContentInfo holding a detached SignedData over content whose
-// SHA-256 is digest, signed by signer for cert, with the signed attributes contentType,
-// messageDigest, signingTime and signing-certificate-v2, and with cert and chain included.
-func buildCMS(digest []byte, signer crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, at time.Time) ([]byte, error) {
-	var sigAlg pkix.AlgorithmIdentifier
-	switch signer.Public().(type) {
-	case *ecdsa.PublicKey:
-		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}
-	case *rsa.PublicKey:
-		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1NullParams}
-	default:
-		return nil, fmt.Errorf("seals: unsupported signer key %T", signer.Public())
-	}
+// digest (alg's NewHash) is digest, signed by signer with alg for cert, with the signed
+// attributes contentType, messageDigest, signingTime and signing-certificate-v2, and with cert
+// and chain included.
+func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, at time.Time) ([]byte, error) {
 	certHash := sha256.Sum256(cert.Raw)
 	dirName, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: cert.RawIssuer})
 	if err != nil {
@@ -152,8 +143,7 @@ func buildCMS(digest []byte, signer crypto.Signer, cert *x509.Certificate, chain
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.Sum256(signedSet)
-	sig, err := signer.Sign(rand.Reader, h[:], crypto.SHA256)
+	sig, err := alg.Sign(rand.Reader, signer, signedSet)
 	if err != nil {
 		return nil, fmt.Errorf("seals: sign: %w", err)
 	}
@@ -172,15 +162,15 @@ func buildCMS(digest []byte, signer crypto.Signer, cert *x509.Certificate, chain
 	}
 	sd := cmsSignedData{
 		Version:          1,
-		DigestAlgorithms: []pkix.AlgorithmIdentifier{{Algorithm: oidSHA256}},
+		DigestAlgorithms: []pkix.AlgorithmIdentifier{alg.DigestAlgorithm()},
 		EncapContentInfo: cmsEncapContent{ContentType: oidData},
 		Certificates:     asn1.RawValue{FullBytes: certSet},
 		SignerInfos: []cmsSignerInfo{{
 			Version:            1,
 			Sid:                cmsIssuerAndSerial{Issuer: asn1.RawValue{FullBytes: cert.RawIssuer}, Serial: cert.SerialNumber},
-			DigestAlgorithm:    pkix.AlgorithmIdentifier{Algorithm: oidSHA256},
+			DigestAlgorithm:    alg.DigestAlgorithm(),
 			SignedAttrs:        asn1.RawValue{FullBytes: implicit},
-			SignatureAlgorithm: sigAlg,
+			SignatureAlgorithm: alg.SignatureAlgorithm(),
 			Signature:          sig,
 		}},
 	}

@@ -173,8 +173,9 @@ type SealSubject struct {
 	Code string // the 13-digit seal code; the subject's OU, when set
 }
 
-// NewSealKey returns a fresh ECDSA P-256 key pair for a seal. It returns an error only when the
-// system's random source fails.
+// NewSealKey returns a fresh ECDSA P-256 key pair, a key of ECDSAP256 (the registry makes a
+// seal's key with the seal's Algorithm). It returns an error only when the system's random
+// source fails.
 func NewSealKey() (*ecdsa.PrivateKey, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

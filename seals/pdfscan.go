@@ -281,6 +281,7 @@ type simpleDoc struct {
 	trailer dict           // the trailer dictionary
 	b       []byte         // the file
 	cache   map[int]object // parsed objects
+	parsed  int            // bytes read by obj so far: bounded, so a hostile file stays linear
 }
 
 type object struct {
@@ -370,6 +371,11 @@ func (doc *simpleDoc) obj(r objRef) (dict, error) {
 	d, err := parseDict(b, i+3)
 	if err != nil {
 		return dict{}, err
+	}
+	// Objects may overlap in a hostile file (their xref offsets point into each other), so that
+	// each parse reads most of it again: give up once the parses have read the file twice.
+	if doc.parsed += d.end - off; doc.parsed > 2*len(b)+4096 {
+		return dict{}, errFastPath
 	}
 	doc.cache[r.num] = object{r, d}
 	return d, nil

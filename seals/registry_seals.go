@@ -110,6 +110,7 @@ type Seal struct {
 	StatusSince  time.Time `json:"status_since"`
 	// History lists every status change, the first being the creation (active).
 	History     []StatusChange `json:"history"`
+	Algorithm   string         `json:"algorithm"`   // the signature algorithm: ecdsa-p256 (SigningAlgorithm)
 	CertSerial  string         `json:"cert_serial"` // hexadecimal
 	Certificate []byte         `json:"certificate"` // DER
 	HasScan     bool           `json:"has_scan"`
@@ -188,11 +189,12 @@ type NewSeal struct {
 	OrgID        string    `json:"org_id"`
 	Type         SealType  `json:"type"`
 	Code         string    `json:"code"`
-	DiameterMM   float64   `json:"diameter_mm"`   // 42 when zero
-	Auth         AuthDoc   `json:"authorisation"` // required
-	LicenceTypes []string  `json:"licence_types"` // at least one
-	ValidFrom    time.Time `json:"valid_from"`    // now when zero
-	ValidTo      time.Time `json:"valid_to"`      // required
+	DiameterMM   float64   `json:"diameter_mm"`         // 42 when zero
+	Auth         AuthDoc   `json:"authorisation"`       // required
+	LicenceTypes []string  `json:"licence_types"`       // at least one
+	ValidFrom    time.Time `json:"valid_from"`          // now when zero
+	ValidTo      time.Time `json:"valid_to"`            // required
+	Algorithm    string    `json:"algorithm,omitempty"` // ecdsa-p256 when empty (AlgorithmByName)
 }
 
 // Limits on a seal's fields.
@@ -219,6 +221,11 @@ func (n *NewSeal) validate(now time.Time) error {
 	if n.Type == "" {
 		n.Type = TypeDedicatedApproval
 	}
+	alg, err := AlgorithmByName(n.Algorithm)
+	if err != nil {
+		return err
+	}
+	n.Algorithm = alg.Name()
 	if !n.Type.Valid() {
 		return certseal.Errorf(certseal.EInvalid, "未知的印章类型 %q（应为 dedicated_approval 或 official）", n.Type)
 	}
@@ -352,7 +359,11 @@ func (r *Registry) prepare(ca *CA, n *NewSeal, o certseal.Org, seq uint64) (*pre
 	if _, err := Draw(s.Appearance()); err != nil {
 		return nil, err
 	}
-	key, err := NewSealKey()
+	alg, err := AlgorithmByName(n.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	key, err := alg.NewKey()
 	if err != nil {
 		return nil, err
 	}
@@ -391,6 +402,7 @@ func (r *Registry) insertTx(tx *store.Tx, now time.Time, actor certseal.Actor, n
 		Auth: n.Auth, LicenceTypes: n.LicenceTypes, ValidFrom: p.cert.NotBefore.UTC(), ValidTo: p.cert.NotAfter.UTC(),
 		Status: StatusActive, StatusSince: now.UTC(),
 		History:    []StatusChange{{Status: StatusActive, At: now.UTC(), By: actor.Username}},
+		Algorithm:  n.Algorithm,
 		CertSerial: p.cert.SerialNumber.Text(16), Certificate: p.cert.Raw,
 		CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}

@@ -14,22 +14,24 @@ import (
 	"certseal/internal/store"
 )
 
-// Signing is what signing with a seal needs: the seal, its private key (opened from the
-// Keyring), its certificate, the CA chain and the picture. Pass Options to SignPDF.
+// Signing is what signing with a seal needs: the seal, its signature algorithm, its private key
+// (opened from the Keyring, as a crypto.Signer: the key itself never leaves the package), its
+// certificate, the CA chain and the picture. Pass Options to SignPDF.
 type Signing struct {
-	Seal    Seal
-	Signer  crypto.Signer
-	Cert    *x509.Certificate
-	Chain   []*x509.Certificate
-	Picture *Picture
+	Seal      Seal
+	Algorithm Algorithm // the seal's (Seal.SigningAlgorithm)
+	Signer    crypto.Signer
+	Cert      *x509.Certificate
+	Chain     []*x509.Certificate
+	Picture   *Picture
 }
 
 // Options returns the SignOptions that place the seal at rect (PDF points) on page, with the
-// reason and the signing time at.
+// reason and the signing time at, signed with the seal's algorithm.
 func (g *Signing) Options(page int, rect [4]float64, reason string, at time.Time) SignOptions {
 	return SignOptions{
 		Signer: g.Signer, Cert: g.Cert, Chain: g.Chain, Page: page, Rect: rect, Picture: g.Picture,
-		Reason: reason, Name: g.Seal.Name, Time: at,
+		Reason: reason, Name: g.Seal.Name, Time: at, Algorithm: g.Algorithm,
 	}
 }
 
@@ -86,6 +88,10 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
+	alg, err := s.SigningAlgorithm()
+	if err != nil {
+		return nil, err
+	}
 	key := r.cachedSigner(s.ID)
 	if key == nil {
 		if sealed == nil {
@@ -116,7 +122,7 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
-	return &Signing{Seal: s, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic}, nil
+	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic}, nil
 }
 
 func (r *Registry) cachedSigner(id string) crypto.Signer {
@@ -240,7 +246,7 @@ func (r *Registry) ValidateWithStatus(ctx context.Context, pdf []byte) ([]Report
 		return nil, err
 	}
 	now := r.clock.Now()
-	reps, err := ValidatePDF(pdf, roots, now)
+	reps, err := ValidatePDFContext(ctx, pdf, roots, now)
 	if err != nil {
 		return nil, err
 	}

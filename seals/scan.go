@@ -10,11 +10,18 @@ import (
 	"certseal"
 )
 
-// MaxScanBytes and MaxScanPixels bound an uploaded seal scan.
+// MaxScanBytes, MaxScanPixels and MaxScanArea bound an uploaded seal scan: its file, the
+// length of a side and the number of pixels (a 42 mm seal scanned at 600 dpi is about 1000
+// pixels a side). They are checked on the PNG header, before the image is decoded.
 const (
 	MaxScanBytes  = 4 << 20
 	MaxScanPixels = 4000
+	MaxScanArea   = 2000 * 2000
 )
+
+// maxDeflateRatio is more than zlib ever inflates one byte to (about 1032): image data that
+// would need more than this is missing, and the PNG is refused before it is decoded.
+const maxDeflateRatio = 1100
 
 // scanImage is an uploaded seal scan with its PDF image streams prepared once.
 type scanImage struct {
@@ -27,7 +34,8 @@ type scanImage struct {
 // PictureFromPNG returns a Picture made from an uploaded scan of a seal: a PNG with a
 // transparent background. Its size is taken to be 42 mm across the longer side, keeping the
 // aspect ratio. It returns a *certseal.Error (EInvalid) when the data is not a PNG, is larger
-// than MaxScanBytes or MaxScanPixels a side, or has no transparent pixel at all.
+// than MaxScanBytes, MaxScanPixels a side or MaxScanArea pixels, or has no transparent pixel or
+// no visible one.
 func PictureFromPNG(data []byte) (*Picture, error) {
 	if len(data) > MaxScanBytes {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章图片不能超过 %d MB", MaxScanBytes>>20)
@@ -42,6 +50,14 @@ func PictureFromPNG(data []byte) (*Picture, error) {
 	if cfg.Width < 16 || cfg.Height < 16 || cfg.Width > MaxScanPixels || cfg.Height > MaxScanPixels {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章图片的尺寸必须在 16 至 %d 像素之间", MaxScanPixels)
 	}
+	if cfg.Width*cfg.Height > MaxScanArea {
+		return nil, certseal.Errorf(certseal.EInvalid, "印章图片的像素过多：宽×高不能超过 %d 万像素", MaxScanArea/10000)
+	}
+	// The decoder allocates the whole image first: refuse a header whose image the file cannot
+	// hold even at zlib's best (one byte a row at the least).
+	if need := cfg.Height * (1 + cfg.Width/8); need > len(data)*maxDeflateRatio {
+		return nil, certseal.Errorf(certseal.EInvalid, "印章图片不是有效的 PNG 文件（图像数据不完整）")
+	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章图片不是有效的 PNG 文件")
@@ -50,12 +66,15 @@ func PictureFromPNG(data []byte) (*Picture, error) {
 	w, h := b.Dx(), b.Dy()
 	rgb := make([]byte, 0, w*h*3)
 	alpha := make([]byte, 0, w*h)
-	transparent := false
+	transparent, visible := false, false
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, a := img.At(x, y).RGBA()
 			if a < 0xffff {
 				transparent = true
+			}
+			if a > 0 {
+				visible = true
 			}
 			if a > 0 { // un-premultiply
 				r, g, bl = r*0xffff/a, g*0xffff/a, bl*0xffff/a
@@ -66,6 +85,9 @@ func PictureFromPNG(data []byte) (*Picture, error) {
 	}
 	if !transparent {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章图片必须是背景透明的 PNG（带 Alpha 通道）")
+	}
+	if !visible {
+		return nil, certseal.Errorf(certseal.EInvalid, "印章图片完全透明，没有可见的印章")
 	}
 	s := &scanImage{png: bytes.Clone(data), img: img, wpx: w, hpx: h, rgb: deflate(rgb), alpha: deflate(alpha)}
 	pw, ph := float64(DefaultDiameterMM), float64(DefaultDiameterMM)

@@ -3,7 +3,6 @@ package seals
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -47,6 +46,9 @@ type SignOptions struct {
 	// Location and Name (the signer's name) are optional.
 	Location, Name string
 	Time           time.Time // the signing time; required (inject the clock)
+	// Algorithm is the seal's signature algorithm (Seal.SigningAlgorithm; Signing.Options sets
+	// it). When nil it follows the Signer's key: ECDSAP256 for a P-256 key.
+	Algorithm Algorithm
 }
 
 // SignPDF returns pdf with a PAdES signature (SubFilter ETSI.CAdES.detached, SHA-256) appended
@@ -63,10 +65,7 @@ func SignPDF(pdf []byte, o SignOptions) ([]byte, error) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return nil, certseal.Errorf(certseal.EInvalid, "文件不是 PDF 格式")
 	}
-	pl, err := planFast(pdf, o.Page)
-	if errors.Is(err, errFastPath) {
-		pl, err = planPdfcpu(pdf, o.Page)
-	}
+	pl, _, err := planUpdate(pdf, o.Page)
 	switch {
 	case errors.Is(err, errEncrypted):
 		return nil, certseal.Errorf(certseal.EInvalid, "PDF 文件已加密，不能签章；请提供未加密的文件")
@@ -84,6 +83,15 @@ func (o *SignOptions) check() error {
 	}
 	if !publicKeysEqual(o.Cert.PublicKey, o.Signer.Public()) {
 		return certseal.Errorf(certseal.EInvalid, "印章私钥与印章证书不匹配")
+	}
+	if o.Algorithm == nil {
+		a, err := algorithmForKey(o.Signer.Public())
+		if err != nil {
+			return certseal.Errorf(certseal.EInvalid, "不支持的印章密钥类型").WithDetail("reason", err.Error())
+		}
+		o.Algorithm = a
+	} else if !o.Algorithm.Accepts(o.Signer.Public()) {
+		return certseal.Errorf(certseal.EInvalid, "印章私钥不是 %s 算法的密钥", o.Algorithm.Name())
 	}
 	if o.Time.IsZero() {
 		return certseal.Errorf(certseal.EInvalid, "签章时间不能为空")
@@ -110,6 +118,18 @@ func (o *SignOptions) check() error {
 		}
 	}
 	return nil
+}
+
+// planUpdate reads what the incremental update needs from pdf: with the package's own scanner
+// when the file has the shape package templates writes (fast is then true), else with pdfcpu.
+// The shape is pinned by seals/contract_test.go (TestWriterScannerContract).
+func planUpdate(pdf []byte, page int) (pl *updatePlan, fast bool, err error) {
+	pl, err = planFast(pdf, page)
+	if errors.Is(err, errFastPath) {
+		pl, err = planPdfcpu(pdf, page)
+		return pl, false, err
+	}
+	return pl, err == nil, err
 }
 
 // updatePlan is what the incremental update needs to know about the original file.
@@ -452,10 +472,10 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 		return nil, certseal.Errorf(certseal.EInvalid, "PDF 文件过大")
 	}
 	copy(out[brAt:], br)
-	h := sha256.New()
+	h := o.Algorithm.NewHash()
 	h.Write(out[:contentsAt])
 	h.Write(out[contentsEnd:])
-	cms, err := buildCMS(h.Sum(nil), o.Signer, o.Cert, o.Chain, o.Time)
+	cms, err := buildCMS(o.Algorithm, h.Sum(nil), o.Signer, o.Cert, o.Chain, o.Time)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package seals
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +31,10 @@ type SignatureReport struct {
 	Trusted bool
 	// CertValidNow is true when the signer certificate is within its validity at now.
 	CertValidNow bool
+	// Signed is true when the dictionary holds a readable CMS signature with its signer's
+	// certificate: a real signature, valid or not. Without it the report is of a /ByteRange
+	// that is no signature (junk, or damaged beyond reading) and says nothing of the file.
+	Signed bool
 
 	SealName string    // the signer certificate's CN
 	Org      string    // its O
@@ -44,48 +50,160 @@ type SignatureReport struct {
 	Problems []string
 }
 
-// ValidatePDF returns a report for every signature in pdf, in file order; a PDF without
+// Limits of ValidatePDF on a file from outside.
+const (
+	// MaxSignatures is the most signature dictionaries ValidatePDF examines in one file; a file
+	// with more is refused (EInvalid). Each signature costs one SHA-256 over at most the file, so
+	// the limit keeps the work linear in the file's size.
+	MaxSignatures = 16
+	// MaxSignatureDictBytes bounds one signature dictionary, its /Contents included. A
+	// dictionary that does not end within it is reported as unreadable.
+	MaxSignatureDictBytes = 4 << 20
+)
+
+// ValidatePDF is ValidatePDFContext without a deadline.
+func ValidatePDF(pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
+	return ValidatePDFContext(context.Background(), pdf, roots, now)
+}
+
+// ValidatePDFContext returns a report for every signature in pdf, in file order; a PDF without
 // signatures gives an empty list. A signature is checked on its own bytes (the /ByteRange and
 // /Contents of its dictionary), so that a damaged file still gets a report. roots are the
 // trusted CA certificates (nil trusts none); now is the time to judge the certificate's current
-// validity. It returns a *certseal.Error (EInvalid) when pdf is not a PDF.
-func ValidatePDF(pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
+// validity. Its time is linear in the size of pdf whatever the bytes are, and it stops when ctx
+// is done with an error that is ctx's error (errors.Is) and a *certseal.Error (EUnavailable).
+// It returns a *certseal.Error (EInvalid) when pdf is not a PDF or holds more than
+// MaxSignatures signature dictionaries.
+func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, now time.Time) ([]SignatureReport, error) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return nil, certseal.Errorf(certseal.EInvalid, "文件不是 PDF 格式")
 	}
 	reports := []SignatureReport{}
-	seen := map[int]bool{}
-	for i := 0; ; {
-		k := bytes.Index(pdf[i:], []byte("/ByteRange"))
+	seenCMS := map[[32]byte]bool{}
+	var (
+		tokBR, tokObj = []byte("/ByteRange"), []byte("obj")
+		lastObj       = -1 // the last "obj" keyword found before the current /ByteRange
+		objFrom       = 0  // where the search for the next "obj" goes on
+		parsedTo      = 0  // bytes before this were read by an earlier dictionary parse
+	)
+	// Every byte is looked at a bounded number of times: the /ByteRange and "obj" searches go
+	// forward only, and a dictionary is parsed only from an "obj" after the end of the last
+	// parse (a dictionary that does not parse counts as read up to MaxSignatureDictBytes).
+	for i, n := 0, 0; ; n++ {
+		if n%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, stopped(err)
+			}
+		}
+		k := bytes.Index(pdf[i:], tokBR)
 		if k < 0 {
 			break
 		}
 		at := i + k
-		i = at + len("/ByteRange")
-		// The dictionary starts after the "obj" keyword of the object holding it.
-		o := bytes.LastIndex(pdf[:at], []byte("obj"))
-		if o < 0 || seen[o] {
+		i = at + len(tokBR)
+		// The dictionary starts after the "obj" keyword of the object holding it: the last one
+		// that ends before the /ByteRange.
+		for {
+			j := bytes.Index(pdf[objFrom:at], tokObj)
+			if j < 0 {
+				objFrom = max(objFrom, at-len(tokObj)+1)
+				break
+			}
+			lastObj = objFrom + j
+			objFrom = lastObj + len(tokObj)
+		}
+		o := lastObj
+		if o < 0 || o < parsedTo {
 			continue
 		}
-		seen[o] = true
-		d, err := parseDict(pdf, o+3)
-		if err != nil || d.end < at {
+		if len(reports) == MaxSignatures {
+			return nil, certseal.Errorf(certseal.EInvalid, "文件中的签名字典超过 %d 个，不予核验", MaxSignatures)
+		}
+		limit := min(len(pdf), o+len(tokObj)+MaxSignatureDictBytes)
+		start := skipWS(pdf[:limit], o+len(tokObj))
+		if !bytes.HasPrefix(pdf[start:limit], []byte("<<")) {
+			// No dictionary at all (the "obj" of an "endobj", say): only the white space was read.
+			parsedTo = start
+			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})
+			continue
+		}
+		d, err := parseDict(pdf[:limit], start)
+		if err != nil {
+			parsedTo = limit
+			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})
+			continue
+		}
+		parsedTo = d.end
+		if d.end < at {
 			reports = append(reports, SignatureReport{Problems: []string{"签名字典无法解析"}})
 			continue
 		}
 		if d.name("Type") != "" && d.name("Type") != "Sig" && d.name("Type") != "DocTimeStamp" {
 			continue
 		}
-		reports = append(reports, checkSignature(pdf, d, roots, now))
+		r, err := checkSignature(ctx, pdf, d, roots, now, seenCMS)
+		if err != nil {
+			return nil, err
+		}
+		reports = append(reports, r)
 	}
 	return reports, nil
 }
 
-func checkSignature(pdf []byte, d dict, roots *x509.CertPool, now time.Time) SignatureReport {
+// checkSignature checks the signature whose dictionary is d. seen holds the SHA-256 of the
+// signature values already checked in the file: a copy of one is refused unread, as two
+// signatures can never be the same bytes. It returns an error only when ctx is done.
+func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPool, now time.Time, seen map[[32]byte]bool) (SignatureReport, error) {
 	var r SignatureReport
 	bad := func(s string) { r.Problems = append(r.Problems, s) }
 	if v := d.vals["Reason"]; len(v) > 1 && v[0] == '(' {
 		r.Reason = string(v[1 : len(v)-1])
+	}
+	// The signature value first: without a CMS signature and its signer's certificate there is
+	// no signature to judge (a junk /ByteRange), and nothing more is read.
+	contents := d.vals["Contents"]
+	if len(contents) < 2 || contents[0] != '<' || contents[len(contents)-1] != '>' {
+		bad("签名字典中没有签名值（Contents）")
+		return r, nil
+	}
+	hexSig := bytes.TrimSpace(contents[1 : len(contents)-1])
+	raw, err := hex.DecodeString(string(hexSig))
+	if err != nil {
+		bad("签名值不是有效的十六进制数据")
+		return r, nil
+	}
+	key := sha256.Sum256(raw)
+	if seen[key] {
+		bad("签名值与文件中的另一个签名完全相同，是复制的签名")
+		return r, nil
+	}
+	seen[key] = true
+	ci, err := parseCMS(raw)
+	if err != nil {
+		bad("签名数据（CMS）无法解析")
+		return r, nil
+	}
+	cert := ci.signerCert()
+	if cert == nil {
+		bad("签名数据中没有签名者的证书")
+		return r, nil
+	}
+	r.Signed = true
+	r.SealName = cert.Subject.CommonName
+	r.Org = strings.Join(cert.Subject.Organization, " ")
+	r.Code = strings.Join(cert.Subject.OrganizationalUnit, " ")
+	r.Issuer = cert.Issuer.CommonName
+	r.Serial = cert.SerialNumber.Text(16)
+	for _, n := range cert.Subject.Names {
+		if n.Type.Equal(oidSubjectSerialNumber) {
+			r.SealID, _ = n.Value.(string)
+		}
+	}
+	r.Time = ci.signingTime
+	if r.Time.IsZero() {
+		if m := d.vals["M"]; len(m) > 4 {
+			r.Time = parsePDFDate(string(m[1 : len(m)-1]))
+		}
 	}
 	// The byte range.
 	br := d.vals["ByteRange"]
@@ -99,55 +217,24 @@ func checkSignature(pdf []byte, d dict, roots *x509.CertPool, now time.Time) Sig
 	a, b, c := r.ByteRange[1], r.ByteRange[2], r.ByteRange[3]
 	if !ok || r.ByteRange[0] != 0 || a > b || b+c > int64(len(pdf)) {
 		bad("签名的字节范围（ByteRange）无效")
-		return r
+		return r, nil
 	}
 	if b+c < int64(len(pdf)) {
 		r.Modified = true
 		bad("签名后文件又被追加了内容（后续修改或其他签章）")
 	}
-	// /Contents must be exactly the gap in the byte range.
-	if a+1 >= b || pdf[a] != '<' || pdf[b-1] != '>' {
+	// /Contents must be exactly the gap in the byte range, inside this dictionary.
+	if a+1 >= b || a < int64(d.start) || b > int64(d.end) || pdf[a] != '<' || pdf[b-1] != '>' ||
+		!bytes.Equal(bytes.TrimSpace(pdf[a+1:b-1]), hexSig) {
 		bad("签名值不在字节范围的间隙中，文件可能被篡改")
-		return r
+		return r, nil
 	}
-	raw, err := hex.DecodeString(string(bytes.TrimSpace(pdf[a+1 : b-1])))
+	digest, err := digestRange(ctx, pdf[:a], pdf[b:b+c])
 	if err != nil {
-		bad("签名值不是有效的十六进制数据")
-		return r
-	}
-	h := sha256.New()
-	h.Write(pdf[:a])
-	h.Write(pdf[b : b+c])
-	digest := h.Sum(nil)
-
-	ci, err := parseCMS(raw)
-	if err != nil {
-		bad("签名数据（CMS）无法解析")
-		return r
-	}
-	cert := ci.signerCert()
-	if cert == nil {
-		bad("签名数据中没有签名者的证书")
-		return r
-	}
-	r.SealName = cert.Subject.CommonName
-	r.Org = strings.Join(cert.Subject.Organization, " ")
-	r.Code = strings.Join(cert.Subject.OrganizationalUnit, " ")
-	r.Issuer = cert.Issuer.CommonName
-	r.Serial = cert.SerialNumber.Text(16)
-	for _, n := range cert.Subject.Names {
-		if n.Type.Equal(oidSubjectSerialNumber) {
-			r.SealID, _ = n.Value.(string)
-		}
+		return r, err
 	}
 	sigOK, digestOK := ci.verify(cert, digest, bad)
 	r.Valid = sigOK && digestOK
-	r.Time = ci.signingTime
-	if r.Time.IsZero() {
-		if m := d.vals["M"]; len(m) > 4 {
-			r.Time = parsePDFDate(string(m[1 : len(m)-1]))
-		}
-	}
 	// The chain, at the signing time.
 	when := r.Time
 	if when.IsZero() {
@@ -173,7 +260,30 @@ func checkSignature(pdf []byte, d dict, roots *x509.CertPool, now time.Time) Sig
 	if !r.CertValidNow {
 		bad("印章证书当前不在有效期内")
 	}
-	return r
+	return r, nil
+}
+
+// stopped is the error of a validation stopped by its context: EUnavailable for the caller,
+// and ctx's error for errors.Is.
+func stopped(ctxErr error) error {
+	return errors.Join(certseal.Errorf(certseal.EUnavailable, "签名核验已中止：超过了请求时限，或客户端已断开"), ctxErr)
+}
+
+// digestRange returns the SHA-256 of the parts, checking ctx every MiB.
+func digestRange(ctx context.Context, parts ...[]byte) ([]byte, error) {
+	const chunk = 1 << 20
+	h := sha256.New()
+	for _, p := range parts {
+		for len(p) > 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, stopped(err)
+			}
+			n := min(len(p), chunk)
+			h.Write(p[:n])
+			p = p[n:]
+		}
+	}
+	return h.Sum(nil), nil
 }
 
 func parseInt(s string) (int64, error) {

@@ -80,7 +80,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		r.Handle(rt.Path, h).Methods(rt.Method).Name(rt.Name)
 	}
-	return s.withRequestLog(r)
+	return s.withRequestLog(withDeadline(r))
 }
 
 // AllRoutes returns the server's own routes followed by those of its modules.

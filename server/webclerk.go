@@ -295,39 +295,6 @@ func (m *Web) issuePage(w http.ResponseWriter, r *http.Request) {
 	m.render(w, r, http.StatusOK, "issue", v)
 }
 
-// previewValues returns the values as the certificate would print them, with the fields the
-// service fills in set the same way, for the preview.
-func (m *Web) previewValues(r *http.Request, d *issueData) map[string]string {
-	vals := map[string]string{}
-	for _, f := range d.Fields {
-		if f.Value != "" && !f.System {
-			vals[f.Name] = f.Value
-		}
-	}
-	set := func(names []string, v string) {
-		for _, n := range names {
-			if _, ok := d.Template.Field(n); ok && vals[n] == "" && v != "" {
-				vals[n] = v
-			}
-		}
-	}
-	now := m.Clock.Now().In(certseal.China)
-	set([]string{"发证机关"}, Principal(r).Org.Name)
-	set([]string{"发证日期", "日期"}, certs.ChineseDate(now))
-	from := now
-	if t, err := time.ParseInLocation("2006-01-02", d.From, certseal.China); err == nil {
-		from = t
-	}
-	if t, err := time.ParseInLocation("2006-01-02", d.To, certseal.China); err == nil {
-		set([]string{"有效期至"}, certs.ChineseDate(t))
-		set([]string{"有效期限", "有效期"}, certs.ChineseDate(from)+"至"+certs.ChineseDate(t))
-	}
-	names, codes := certs.HolderFields()
-	set(names, d.Holder.Name)
-	set(codes, d.Holder.Code)
-	return vals
-}
-
 func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
 	d, err := m.issueForm(r)
 	v := &webView{Title: "签发证照", Data: d}
@@ -351,13 +318,13 @@ func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.FormValue("action") == "preview" {
-		vals := m.previewValues(r, d)
-		if err := d.Template.CheckValues(vals); err != nil {
+		// The service fills in and checks the values as it would on issue.
+		pv, err := m.Certs.Preview(r.Context(), webActor(r), req)
+		if err != nil {
 			m.issueFail(w, r, v, d, err)
 			return
 		}
-		pdf, err := m.Renderer.Render(d.Template, templates.Document{Values: vals, LicenceNumber: "（签发时自动生成）",
-			Mode: templates.Full, Created: m.Clock.Now(), Title: "预览"})
+		pdf, err := m.Renderer.Render(pv.Template, pv.Document)
 		if err != nil {
 			m.issueFail(w, r, v, d, err)
 			return

@@ -4,7 +4,7 @@ package templates
 
 // BenchLayout checks the values and lays the page out, without writing the PDF.
 func BenchLayout(t *Template, d Document) error {
-	_, err := (&Renderer{}).plan(t, d)
+	_, err := (&Renderer{}).Layout(t, d)
 	return err
 }
 
@@ -16,7 +16,7 @@ func BenchQR(payload string) ([]byte, error) { return qrPath(payload, 20, 170, 2
 // objects: dictionaries, /W, the compressed font, the ToUnicode CMap) and an empty page; write
 // runs the whole writing stage (subset fonts, drawing, compression, output).
 func BenchPlanned(t *Template, d Document) (subset func() ([]byte, error), embed func() error, write func() ([]byte, error), err error) {
-	p, err := (&Renderer{}).plan(t, d)
+	p, err := (&Renderer{producer: "certseal"}).Layout(t, d)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -37,6 +37,6 @@ func BenchPlanned(t *Template, d Document) (subset func() ([]byte, error), embed
 		writePDF(210, 297, nil, []*pdfFont{f}, docInfo{title: "x", creator: "x", producer: "x", created: d.Created})
 		return nil
 	}
-	write = func() ([]byte, error) { return p.write("certseal", d) }
+	write = func() ([]byte, error) { return PDFWriter{}.Write(p) }
 	return subset, embed, write, nil
 }

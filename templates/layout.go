@@ -132,17 +132,9 @@ func BreakLines(text string, width, fontSize float64) []string {
 	return f.breakLines(text, width/(fontSize*ptToMM))
 }
 
-// textRun is one line of text placed on the page: baseline-left at X, Y (mm), size in points,
-// extra spacing between characters in mm (justified labels).
-type textRun struct {
-	x, y, size, spacing float64
-	s                   string
-	color               [3]int
-}
-
 // fit lays text out in box b: it tries the box's font size and shrinks step by step down to
 // minSize; ok is false if the text does not fit even then.
-func (f *fontIndex) fit(text string, b Box, minSize float64, color [3]int) (runs []textRun, ok bool) {
+func (f *fontIndex) fit(text string, b Box, minSize float64, color [3]int) (runs []TextRun, ok bool) {
 	size := b.FontSize
 	if size == 0 {
 		size = 12
@@ -179,20 +171,20 @@ func (f *fontIndex) fit(text string, b Box, minSize float64, color [3]int) (runs
 		case "bottom":
 			top = b.Y + b.H - height
 		}
-		runs = make([]textRun, 0, len(lines))
+		runs = make([]TextRun, 0, len(lines))
 		for i, l := range lines {
 			if l == "" {
 				continue
 			}
-			r := textRun{x: b.X, y: top + float64(i)*linePitch*s + baseline*s, size: size, s: l, color: color}
+			r := TextRun{X: b.X, Y: top + float64(i)*linePitch*s + baseline*s, Size: size, Text: l, Color: color}
 			switch b.Align {
 			case AlignCenter:
-				r.x = b.X + (b.W-widths[i])/2
+				r.X = b.X + (b.W-widths[i])/2
 			case AlignRight:
-				r.x = b.X + b.W - widths[i]
+				r.X = b.X + b.W - widths[i]
 			case AlignJustify:
 				if n := utf8.RuneCountInString(l); n > 1 {
-					r.spacing = (b.W - widths[i]) / float64(n-1)
+					r.Spacing = (b.W - widths[i]) / float64(n-1)
 				}
 			}
 			runs = append(runs, r)

@@ -9,7 +9,8 @@ package templates
 //
 // The file shape is what package seals' fast signing path reads: one classic xref section
 // without /Prev, object offsets pointing at "n 0 obj", a catalog without /AcroForm and a page
-// without /Annots, all dictionaries direct (no object streams).
+// without /Annots, all dictionaries direct (no object streams). seals/contract_test.go pins it:
+// it fails if this writer's output stops taking the fast path, or if the scanner changes.
 
 import (
 	"compress/zlib"
@@ -189,41 +190,11 @@ func (c *canvas) line(x1, y1, x2, y2 float64) {
 	c.op("l S")
 }
 
-// kappa places the control points of a cubic Bézier quarter circle.
-const kappa = 0.5522847498307936
-
-// circle adds the circle of centre cx, cy and radius r (mm) as four Bézier curves and paints it
-// with op.
-func (c *canvas) circle(cx, cy, r float64, op string) {
-	k := r * kappa
-	c.pt(cx+r, cy)
-	c.op("m")
-	// Counter-clockwise on the page from the right-hand point (y grows downwards here).
-	c.curve(cx+r, cy-k, cx+k, cy-r, cx, cy-r)
-	c.curve(cx-k, cy-r, cx-r, cy-k, cx-r, cy)
-	c.curve(cx-r, cy+k, cx-k, cy+r, cx, cy+r)
-	c.curve(cx+k, cy+r, cx+r, cy+k, cx+r, cy)
-	c.op(op)
-}
-
 func (c *canvas) curve(x1, y1, x2, y2, x3, y3 float64) {
 	c.pt(x1, y1)
 	c.pt(x2, y2)
 	c.pt(x3, y3)
 	c.op("c")
-}
-
-// polygon adds the closed polygon through pts (mm) and paints it with op.
-func (c *canvas) polygon(pts [][2]float64, op string) {
-	for i, p := range pts {
-		c.pt(p[0], p[1])
-		if i == 0 {
-			c.op("m")
-		} else {
-			c.op("l")
-		}
-	}
-	c.op("h " + op)
 }
 
 // text shows the CIDs (two bytes each, big-endian) of font resource res at size points with its

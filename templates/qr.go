@@ -133,16 +133,16 @@ func qrPath(payload string, x, y, size, pageH float64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return qrRects(code, x, y, size, pageH), nil
+	return appendQRRects(make([]byte, 0, 64*code.Size), code, x, y, size, pageH), nil
 }
 
-func qrRects(code *qr.Code, x, y, size, pageH float64) []byte {
+// appendQRRects appends to out the operators qrPath describes for code.
+func appendQRRects(out []byte, code *qr.Code, x, y, size, pageH float64) []byte {
 	const k = 72 / 25.4
 	n := code.Size
 	m := size / float64(n+2*quietZone) * k // module side in points
 	x0 := x*k + quietZone*m
 	y0 := (pageH-y)*k - quietZone*m // top edge of the first row, in PDF space
-	out := make([]byte, 0, 64*n)
 	out = append(out, "q 0 0 0 rg\n"...)
 	num := func(v float64) { out = appendNum(out, v, 2) }
 	for row := 0; row < n; row++ {

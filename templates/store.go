@@ -137,7 +137,7 @@ func (s *Store) Upload(ctx context.Context, actor certseal.Actor, data []byte) (
 	}
 	if t.Sample != nil {
 		d := t.SampleDocument()
-		if _, err := (&Renderer{}).plan(t, d); err != nil {
+		if _, err := (&Renderer{}).Layout(t, d); err != nil {
 			var e *certseal.Error
 			if errors.As(err, &e) && e.Code == certseal.EInvalid {
 				return Record{}, invalid("模板“%s”的样例数据无法排版：%s", t.ID, e.Message).WithDetail("sample", true).WithDetail("field", e.Detail["field"])

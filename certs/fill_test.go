@@ -68,7 +68,7 @@ func fillEnv(t *testing.T) (*testenv.Env, certseal.Actor, string) {
 func TestPreviewIssueBatchSameValues(t *testing.T) {
 	e, clerk, seal := fillEnv(t)
 	ctx := context.Background()
-	svc := e.App.Certs()
+	svc := e.App.Certs
 	fs := fixtures.FoodRecords(t)
 	single := map[string]certs.Certificate{} // by holder code
 	for i, f := range fs {
@@ -115,7 +115,7 @@ func TestPreviewIssueBatchSameValues(t *testing.T) {
 	cw.WriteAll(rows)
 	m := certs.BatchMapping{TypeCode: demo.TypeFood, ItemCode: "000117001001", SealID: seal, HolderName: "经营者名称",
 		HolderCode: "统一社会信用代码", ValidTo: "有效期至", FirstSerial: fmt.Sprintf("SC%08d", len(fs)+1)}
-	b, err := e.App.Batches().Start(ctx, clerk, "samples.csv", buf.Bytes(), m)
+	b, err := e.App.Batches.Start(ctx, clerk, "samples.csv", buf.Bytes(), m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,7 @@ package certs_test
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -127,63 +124,13 @@ func newEnv(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
-	e.svc = &certs.Service{DB: db, Clock: clock, Seals: sealSource{reg}, Templates: templates.NewStore(db, clock),
-		Validator: validator{reg}, Renderer: renderer, BaseURL: "https://zwfw.example.gov.cn"}
+	e.svc = &certs.Service{DB: db, Clock: clock, Seals: reg, Templates: templates.NewStore(db, clock),
+		Validator: reg, Renderer: renderer, BaseURL: "https://zwfw.example.gov.cn"}
 	return e
 }
 
 // renderer is shared by all tests: the font is parsed once per process.
 var renderer = templates.NewRenderer()
-
-// sealSource gives the certificate service the seal registry's signing material and seal-use log.
-type sealSource struct{ reg *seals.Registry }
-
-func (s sealSource) Signing(ctx context.Context, actor certseal.Actor, sealID, typeCode string, at time.Time) (*certs.Signing, error) {
-	return s.reg.SignerFor(ctx, actor, sealID, typeCode, at)
-}
-
-func (s sealSource) RecordUseTx(tx *store.Tx, now time.Time, actor certseal.Actor, sealID, docSHA256, purpose, objectID string) error {
-	var sum [32]byte
-	if _, err := hex.Decode(sum[:], []byte(docSHA256)); err != nil {
-		return err
-	}
-	return seals.RecordUseTx(tx, now, actor, sealID, sum, purpose, objectID)
-}
-
-// validator checks PDF signatures with the seal registry.
-type validator struct{ reg *seals.Registry }
-
-func (v validator) Validate(ctx context.Context, pdf []byte, now time.Time) ([]certs.SignatureCheck, error) {
-	reports, err := v.reg.ValidateWithStatus(ctx, pdf)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]certs.SignatureCheck, 0, len(reports))
-	for _, r := range reports {
-		out = append(out, certs.SignatureCheck{
-			Valid: r.Valid, Modified: r.Modified, Trusted: r.Trusted, SealID: r.SealID, SealName: r.SealName, Org: r.Org,
-			SignedAt: r.Time, StatusAtSign: r.StatusAtSigning.Label(), StatusNow: r.StatusNow.Label(), Problems: r.Problems,
-			CoversWholeDoc: !r.Modified, SignedLength: r.ByteRange[2] + r.ByteRange[3],
-		})
-	}
-	return out, nil
-}
-
-// caSigner signs the status list with the registry's root CA key.
-type caSigner struct{ reg *seals.Registry }
-
-func (l caSigner) SignList(data []byte) ([]byte, []byte, error) {
-	ca, err := l.reg.CA(context.Background())
-	if err != nil {
-		return nil, nil, err
-	}
-	sum := sha256.Sum256(data)
-	sig, err := ca.Signer.Sign(rand.Reader, sum[:], crypto.SHA256)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sig, ca.CertificatePEM(), nil
-}
 
 // foodRequest turns sample record i into an issue request for a food licence on the blank form
 // with the given serial: the holder from its name and credit code, the validity from 有效期至,

@@ -247,7 +247,7 @@ func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueReq
 	if err != nil {
 		return nil, err
 	}
-	if p.signing, err = s.Seals.Signing(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
+	if p.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
 		return nil, err
 	}
 	return p, nil

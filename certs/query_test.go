@@ -14,6 +14,7 @@ import (
 	"certseal/certs"
 	"certseal/internal/audit"
 	"certseal/internal/store"
+	"certseal/seals"
 )
 
 // TestReadAccess: who may read a certificate's full record, PDF, print overlay and history: the
@@ -181,7 +182,7 @@ func TestQRPayload(t *testing.T) {
 
 // failingUses is the seal registry with a seal-use log that refuses to record: the last write of
 // an issue fails after the number was reserved and the PDF signed.
-type failingUses struct{ sealSource }
+type failingUses struct{ *seals.Registry }
 
 func (failingUses) RecordUseTx(*store.Tx, time.Time, certseal.Actor, string, string, string, string) error {
 	return errors.New("seal-use log unavailable")
@@ -192,7 +193,7 @@ func (failingUses) RecordUseTx(*store.Tx, time.Time, certseal.Actor, string, str
 func TestIssueFailsAfterReservation(t *testing.T) {
 	e := newEnv(t)
 	first := e.issue(82, 82)
-	e.svc.Seals = failingUses{sealSource{e.reg}}
+	e.svc.Seals = failingUses{e.reg}
 	_, _, err := e.svc.Issue(ctx, e.clerk, e.foodRequest(83, serial(83)), "key-83")
 	if err == nil {
 		t.Fatal("issue succeeded with a failing seal-use log")
@@ -222,7 +223,7 @@ func TestIssueFailsAfterReservation(t *testing.T) {
 	if len(unused) != 1 || json.Unmarshal(unused[0].Detail, &detail) != nil || detail.LicenceNumber == "" || detail.Identifier == "" || detail.Reason == "" {
 		t.Fatalf("audit of the unused number: %+v", unused)
 	}
-	e.svc.Seals = sealSource{e.reg}
+	e.svc.Seals = e.reg
 	c, replayed, err := e.svc.Issue(ctx, e.clerk, e.foodRequest(83, serial(83)), "key-83")
 	if err != nil || replayed {
 		t.Fatalf("the retry after the failure: %v (replayed %v)", err, replayed)

@@ -19,9 +19,9 @@ type Signing = seals.Signing
 
 // SealSource gives the signing material of a seal after checking that the actor's organisation
 // owns it, it is active and valid at `at`, and it may seal the licence type; and records seal
-// uses. The seal registry implements it.
+// uses (docSHA256 in hexadecimal). *seals.Registry implements it.
 type SealSource interface {
-	Signing(ctx context.Context, actor certseal.Actor, sealID, typeCode string, at time.Time) (*Signing, error)
+	SignerFor(ctx context.Context, actor certseal.Actor, sealID, typeCode string, at time.Time) (*Signing, error)
 	RecordUseTx(tx *store.Tx, now time.Time, actor certseal.Actor, sealID, docSHA256, purpose, objectID string) error
 }
 
@@ -31,9 +31,18 @@ type TemplateSource interface {
 }
 
 // Validator checks the signatures of a PDF and tells the seal's status at signing time and now.
+// *seals.Registry implements it.
 type Validator interface {
-	Validate(ctx context.Context, pdf []byte, now time.Time) ([]SignatureCheck, error)
+	ValidateWithStatus(ctx context.Context, pdf []byte) ([]seals.Report, error)
 }
+
+// The seal registry is the seal source, the validator and the status-list signer without
+// adapters.
+var (
+	_ SealSource = (*seals.Registry)(nil)
+	_ Validator  = (*seals.Registry)(nil)
+	_ ListSigner = (*seals.Registry)(nil)
+)
 
 // SignatureCheck is one signature of a PDF as the seal registry sees it.
 type SignatureCheck struct {
@@ -51,6 +60,19 @@ type SignatureCheck struct {
 	// SignedLength is where the signed revision ends (the end of the signature's byte range):
 	// for a certificate with bytes appended, the issued file is the first SignedLength bytes.
 	SignedLength int64 `json:"-"`
+}
+
+// signatureChecks returns the registry's reports as the signatures of a verdict.
+func signatureChecks(reports []seals.Report) []SignatureCheck {
+	out := make([]SignatureCheck, 0, len(reports))
+	for _, r := range reports {
+		out = append(out, SignatureCheck{
+			Valid: r.Valid, Modified: r.Modified, Trusted: r.Trusted, SealID: r.SealID, SealName: r.SealName, Org: r.Org,
+			SignedAt: r.Time, StatusAtSign: r.StatusAtSigning.Label(), StatusNow: r.StatusNow.Label(), Problems: r.Problems,
+			CoversWholeDoc: !r.Modified, SignedLength: r.ByteRange[2] + r.ByteRange[3],
+		})
+	}
+	return out
 }
 
 // Service issues certificates and runs their lifecycle.

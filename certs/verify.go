@@ -151,10 +151,13 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 	now := s.Clock.Now()
 	sum := sha256.Sum256(pdf)
 	out := PDFVerdict{SHA256: hex.EncodeToString(sum[:])}
-	checks, err := s.Validator.Validate(ctx, pdf, now)
+	var checks []SignatureCheck
+	reports, err := s.Validator.ValidateWithStatus(ctx, pdf)
 	if err != nil {
 		out.Verdict = VerdictUnknown
 		out.Reasons = append(out.Reasons, "无法读取文件中的签名："+certseal.ErrorMessage(err))
+	} else {
+		checks = signatureChecks(reports)
 	}
 	out.Signatures = checks
 	var c Certificate
@@ -256,9 +259,10 @@ func allValid(cs []SignatureCheck) bool {
 	return true
 }
 
-// ListSigner signs the status list. The seal registry's CA implements it.
+// ListSigner signs the status list (ECDSA over SHA-256, the signature in ASN.1 DER) and gives
+// the signer's certificate in PEM. *seals.Registry implements it with the root CA's key.
 type ListSigner interface {
-	SignList(data []byte) (signature []byte, signerCertPEM []byte, err error)
+	SignStatusList(ctx context.Context, data []byte) (signature, signerCertPEM []byte, err error)
 }
 
 // StatusList is a signed list of revoked and suspended certificates in the manner of the W3C
@@ -335,7 +339,7 @@ func (s *Service) StatusList(ctx context.Context, signer ListSigner, issuer stri
 	if err != nil {
 		return nil, err
 	}
-	der, pem, err := signer.SignList(unsigned)
+	der, pem, err := signer.SignStatusList(ctx, unsigned)
 	if err != nil {
 		return nil, err
 	}

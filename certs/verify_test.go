@@ -239,7 +239,7 @@ func TestStatusList(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	l, err := e.svc.StatusList(ctx, caSigner{e.reg}, "广元市政务服务和公共资源交易中心")
+	l, err := e.svc.StatusList(ctx, e.reg, "广元市政务服务和公共资源交易中心")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestStatusList(t *testing.T) {
 // to check it.
 func TestStatusListES256(t *testing.T) {
 	e := newEnv(t)
-	l, err := e.svc.StatusList(ctx, caSigner{e.reg}, "广元市政务服务和公共资源交易中心")
+	l, err := e.svc.StatusList(ctx, e.reg, "广元市政务服务和公共资源交易中心")
 	if err != nil {
 		t.Fatal(err)
 	}

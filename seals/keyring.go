@@ -21,7 +21,8 @@ import (
 	"certseal"
 )
 
-// MasterKeyEnv is the environment variable that holds the master key, hex or base64.
+// MasterKeyEnv names the environment variable that holds the master key, hex or base64;
+// cmd/certseal reads it (into app.Config.MasterKey), and the messages name it.
 const MasterKeyEnv = "CERTSEAL_MASTER_KEY"
 
 // MasterKeySize is the length of the master key in bytes (AES-256).
@@ -186,12 +187,11 @@ func ParseMasterKey(s string) ([]byte, error) {
 	return nil, certseal.Errorf(certseal.EInvalid, "主密钥格式不正确：需要 32 字节，写成 64 位十六进制或 base64")
 }
 
-// MasterKeyFromEnv returns the master key from CERTSEAL_MASTER_KEY and true, or nil and false
-// when the variable is unset or empty. It returns a *certseal.Error (EInvalid) when the
-// variable is set but malformed.
-func MasterKeyFromEnv() ([]byte, bool, error) {
-	s, ok := os.LookupEnv(MasterKeyEnv)
-	if !ok || strings.TrimSpace(s) == "" {
+// MasterKeyFromValue returns the master key written in s (the value of CERTSEAL_MASTER_KEY,
+// which cmd/certseal reads) and true, or nil and false when s is empty or blank. It returns a
+// *certseal.Error (EInvalid) when s is set but malformed, without echoing it.
+func MasterKeyFromValue(s string) ([]byte, bool, error) {
+	if strings.TrimSpace(s) == "" {
 		return nil, false, nil
 	}
 	b, err := ParseMasterKey(s)
@@ -253,13 +253,13 @@ func CreateMasterKeyFile(path string) ([]byte, error) {
 	return key, nil
 }
 
-// LoadMasterKey returns the master key from CERTSEAL_MASTER_KEY when it is set, else from the
-// key file at path; when neither exists and create is true it creates the file (mode 0600) and
-// reports created. It returns the errors of MasterKeyFromEnv, ReadMasterKeyFile and
-// CreateMasterKeyFile, and a *certseal.Error (ENotFound) when there is no key and create is
-// false.
-func LoadMasterKey(path string, create bool) (key []byte, created bool, err error) {
-	if k, ok, err := MasterKeyFromEnv(); err != nil || ok {
+// LoadMasterKey returns the master key written in value (the configured CERTSEAL_MASTER_KEY)
+// when it is set, else from the key file at path; when neither exists and create is true it
+// creates the file (mode 0600) and reports created. It returns the errors of
+// MasterKeyFromValue, ReadMasterKeyFile and CreateMasterKeyFile, and a *certseal.Error
+// (ENotFound) when there is no key and create is false.
+func LoadMasterKey(value, path string, create bool) (key []byte, created bool, err error) {
+	if k, ok, err := MasterKeyFromValue(value); err != nil || ok {
 		return k, false, err
 	}
 	if path == "" {

@@ -107,9 +107,8 @@ func TestKeyring(t *testing.T) {
 }
 
 func TestMasterKeyFile(t *testing.T) {
-	t.Setenv(seals.MasterKeyEnv, "")
 	path := filepath.Join(t.TempDir(), "master.key")
-	key, created, err := seals.LoadMasterKey(path, true)
+	key, created, err := seals.LoadMasterKey("", path, true)
 	if err != nil || !created || len(key) != 32 {
 		t.Fatalf("create: got %d bytes, created %v, %v", len(key), created, err)
 	}
@@ -118,7 +117,7 @@ func TestMasterKeyFile(t *testing.T) {
 		t.Errorf("mode: got %v, want 0600", fi.Mode().Perm())
 	}
 	before, _ := os.ReadFile(path)
-	again, created, err := seals.LoadMasterKey(path, true)
+	again, created, err := seals.LoadMasterKey(" \n", path, true)
 	if err != nil || created || !bytes.Equal(again, key) {
 		t.Errorf("reload: got created %v, %v; want the same key", created, err)
 	}
@@ -126,14 +125,13 @@ func TestMasterKeyFile(t *testing.T) {
 		t.Errorf("create over an existing file: got %v, want %s", err, certseal.EConflict)
 	}
 
-	// Starting with another master key (from the environment) is refused and leaves the
+	// Starting with another master key (configured, from the environment) is refused and leaves the
 	// stored keys and the key file as they were.
 	kr, _ := seals.NewKeyring(key)
 	check := kr.CheckValue()
 	sk, _ := seals.NewSealKey()
 	sealed, _ := kr.Seal(sk)
-	t.Setenv(seals.MasterKeyEnv, strings.Repeat("ab", 32))
-	other, _, err := seals.LoadMasterKey(path, true)
+	other, _, err := seals.LoadMasterKey(strings.Repeat("ab", 32), path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +147,12 @@ func TestMasterKeyFile(t *testing.T) {
 		t.Error("the key file changed")
 	}
 
-	t.Setenv(seals.MasterKeyEnv, "not a key")
-	if _, _, err := seals.LoadMasterKey(path, true); certseal.ErrorCode(err) != certseal.EInvalid || strings.Contains(err.Error(), "not a key") {
+	if _, _, err := seals.LoadMasterKey("not a key", path, true); certseal.ErrorCode(err) != certseal.EInvalid || strings.Contains(err.Error(), "not a key") {
 		t.Errorf("bad env: got %v, want %s without echoing the value", err, certseal.EInvalid)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(seals.MasterKeyEnv, "")
 	if _, err := seals.ReadMasterKeyFile(path); certseal.ErrorCode(err) != certseal.EForbidden {
 		t.Errorf("world-readable key file: got %v, want %s", err, certseal.EForbidden)
 	}

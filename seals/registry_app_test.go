@@ -46,10 +46,9 @@ func dumpSealBuckets(t *testing.T, path string) []byte {
 }
 
 // TestAppMasterKey starts the service with the demo data (the master key file is created in
-// the data directory), then with the wrong master key in the environment and without the key
+// the data directory), then with the wrong master key configured and without the key
 // file: both refuse to start with a clear message and change neither the key file nor the keys.
 func TestAppMasterKey(t *testing.T) {
-	t.Setenv(seals.MasterKeyEnv, "")
 	dir := t.TempDir()
 	clock := &certseal.FixedClock{T: regStart}
 	cfg := app.Config{Data: dir, NoSync: true, Clock: clock}
@@ -60,7 +59,7 @@ func TestAppMasterKey(t *testing.T) {
 	if _, err := a.LoadDemo(); err != nil {
 		t.Fatal(err)
 	}
-	items, _, err := a.Seals().List(context.Background(), seals.SealFilter{}, "", 50)
+	items, _, err := a.Seals.List(context.Background(), seals.SealFilter{}, "", 50)
 	if err != nil || len(items) != 8 {
 		t.Fatalf("demo seals: %v, %d seals, want 8 (one per county bureau)", err, len(items))
 	}
@@ -84,8 +83,9 @@ func TestAppMasterKey(t *testing.T) {
 	key, _ := os.ReadFile(keyFile)
 	before := dumpSealBuckets(t, cfg.DBPath())
 
-	t.Setenv(seals.MasterKeyEnv, strings.Repeat("ab", 32))
-	a, err = app.Open(cfg)
+	wrong := cfg
+	wrong.MasterKey = strings.Repeat("ab", 32)
+	a, err = app.Open(wrong)
 	if a != nil || err == nil || !strings.Contains(err.Error(), "主密钥不正确") {
 		t.Fatalf("wrong master key: got %v, %v; want an error saying 主密钥不正确", a, err)
 	}
@@ -96,16 +96,16 @@ func TestAppMasterKey(t *testing.T) {
 		t.Error("a refused start changed the stored keys")
 	}
 
-	// The right key in the environment works as well as the file.
-	t.Setenv(seals.MasterKeyEnv, string(key))
-	a, err = app.Open(cfg)
+	// The right key configured (CERTSEAL_MASTER_KEY) works as well as the file.
+	right := cfg
+	right.MasterKey = string(key)
+	a, err = app.Open(right)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
 
-	// Without the key file (and no key in the environment) it refuses, and makes no new key.
-	t.Setenv(seals.MasterKeyEnv, "")
+	// Without the key file (and no key configured) it refuses, and makes no new key.
 	if err := os.Rename(keyFile, keyFile+".away"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,6 @@ func TestAppMasterKey(t *testing.T) {
 // TestAppInitCreatesCA: on a new database `certseal init`'s step creates the master key file and
 // the CA.
 func TestAppInitCreatesCA(t *testing.T) {
-	t.Setenv(seals.MasterKeyEnv, "")
 	dir := t.TempDir()
 	a, err := app.Open(app.Config{Data: dir, NoSync: true})
 	if err != nil {

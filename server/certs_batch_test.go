@@ -127,11 +127,11 @@ func addStock(t testing.TB, e *testenv.Env, first, n int) {
 	ctx := context.Background()
 	dept := certseal.Actor{UserID: "test", Username: "test", OrgID: e.Orgs["广元市市场监督管理局"], OrgKind: certseal.KindCityDepartment, Role: certseal.RoleDeptOfficer}
 	s := func(i int) string { return fmt.Sprintf("SC%08d", i) }
-	if _, err := e.App.Inventory().Receive(ctx, dept, inventory.Receipt{TypeCode: demo.TypeFood, First: s(first), Last: s(first + n - 1),
+	if _, err := e.App.Inventory.Receive(ctx, dept, inventory.Receipt{TypeCode: demo.TypeFood, First: s(first), Last: s(first + n - 1),
 		Channel: catalogue.ChannelPrinter, Supplier: "成都川印证件印务有限公司", Contract: "GYSJ-2026-009", UnitCostFen: 120}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.App.Inventory().Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
+	if _, err := e.App.Inventory.Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
 		ToOrgID: e.Orgs["广元市利州区行政审批局"], Ranges: []inventory.SerialRange{{First: s(first), Last: s(first + n - 1)}}, Document: "补充下发"}); err != nil {
 		t.Fatal(err)
 	}

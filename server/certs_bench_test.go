@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,11 +24,11 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 	dept := certseal.Actor{UserID: "bench", Username: "scj", OrgID: e.Orgs["广元市市场监督管理局"], OrgKind: certseal.KindCityDepartment, Role: certseal.RoleDeptOfficer}
 	last := fmt.Sprintf("SC%08d", 10000000+n)
 	ctx := context.Background()
-	if _, err := e.App.Inventory().Receive(ctx, dept, inventory.Receipt{TypeCode: demo.TypeFood, First: "SC10000001", Last: last,
+	if _, err := e.App.Inventory.Receive(ctx, dept, inventory.Receipt{TypeCode: demo.TypeFood, First: "SC10000001", Last: last,
 		Channel: "designated_printer", Supplier: "成都川印证件印务有限公司", Contract: "BENCH-1", UnitCostFen: 120}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.App.Inventory().Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
+	if _, err := e.App.Inventory.Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
 		ToOrgID: e.Orgs["广元市利州区行政审批局"], Ranges: []inventory.SerialRange{{First: "SC10000001", Last: last}}}); err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 // concurrent clients, with the 200 fixtures. It reports certificates per second and latency
 // percentiles.
 func BenchmarkIssueHTTP(b *testing.B) {
-	app.TuneGC() // as cmd/certseal does
+	app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))) // as cmd/certseal does
 	e := testenv.StartWith(b, testenv.Options{Sync: true})
 	stockUp(b, e, 1000000)
 	seal := sealOf(b, e, "lizhou-clerk")
@@ -91,7 +92,7 @@ func BenchmarkVerifyLookup(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := e.App.Certs().Lookup(context.Background(), numbers[i%len(numbers)]); err != nil {
+		if _, err := e.App.Certs.Lookup(context.Background(), numbers[i%len(numbers)]); err != nil {
 			b.Fatal(err)
 		}
 	}

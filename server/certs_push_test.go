@@ -91,7 +91,7 @@ func (rc *receiver) events() []push.Payload {
 // allows an intranet receiver (by default loopback is refused).
 func allowLoopback(t testing.TB, e *testenv.Env) {
 	t.Helper()
-	if err := e.App.Pusher().SetAllow([]string{"127.0.0.1"}); err != nil {
+	if err := e.App.Push.SetAllow([]string{"127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -134,7 +134,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func fastRetries(e *testenv.Env) {
-	e.App.Pusher().SetBackoff(func(n int) time.Duration { return time.Duration(n) * 5 * time.Millisecond })
+	e.App.Push.SetBackoff(func(n int) time.Duration { return time.Duration(n) * 5 * time.Millisecond })
 }
 
 // checkOrder fails unless the payloads come in strictly increasing seq order with no repeats,

@@ -364,15 +364,15 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
 	issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
-	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
+	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory)
 	if err != nil || len(bad) != 0 || n != 1 {
 		t.Fatalf("after one issue: %v %d %v", bad, n, err)
 	}
 	clerk := certseal.Actor{UserID: "x", Username: "lizhou-clerk", OrgID: e.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk}
-	if _, err := e.App.Inventory().Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
+	if _, err := e.App.Inventory.Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
 		t.Fatal(err)
 	}
-	bad, _, _ = certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
+	bad, _, _ = certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory)
 	if len(bad) != 1 || !strings.Contains(bad[0].Problem, "已使用 2 张") {
 		t.Fatalf("a used serial without a certificate: %+v", bad)
 	}
@@ -392,11 +392,11 @@ func TestExpiry(t *testing.T) {
 	if v.Status != certs.StatusExpired {
 		t.Fatalf("after the end date the public view says %s", v.Status)
 	}
-	n, err := e.App.Certs().ExpireDue(context.Background())
+	n, err := e.App.Certs.ExpireDue(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("sweep expired %d: %v", n, err)
 	}
-	if n, _ := e.App.Certs().ExpireDue(context.Background()); n != 0 {
+	if n, _ := e.App.Certs.ExpireDue(context.Background()); n != 0 {
 		t.Fatalf("a second sweep expired %d more", n)
 	}
 	var h struct{ Items []certs.Operation }

@@ -260,7 +260,7 @@ func TestInventoryTour(t *testing.T) {
 		t.Errorf("threshold by a clerk: got %d", r.Status)
 	}
 
-	if err := e.App.Inventory().Verify(context.Background()); err != nil {
+	if err := e.App.Inventory.Verify(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -343,7 +343,7 @@ func TestInventoryLifecycle(t *testing.T) {
 	if x := recs.Items[0]; x.Received != 500 || x.Voided != 3 || x.Lost != 3 || x.Destroyed != 3 || x.Closing != 494 || !x.Balanced {
 		t.Errorf("reconciliation: got %+v", x)
 	}
-	if err := e.App.Inventory().Verify(context.Background()); err != nil {
+	if err := e.App.Inventory.Verify(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -629,7 +629,7 @@ func TestInventoryConcurrentTransfers(t *testing.T) {
 	if trace.HolderID != e.Orgs[demo.Bureaus[winner].Name] || len(trace.Movements) != 2 {
 		t.Errorf("trace after the race: got %+v, want held by %s", trace, demo.Bureaus[winner].Name)
 	}
-	if err := e.App.Inventory().Verify(context.Background()); err != nil {
+	if err := e.App.Inventory.Verify(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

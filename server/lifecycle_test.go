@@ -123,7 +123,7 @@ func TestRenewBeforeExpiry(t *testing.T) {
 	if pv := l.lookup(nv.Identifier); pv.Status != certs.StatusPending || pv.StatusLabel != "未生效" {
 		t.Fatalf("the new identifier's public view: %+v", pv)
 	}
-	if res, err := e.App.Certs().Sweep(context.Background()); err != nil || res.Superseded != 0 || res.Expired != 0 {
+	if res, err := e.App.Certs.Sweep(context.Background()); err != nil || res.Superseded != 0 || res.Expired != 0 {
 		t.Fatalf("a sweep before the new version takes effect: %+v %v", res, err)
 	}
 
@@ -147,11 +147,11 @@ func TestRenewBeforeExpiry(t *testing.T) {
 	if pv := l.lookup(old.LicenceNumber); pv.Identifier != nv.Identifier || pv.Status != certs.StatusValid {
 		t.Fatalf("from the day, the licence number finds %s (%s)", pv.Identifier, pv.Status)
 	}
-	res, err := e.App.Certs().Sweep(context.Background())
+	res, err := e.App.Certs.Sweep(context.Background())
 	if err != nil || res.Superseded != 1 || res.Expired != 0 {
 		t.Fatalf("the sweep on the day: %+v %v", res, err)
 	}
-	if res, _ := e.App.Certs().Sweep(context.Background()); res.Superseded != 0 {
+	if res, _ := e.App.Certs.Sweep(context.Background()); res.Superseded != 0 {
 		t.Fatalf("a second sweep: %+v", res)
 	}
 	h := l.history("lizhou-clerk", old.ID)
@@ -311,14 +311,14 @@ func TestExpirySweepOnClock(t *testing.T) {
 	pdf := l.pdf("lizhou-clerk", c.ID)
 	end, _ := time.ParseInLocation("2006-01-02", c.ValidTo, certseal.China)
 	e.Clock.Set(end.Add(23 * time.Hour))
-	if res, err := e.App.Certs().Sweep(context.Background()); err != nil || res.Expired != 0 {
+	if res, err := e.App.Certs.Sweep(context.Background()); err != nil || res.Expired != 0 {
 		t.Fatalf("a sweep on the last day: %+v %v", res, err)
 	}
 	if v := l.verify(pdf); v.Verdict != certs.VerdictValid {
 		t.Fatalf("the PDF on its last day: %s", v.Verdict)
 	}
 	e.Clock.Set(end.AddDate(0, 0, 1).Add(time.Minute))
-	if res, err := e.App.Certs().Sweep(context.Background()); err != nil || res.Expired != 1 {
+	if res, err := e.App.Certs.Sweep(context.Background()); err != nil || res.Expired != 1 {
 		t.Fatalf("the sweep after the end: %+v %v", res, err)
 	}
 	h := l.history("lizhou-clerk", c.ID)

@@ -43,7 +43,7 @@ func newFakeResolver(answers map[string][]string) *fakeResolver {
 // resolve to them; the administrator's allow setting opens ranges and hosts.
 func TestPushURLRefused(t *testing.T) {
 	e := testenv.Start(t)
-	e.App.Pusher().Resolver = newFakeResolver(map[string][]string{
+	e.App.Push.Resolver = newFakeResolver(map[string][]string{
 		"intranet.test": {"10.20.3.4"}, "public.test": {"93.184.216.34"}, "metadata.test": {"169.254.169.254"},
 	})
 	ok := e.Must(201, "POST", "/api/v1/subscriptions", "scj", map[string]any{"url": "https://public.test/hook"}).JSON(t)["id"].(string)
@@ -99,7 +99,7 @@ func TestPushURLRefused(t *testing.T) {
 		{[]string{"0.0.0.0/0"}, "http://0.0.0.0:9/hook", 400}, // never
 		{[]string{"0.0.0.0/0"}, "http://224.0.0.1/hook", 400},
 	} {
-		if err := e.App.Pusher().SetAllow(c.allow); err != nil {
+		if err := e.App.Push.SetAllow(c.allow); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.Do("POST", "/api/v1/subscriptions", "scj", map[string]any{"url": c.url}); r.Status != c.want {
@@ -115,7 +115,7 @@ func TestPushURLRefused(t *testing.T) {
 		allow string
 		want  int
 	}{{"", 400}, {wide, 400}, {own.String(), 201}} {
-		if err := e.App.Pusher().SetAllow([]string{c.allow}); err != nil {
+		if err := e.App.Push.SetAllow([]string{c.allow}); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.Do("POST", "/api/v1/subscriptions", "scj", map[string]any{"url": u}); r.Status != c.want {
@@ -162,7 +162,7 @@ func TestPushDNSRebinding(t *testing.T) {
 	fastRetries(e)
 	rc := newReceiver(t)
 	_, port, _ := net.SplitHostPort(rc.srv.Listener.Addr().String())
-	e.App.Pusher().Resolver = newFakeResolver(map[string][]string{"rebind.test": {"93.184.216.34", "127.0.0.1"}})
+	e.App.Push.Resolver = newFakeResolver(map[string][]string{"rebind.test": {"93.184.216.34", "127.0.0.1"}})
 	var sub struct{ ID string }
 	e.Must(201, "POST", "/api/v1/subscriptions", "admin", map[string]any{"url": "http://rebind.test:" + port + "/hook"}).Decode(t, &sub)
 	seal := sealOf(t, e, "lizhou-clerk")

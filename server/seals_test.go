@@ -357,7 +357,7 @@ func TestSealSignEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := e.App.Seals()
+	reg := e.App.Seals
 	at := e.Clock.Now()
 	g, err := reg.SignerFor(ctx, clerk.Actor(), lz.ID, demo.TypeFood, at)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestSoakMemory(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set CERTSEAL_SOAK=100000 to run the memory soak")
 	}
-	app.TuneGC()
+	app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT")))
 	e := testenv.StartWith(t, testenv.Options{Sync: true})
 	stockUp(t, e, n)
 	seal := sealOf(t, e, "lizhou-clerk")

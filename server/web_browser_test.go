@@ -293,7 +293,7 @@ func jsString(s string) string {
 func TestWebBrowserBureauFilesDemand(t *testing.T) {
 	ctx := newBrowser(t)
 	w := startWeb(t, "lizhou-officer", "scj", "admin")
-	dem := w.App.Demand()
+	dem := w.App.Demand
 	if dem == nil {
 		t.Skip("the demand service is not wired")
 	}
@@ -396,7 +396,7 @@ func TestWebBrowserClerkBatch(t *testing.T) {
 	}
 	m := certs.BatchMapping{TypeCode: demo.TypeFood, ItemCode: "000117001001", SealID: sealOf(t, w.Env, "lizhou-clerk"),
 		HolderName: "经营者名称", HolderCode: "统一社会信用代码", ValidTo: "有效期至", FirstSerial: "SC00000001"}
-	b, err := w.App.Certs().StartBatch(context.Background(), clerk.Actor(), "食品经营许可-第一批.csv", data, m)
+	b, err := w.App.Certs.StartBatch(context.Background(), clerk.Actor(), "食品经营许可-第一批.csv", data, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +408,7 @@ func TestWebBrowserClerkBatch(t *testing.T) {
 	if s := text(t, ctx, "#batch-text"); !strings.Contains(s, "已检查 0 / 5 行") {
 		t.Fatalf("batch text while waiting: %q", s)
 	}
-	w.App.Batches().Kick()
+	w.App.Batches.Kick()
 	run(t, ctx, "the page follows the batch", waitText("#batch-zip", "下载"))
 	if v := eval(t, ctx, `(function(){const p = document.querySelector('#batch-bar'); return p.value + '/' + p.max})()`); v != "5/5" {
 		t.Fatalf("progress bar at %s, want 5/5", v)

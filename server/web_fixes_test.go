@@ -168,7 +168,7 @@ func TestWebTimesNamesLabels(t *testing.T) {
 	}
 	// The expiry sweep runs as the system: its row names 系统.
 	e.Clock.T = time.Date(2031, 1, 1, 9, 0, 0, 0, certseal.China)
-	if n, err := e.App.Certs().ExpireDue(context.Background()); err != nil || n != 1 {
+	if n, err := e.App.Certs.ExpireDue(context.Background()); err != nil || n != 1 {
 		t.Fatalf("expire: %d %v", n, err)
 	}
 	e.setPassword(t, "lizhou-clerk", "pw-lizhou-clerk-2031") // the sessions and passwords of 2026 have expired

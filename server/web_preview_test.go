@@ -91,7 +91,7 @@ func TestWebPreviewRefusesWhatIssueRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			req := issueRequest(f, seal, "SC00000008")
 			change(&req)
-			refusal := w.App.Certs().Check(context.Background(), p.Actor(), req)
+			refusal := w.App.Certs.Check(context.Background(), p.Actor(), req)
 			if refusal == nil {
 				t.Fatal("issue would accept the request")
 			}

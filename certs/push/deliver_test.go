@@ -86,7 +86,7 @@ func issueOne(t *testing.T, e *testenv.Env) {
 // it.
 func TestBackoffOnFakeClock(t *testing.T) {
 	e := testenv.Start(t)
-	p := e.App.Pusher()
+	p := e.App.Push
 	passes := make(chan pass, 256)
 	p.OnPass(func(now, next time.Time) {
 		select {

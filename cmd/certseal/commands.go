@@ -234,7 +234,7 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		err = a.Seals().ImportCAPKCS12(ctx, admin, raw, os.Getenv("CERTSEAL_P12_PASSWORD"))
+		err = a.Seals.ImportCAPKCS12(ctx, admin, raw, os.Getenv("CERTSEAL_P12_PASSWORD"))
 		if err != nil {
 			return errors.New(certseal.ErrorMessage(err))
 		}
@@ -247,7 +247,7 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := a.Seals().ImportCA(ctx, admin, cert, key); err != nil {
+		if err := a.Seals.ImportCA(ctx, admin, cert, key); err != nil {
 			return errors.New(certseal.ErrorMessage(err))
 		}
 	}

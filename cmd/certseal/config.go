@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"certseal/internal/app"
+	"certseal/seals"
 )
 
 var errUsage = errors.New("usage")
@@ -18,7 +19,23 @@ func envOr(name, def string) string {
 	return def
 }
 
+// publicURLEnv names the environment variable with the public base URL that verification links
+// (and QR codes) point at, e.g. https://zwfw.cngy.gov.cn; by default http://<addr>.
+const publicURLEnv = "CERTSEAL_PUBLIC_URL"
+
+// fromEnv fills the parts of c that only the environment sets, for every command: the public
+// URL, the master key (else the key file DATA/master.key) and the garbage collector (DefaultGC
+// for each setting that GOGC or GOMEMLIMIT does not set: the runtime has read those).
+func fromEnv(c *app.Config) {
+	c.PublicURL = os.Getenv(publicURLEnv)
+	c.MasterKey = os.Getenv(seals.MasterKeyEnv)
+	c.GC = app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
+}
+
+// newFlags returns the flag set of the named command with the flags every command has, and
+// fills c from the environment (fromEnv).
 func newFlags(name string, stderr io.Writer, c *app.Config) *flag.FlagSet {
+	fromEnv(c)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Data, "data", envOr("CERTSEAL_DATA", "./data"), "data directory (env CERTSEAL_DATA)")

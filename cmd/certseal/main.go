@@ -14,12 +14,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"certseal/internal/app"
 )
 
 func main() {
-	app.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -1,21 +1,28 @@
-// Package app wires certseal's services together: it opens the store and builds every service
-// and the HTTP server from a Config. cmd/certseal and the end-to-end tests use the same wiring.
+// Package app wires certseal's services together: Open opens the store and builds every service
+// (a field of App each) and the HTTP server from a Config, which cmd/certseal fills from the
+// flags and the environment. cmd/certseal and the end-to-end tests use the same wiring.
 package app
 
 import (
+	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"certseal"
+	"certseal/certs"
+	"certseal/certs/push"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
+	"certseal/inventory"
+	"certseal/inventory/demand"
+	"certseal/seals"
 	"certseal/server"
+	"certseal/templates"
 )
 
 // Config is what the service is configured with.
@@ -33,36 +40,62 @@ type Config struct {
 	// token creation and web sessions (zero fields: the defaults).
 	Passwords orgs.PasswordLimits
 	Auth      server.AuthLimits
+	// PublicURL is the public base URL that verification links (and QR codes) point at, e.g.
+	// https://zwfw.cngy.gov.cn (env CERTSEAL_PUBLIC_URL); "" means http://<Addr>.
+	PublicURL string
+	// MasterKey is the master key, 64 hexadecimal digits or base64 (env CERTSEAL_MASTER_KEY);
+	// "" (or blank) means the key file MasterKeyFile in Data.
+	MasterKey string
+	// GC tunes the garbage collector when Open runs (zero fields: as the runtime has it).
+	GC GC
 }
 
 // DBPath returns the database file inside the data directory.
 func (c *Config) DBPath() string { return filepath.Join(c.Data, store.FileName) }
 
-// App is the wired service.
+// App is the wired service: the store, every service (one field each, built by Open in
+// dependency order) and the HTTP server over them.
 type App struct {
-	Config    Config
-	DB        *store.DB
-	Clock     certseal.Clock
-	Log       *slog.Logger
+	Config Config
+	DB     *store.DB
+	Clock  certseal.Clock
+	Log    *slog.Logger
+
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
+	// Seals is the seal registry: the seals, their keys and the root CA, all sealed under the
+	// master key.
+	Seals *seals.Registry
+	// Templates holds the template versions (built-ins plus uploads); Renderer is the one
+	// shared certificate renderer (the font is parsed once per process).
+	Templates *templates.Store
+	Renderer  *templates.Renderer
+	Inventory *inventory.Service // the blank-form ledger
+	Demand    *demand.Service    // the annual demand rounds
+	Certs     *certs.Service     // issuance, lifecycle, verification, the status list
+	Batches   *certs.Batches     // batch issuance (at most two batches at a time)
+	Push      *push.Pusher       // the result push (审批结果推送)
+	Web       *server.Web        // the web pages
 	Server    *server.Server
 
-	demoSteps []demo.Step
-	// demoAfter runs after the demo transaction committed, through the services (stock
-	// movements, say), only when the demo data was loaded by this call.
-	demoAfter []func(res demo.Result) error
-	initSteps []func(w io.Writer) error
-	closers   []func() error
+	// DemoPasswords holds the passwords generated for the demo users when this App loaded the
+	// demo data with Config.Demo set (`certseal serve -demo`), by username; nil otherwise. They
+	// are never fixed in code, and only their argon2id hashes are stored.
+	DemoPasswords map[string]string
+
+	masterKeyCreated bool           // Open created the master key file
+	closers          []func() error // stop the background work, in reverse order
 }
 
 // Open opens the database in c.Data (creating it when needed) and wires the services. It returns
-// an error when the database cannot be opened or migrated.
+// an error when the database cannot be opened or migrated, when the master key is missing or
+// wrong (see openSeals), and when c.PushAllow is malformed.
 func Open(c Config) (*App, error) {
 	db, err := store.Open(c.DBPath(), &store.Options{NoSync: c.NoSync, Timeout: 3 * time.Second})
 	if err != nil {
 		return nil, err
 	}
+	TuneGC(c.GC)
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
@@ -72,64 +105,150 @@ func Open(c Config) (*App, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(c.Log, nil))
 	a := &App{Config: c, DB: db, Clock: clock, Log: log}
-	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
-	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
-	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
-	a.Server.Auth = c.Auth
-	// Each part beyond the foundation wires itself in its own file of this package: it builds
-	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.
-	for _, open := range []func() error{a.openSeals, a.openTemplates, a.openInventory, a.openDemand, a.openCerts, a.openWeb} {
-		if err := open(); err != nil {
-			a.Close()
-			return nil, err
-		}
+	if err := a.wire(); err != nil {
+		db.Close()
+		return nil, err
 	}
+	a.start()
 	return a, nil
 }
 
-// LoadDemo adds the demo data once and returns what it did.
-func (a *App) LoadDemo() (demo.Result, error) {
-	res, err := demo.Load(a.DB, a.Clock.Now(), a.demoSteps...)
-	if err != nil || !res.Loaded {
-		return res, err
+// wire builds the services, each over the ones before it, and the HTTP server with one module
+// per part (in this order: /certificates/batch is routed before /certificates/{id}).
+func (a *App) wire() error {
+	c, db, clock := a.Config, a.DB, a.Clock
+	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
+	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
+	reg, created, err := openSeals(db, c, clock)
+	if err != nil {
+		return err
 	}
-	for _, st := range a.demoAfter {
-		if err := st(res); err != nil {
-			return res, err
-		}
+	if created {
+		a.Log.Info("created the master key file; keep a copy apart from the database backups", "path", filepath.Join(c.Data, MasterKeyFile))
 	}
-	return res, nil
-}
+	a.Seals, a.masterKeyCreated = reg, created
+	a.Templates, a.Renderer = templates.NewStore(db, clock), templates.NewRenderer()
+	a.Inventory = &inventory.Service{DB: db, Clock: clock, LicenceNumber: licenceNumber}
+	a.Demand = &demand.Service{DB: db, Clock: clock, Ledger: demand.NewLedger(a.Inventory), Catalogue: a.Catalogue}
+	a.Certs = &certs.Service{DB: db, Clock: clock, Seals: a.Seals, Templates: a.Templates, Validator: a.Seals,
+		Renderer: a.Renderer, BaseURL: publicURL(c), Log: a.Log}
+	a.Batches = certs.NewBatches(a.Certs)
+	a.Push = push.New(a.Certs)
+	a.Push.Box = a.Seals.Keyring() // webhook secrets are stored sealed under the master key
+	if err := a.Push.SetAllow(c.PushAllow); err != nil {
+		return err
+	}
+	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
+	a.Web = server.NewWeb(server.Web{
+		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
+		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, DB: db, Clock: clock, Log: a.Log,
+		CityName: demo.CityCenterName, Auth: c.Auth,
+	})
 
-// Init runs the parts' first-start steps (creating the CA, say) after `certseal init` has
-// created the city center and its administrator, writing what it did to w.
-func (a *App) Init(w io.Writer) error {
-	for _, st := range a.initSteps {
-		if err := st(w); err != nil {
-			return err
-		}
+	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)
+	a.Server.Auth = c.Auth
+	a.Server.Extra = []server.Module{
+		server.NewSealAPI(a.Seals, clock),
+		server.NewTemplateAPI(a.Templates, a.Renderer, clock),
+		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
+		server.NewDemandAPI(a.Demand),
+		server.NewBatchAPI(a.Certs, a.Batches),
+		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
+		server.NewPushAPI(a.Push),
+		a.Web,
 	}
 	return nil
 }
 
-// Close stops the parts' background work and closes the database.
+// start runs the background work until Close: the hourly expiry sweep, the batch runner
+// (unfinished batches resume) and the pusher.
+func (a *App) start() {
+	a.run(a.expirySweep)
+	a.run(a.Batches.Run)
+	a.run(a.Push.Run)
+}
+
+// run runs f in a goroutine until Close cancels its context, and makes Close wait for it.
+func (a *App) run(f func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	a.closers = append(a.closers, func() error {
+		cancel()
+		<-done
+		return nil
+	})
+}
+
+// LoadDemo adds the demo data once and returns what it did: the organisations, users and
+// licence types, one dedicated approval seal per county bureau (in the demo transaction), then,
+// through the services, blank-form stock at every bureau and (with Config.Demo) generated
+// passwords.
+func (a *App) LoadDemo() (demo.Result, error) {
+	res, err := demo.Load(a.DB, a.Clock.Now(), demoSeals(a.Seals))
+	if err != nil || !res.Loaded {
+		return res, err
+	}
+	if err := demoStock(a.Inventory, res); err != nil {
+		return res, err
+	}
+	if err := a.demoPasswords(res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// Init runs the first-start steps after `certseal init` has created the city center and its
+// administrator (it says whether it created the master key file, and creates the root CA when
+// there is none), writing what it did to w.
+func (a *App) Init(w io.Writer) error { return a.initCA(w) }
+
+// Close stops the background work and closes the database.
 func (a *App) Close() error {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
+	a.closers = nil
 	return a.DB.Close()
 }
 
-// TuneGC sets the garbage collector for certseal's load unless GOGC is set: issuing allocates a
-// few hundred kilobytes per certificate that die at once while the live heap stays small (under
-// 30 MiB), so the default GOGC=100 collects very often. GOGC=400 raises issuing throughput by
-// about a fifth (BenchmarkIssueHTTP: 359 → 435 certificates/s, p99 81 → 66 ms, same machine), and
-// a soft memory limit of 1 GiB keeps the heap bounded all the same.
-func TuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+// GC is how the garbage collector is tuned; a zero field leaves that setting as the runtime has
+// it (from GOGC and GOMEMLIMIT, say).
+type GC struct {
+	Percent     int   // debug.SetGCPercent
+	MemoryLimit int64 // debug.SetMemoryLimit, in bytes
+}
+
+// DefaultGC is the garbage collector setting for certseal's load, used unless GOGC (for Percent)
+// or GOMEMLIMIT (for MemoryLimit) is set: issuing allocates a few hundred kilobytes per
+// certificate that die at once while the live heap stays small (under 30 MiB), so the default
+// GOGC=100 collects very often. GOGC=400 raises issuing throughput by about a fifth
+// (BenchmarkIssueHTTP: 359 → 435 certificates/s, p99 81 → 66 ms, same machine), and a soft
+// memory limit of 1 GiB keeps the heap bounded all the same.
+var DefaultGC = GC{Percent: 400, MemoryLimit: 1 << 30}
+
+// GCFor returns DefaultGC less the settings the runtime was given in the environment: gogc and
+// gomemlimit are the values of GOGC and GOMEMLIMIT ("" when unset).
+func GCFor(gogc, gomemlimit string) GC {
+	g := DefaultGC
+	if gogc != "" {
+		g.Percent = 0
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+	if gomemlimit != "" {
+		g.MemoryLimit = 0
+	}
+	return g
+}
+
+// TuneGC applies g to the process's garbage collector, leaving its zero fields alone.
+func TuneGC(g GC) {
+	if g.Percent != 0 {
+		debug.SetGCPercent(g.Percent)
+	}
+	if g.MemoryLimit != 0 {
+		debug.SetMemoryLimit(g.MemoryLimit)
 	}
 }

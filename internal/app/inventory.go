@@ -3,35 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"certseal"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/inventory"
-	"certseal/server"
 )
-
-// inventoryParts holds each App's ledger service, keyed by *App.
-var inventoryParts sync.Map // *App -> *inventory.Service
-
-// Inventory returns the App's blank-form ledger, or nil after Close.
-func (a *App) Inventory() *inventory.Service {
-	if s, ok := inventoryParts.Load(a); ok {
-		return s.(*inventory.Service)
-	}
-	return nil
-}
-
-// openInventory wires the blank-form ledger, its HTTP module and its demo stock.
-func (a *App) openInventory() error {
-	svc := &inventory.Service{DB: a.DB, Clock: a.Clock, LicenceNumber: licenceNumber}
-	inventoryParts.Store(a, svc)
-	a.closers = append(a.closers, func() error { inventoryParts.Delete(a); return nil })
-	a.demoAfter = append(a.demoAfter, func(res demo.Result) error { return demoStock(svc, res) })
-	a.Server.Extra = append(a.Server.Extra, server.NewInventoryAPI(svc, a.Catalogue, a.Orgs, a.Clock))
-	return nil
-}
 
 // demoStock receives blank forms at the three city departments, each by its type's channel, and
 // distributes a range of each to every county bureau, so that window clerks can issue paper

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"certseal"
@@ -14,80 +13,60 @@ import (
 	"certseal/internal/demo"
 	"certseal/internal/store"
 	"certseal/seals"
-	"certseal/server"
 )
 
 // MasterKeyFile is the name of the master key file in the data directory, used when
-// CERTSEAL_MASTER_KEY is not set.
+// Config.MasterKey is not set.
 const MasterKeyFile = "master.key"
 
-// registries holds each App's seal registry (App has no field for it).
-var registries sync.Map // *App -> *seals.Registry
-
-// Seals returns the app's seal registry: the seals, their keys and the root CA. It is nil only
-// before Open has wired the seals part.
-func (a *App) Seals() *seals.Registry {
-	r, _ := registries.Load(a)
-	reg, _ := r.(*seals.Registry)
-	return reg
-}
-
-// openSeals wires the seals part: the master key (CERTSEAL_MASTER_KEY, else the key file in the
-// data directory, created with mode 0600 on a new database only), the Keyring checked against
-// the key-check value stored in the database (a different master key makes Open fail with
-// seals.ErrWrongMasterKey, writing nothing), the registry, its HTTP module, a demo step (one
-// dedicated approval seal per county bureau) and an init step (the root CA).
-func (a *App) openSeals() error {
-	stored, err := seals.KeyCheckStored(a.DB)
+// openSeals opens the seal registry: the master key (c.MasterKey, else the key file in the
+// data directory, created with mode 0600 on a new database only, and then reported as created),
+// the Keyring checked against the key-check value stored in the database (a different master
+// key makes Open fail with seals.ErrWrongMasterKey, writing nothing), and the registry.
+func openSeals(db *store.DB, c Config, clock certseal.Clock) (reg *seals.Registry, created bool, err error) {
+	stored, err := seals.KeyCheckStored(db)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	path := filepath.Join(a.Config.Data, MasterKeyFile)
+	path := filepath.Join(c.Data, MasterKeyFile)
 	// Only a database that has never held sealed keys may get a new master key: for any other
 	// a missing key is an error, never a reason to make a new one.
-	master, created, err := seals.LoadMasterKey(path, !stored)
+	master, created, err := seals.LoadMasterKey(c.MasterKey, path, !stored)
 	if err != nil {
 		if stored && certseal.ErrorCode(err) == certseal.ENotFound {
-			return certseal.Errorf(certseal.EForbidden, "数据库中已有加密的印章密钥，但找不到主密钥：请设置 %s 或恢复主密钥文件 %s；服务拒绝启动，已存储的密钥没有被改动", seals.MasterKeyEnv, path)
+			return nil, false, certseal.Errorf(certseal.EForbidden, "数据库中已有加密的印章密钥，但找不到主密钥：请设置 %s 或恢复主密钥文件 %s；服务拒绝启动，已存储的密钥没有被改动", seals.MasterKeyEnv, path)
 		}
-		return err
+		return nil, false, err
 	}
 	keys, err := seals.NewKeyring(master)
 	clear(master)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	reg, err := seals.NewRegistry(a.DB, keys, a.Clock)
+	reg, err = seals.NewRegistry(db, keys, clock)
+	if err != nil {
+		return nil, false, err
+	}
+	return reg, created, nil
+}
+
+// initCA is the first-start step of the seals: it says whether Open created the master key
+// file, and creates the root CA when there is none.
+func (a *App) initCA(w io.Writer) error {
+	if a.masterKeyCreated {
+		fmt.Fprintf(w, "created the master key file %s (mode 0600); keep a copy apart from the database backups\n", filepath.Join(a.Config.Data, MasterKeyFile))
+	}
+	ca, made, err := a.Seals.EnsureCA(context.Background())
 	if err != nil {
 		return err
 	}
-	if created {
-		a.Log.Info("created the master key file; keep a copy apart from the database backups", "path", path)
+	sum := sha256.Sum256(ca.Cert.Raw)
+	verb := "root CA exists"
+	if made {
+		verb = "created the root CA"
 	}
-	registries.Store(a, reg)
-	a.closers = append(a.closers, func() error {
-		registries.Delete(a)
-		return nil
-	})
-	a.Server.Extra = append(a.Server.Extra, server.NewSealAPI(reg, a.Clock))
-	a.demoSteps = append(a.demoSteps, demoSeals(reg))
-	a.initSteps = append(a.initSteps, func(w io.Writer) error {
-		if created {
-			fmt.Fprintf(w, "created the master key file %s (mode 0600); keep a copy apart from the database backups\n", path)
-		}
-		ca, made, err := reg.EnsureCA(context.Background())
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(ca.Cert.Raw)
-		verb := "root CA exists"
-		if made {
-			verb = "created the root CA"
-		}
-		fmt.Fprintf(w, "%s %q, valid until %s, SHA-256 %X\n", verb, ca.Cert.Subject.CommonName,
-			ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"), sum)
-		return nil
-	})
+	fmt.Fprintf(w, "%s %q, valid until %s, SHA-256 %X\n", verb, ca.Cert.Subject.CommonName,
+		ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"), sum)
 	return nil
 }
 

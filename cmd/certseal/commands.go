@@ -26,8 +26,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.Addr, "addr", envOr("CERTSEAL_ADDR", "127.0.0.1:8080"), "listen address (env CERTSEAL_ADDR)")
 	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
+	fullCheck := fs.Bool("full-check", os.Getenv("CERTSEAL_FULL_CHECK") == "1", "read the whole database file and check it before starting (env CERTSEAL_FULL_CHECK=1; the quick check of its structure always runs)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *fullCheck {
+		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {
+			return err
+		}
 	}
 	c.Log = stderr
 	a, err := app.Open(c)
@@ -164,7 +170,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true})
+	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true, Check: store.CheckFull})
+	if errors.Is(err, store.ErrCorrupt) {
+		fmt.Fprintf(stdout, "database file: %v\n", err)
+		return errors.New("1 problems found: the database file is damaged")
+	}
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	ReadOnly bool
 	// Timeout is how long Open waits for the file lock held by another process (default 2s).
 	Timeout time.Duration
+	// Check is how thoroughly Open checks an existing file before bbolt uses it (CheckQuick by
+	// default; CheckFull reads the whole file). A damaged file is refused with a *CorruptError
+	// and left untouched.
+	Check CheckLevel
 }
 
 // DB is an open database.
@@ -65,10 +69,13 @@ func Open(path string, o *Options) (*DB, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
+	if err := checkBeforeOpen(path, o, timeout); err != nil {
+		return nil, err
+	}
 	// NoFreelistSync: bbolt otherwise writes its whole free-page list at every commit, which grows
 	// with the file (certificate PDFs make it grow fast) until it is a third of a commit's cost at
 	// 5 GB; without it, Open rebuilds the list by scanning the file once.
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly,
+	b, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -90,6 +97,36 @@ func Open(path string, o *Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkBeforeOpen checks an existing database file, opened read-only, before bbolt opens it
+// (for writing, bbolt would initialise an empty file and, with NoFreelistSync, walk the whole
+// page tree in a goroutine whose panic on a damaged page no one can recover). A missing file
+// is fine: Open creates it.
+func checkBeforeOpen(path string, o *Options, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // bbolt creates it, or reports it missing when opening read-only
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	err = checkOpenFile(f, path, o.Check, timeout)
+	if errors.Is(err, errLocked) {
+		return fmt.Errorf("open %s: the database is in use by another certseal process", path)
+	}
+	return err
+}
+
+// openBolt is bolt.Open, reporting a panic of bbolt's on a damaged file as a *CorruptError.
+func openBolt(path string, o *bolt.Options) (b *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, &CorruptError{Path: path, Reason: fmt.Sprintf("bbolt 无法读取：%v", p)}
+		}
+	}()
+	return bolt.Open(path, 0o600, o)
 }
 
 // Path returns the database file's path.

@@ -34,3 +34,14 @@ func lockShared(f *os.File, timeout time.Duration) error {
 }
 
 func unlock(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// mapFile maps the first size bytes of f read-only for the page walk, advising the kernel that
+// reads are random (the walk touches page headers, not the values between them).
+func mapFile(f *os.File, size int64) ([]byte, func(), error) {
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, fmt.Errorf("map %s: %w", f.Name(), err)
+	}
+	syscall.Madvise(data, syscall.MADV_RANDOM)
+	return data, func() { syscall.Munmap(data) }, nil
+}

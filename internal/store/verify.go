@@ -205,18 +205,32 @@ func decodeMeta(buf []byte, id uint64) (meta, string) {
 
 // walker walks the page tree from the root bucket the way bbolt does when it opens the file
 // (freepages: every page reachable from the root, each reached once, of type branch or leaf,
-// keys in order), reading each page's header and elements with ReadAt and checking every
-// offset before it is used, so that a damaged page is reported instead of read out of bounds.
+// keys in order), over the file mapped read-only, checking every offset against the page and
+// the file before it is used, so that a damaged page is reported instead of read out of bounds.
+// Only the pages of the tree are touched (their headers, elements and keys), never the values.
 type walker struct {
-	f        *os.File
+	data     []byte // the whole file
 	pageSize int64
 	hwm      uint64
 	seen     []uint64 // bitset of reached page ids
 	pages    int
 }
 
-func walkTree(f *os.File, m meta, size int64) error {
-	w := &walker{f: f, pageSize: int64(m.pageSize), hwm: m.hwm, seen: make([]uint64, m.hwm/64+1)}
+func walkTree(f *os.File, m meta, size int64) (err error) {
+	data, release, err := mapFile(f, size)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// A read fault (the file cut short by someone else meanwhile, a disk error) is an error,
+	// not a crash; Go's bounds checks keep every read inside the mapping.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = corrupt("读取文件时出错：%v", p)
+		}
+	}()
+	w := &walker{data: data, pageSize: int64(m.pageSize), hwm: m.hwm, seen: make([]uint64, m.hwm/64+1)}
 	w.mark(0, 0)
 	w.mark(1, 0)
 	if m.freelist != noFreelist {
@@ -231,15 +245,13 @@ func walkTree(f *os.File, m meta, size int64) error {
 	return w.bucket(m.root, nil, 0, "根")
 }
 
-// page is a page read for the walk: its header and the first bytes of its span.
+// page is a page of the walk: its header and the bytes it covers.
 type page struct {
 	id       uint64
 	flags    uint16
 	count    int
 	overflow uint64
-	span     int64  // bytes the page covers, (overflow+1) * page size
-	buf      []byte // the start of the page (at least header and elements), or an inline page
-	off      int64  // file offset of buf[0]; -1 for an inline page
+	buf      []byte // the page and its overflow pages, or an inline page
 }
 
 func (w *walker) mark(id, overflow uint64) bool {
@@ -252,18 +264,16 @@ func (w *walker) mark(id, overflow uint64) bool {
 	return true
 }
 
-// read reads page id's header and element array, checking that the page and its overflow are
-// below the high-water mark, that the page is stored under its own id, and that its elements fit.
+// read returns page id, checking that the page and its overflow are below the high-water mark
+// (which checkMeta found inside the file), that the page is stored under its own id and is
+// reached for the first time, and that its elements fit.
 func (w *walker) read(id uint64) (*page, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, corrupt("引用的第 %d 页超出范围 [2, %d)", id, w.hwm)
 	}
 	off := int64(id) * w.pageSize
-	buf := make([]byte, w.pageSize)
-	if _, err := w.f.ReadAt(buf, off); err != nil {
-		return nil, fmt.Errorf("read page %d: %w", id, err)
-	}
-	p := &page{id: ne.Uint64(buf), flags: ne.Uint16(buf[8:]), count: int(ne.Uint16(buf[10:])), overflow: uint64(ne.Uint32(buf[12:])), buf: buf, off: off}
+	h := w.data[off : off+pageHeaderSize]
+	p := &page{id: ne.Uint64(h), flags: ne.Uint16(h[8:]), count: int(ne.Uint16(h[10:])), overflow: uint64(ne.Uint32(h[12:]))}
 	if p.id != id {
 		return nil, corrupt("第 %d 页的页头写着页号 %d", id, p.id)
 	}
@@ -274,35 +284,19 @@ func (w *walker) read(id uint64) (*page, error) {
 		return nil, corrupt("第 %d 页被引用了不止一次", id)
 	}
 	w.pages++
-	p.span = int64(p.overflow+1) * w.pageSize
-	need := int64(pageHeaderSize + p.count*elementSize)
-	if need > p.span {
+	p.buf = w.data[off : off+int64(p.overflow+1)*w.pageSize]
+	if pageHeaderSize+p.count*elementSize > len(p.buf) {
 		return nil, corrupt("第 %d 页有 %d 个元素，放不下", id, p.count)
-	}
-	if need > int64(len(buf)) {
-		more := make([]byte, need)
-		if _, err := w.f.ReadAt(more, off); err != nil {
-			return nil, fmt.Errorf("read page %d: %w", id, err)
-		}
-		p.buf = more
 	}
 	return p, nil
 }
 
-// bytesAt returns n bytes at offset at of the page (at counted from the page start), reading
-// them from the file when they are beyond what was read.
+// bytesAt returns n bytes at offset at of the page (at counted from the page start).
 func (w *walker) bytesAt(p *page, at, n int64) ([]byte, error) {
-	if at < 0 || n < 0 || at+n > p.span {
-		return nil, corrupt("第 %d 页的元素指向页外（偏移 %d，长度 %d，页长 %d）", p.id, at, n, p.span)
+	if at < 0 || n < 0 || at+n > int64(len(p.buf)) {
+		return nil, corrupt("第 %d 页的元素指向页外（偏移 %d，长度 %d，页长 %d）", p.id, at, n, len(p.buf))
 	}
-	if at+n <= int64(len(p.buf)) {
-		return p.buf[at : at+n], nil
-	}
-	out := make([]byte, n)
-	if _, err := w.f.ReadAt(out, p.off+at); err != nil {
-		return nil, fmt.Errorf("read page %d: %w", p.id, err)
-	}
-	return out, nil
+	return p.buf[at : at+n], nil
 }
 
 // bucket walks the tree of a bucket whose root page is root (0: an inline bucket, whose page
@@ -315,11 +309,11 @@ func (w *walker) bucket(root uint64, inline []byte, depth int, name string) erro
 		if len(inline) < pageHeaderSize {
 			return corrupt("内联桶 %q 的页不完整", name)
 		}
-		p := &page{flags: ne.Uint16(inline[8:]), count: int(ne.Uint16(inline[10:])), span: int64(len(inline)), buf: inline, off: -1}
+		p := &page{flags: ne.Uint16(inline[8:]), count: int(ne.Uint16(inline[10:])), buf: inline}
 		if p.flags != flagLeaf {
 			return corrupt("内联桶 %q 的页类型标记是 %#x", name, p.flags)
 		}
-		if int64(pageHeaderSize+p.count*elementSize) > p.span {
+		if pageHeaderSize+p.count*elementSize > len(inline) {
 			return corrupt("内联桶 %q 的页有 %d 个元素，放不下", name, p.count)
 		}
 		_, err := w.node(p, nil, nil, depth)
@@ -351,7 +345,6 @@ func (w *walker) subtree(id uint64, minClosed, maxOpen []byte, stack []uint64, d
 			if keys[i], err = w.bytesAt(p, e+pos, ksize); err != nil {
 				return nil, err
 			}
-			keys[i] = bytes.Clone(keys[i])
 		}
 		for i, k := range keys {
 			if err := keyOrder(p.id, i, k, running, maxOpen); err != nil {
@@ -382,14 +375,13 @@ func (w *walker) node(p *page, minClosed, maxOpen []byte, depth int) ([]byte, er
 		e := int64(pageHeaderSize + i*elementSize)
 		flags, pos := ne.Uint32(p.buf[e:]), int64(ne.Uint32(p.buf[e+4:]))
 		ksize, vsize := int64(ne.Uint32(p.buf[e+8:])), int64(ne.Uint32(p.buf[e+12:]))
-		if e+pos+ksize+vsize > p.span {
+		if e+pos+ksize+vsize > int64(len(p.buf)) {
 			return nil, corrupt("第 %d 页的第 %d 个元素指向页外", p.id, i)
 		}
 		k, err := w.bytesAt(p, e+pos, ksize)
 		if err != nil {
 			return nil, err
 		}
-		k = bytes.Clone(k)
 		if err := keyOrder(p.id, i, k, running, maxOpen); err != nil {
 			return nil, err
 		}
@@ -411,7 +403,7 @@ func (w *walker) node(p *page, minClosed, maxOpen []byte, depth int) ([]byte, er
 			if err != nil {
 				return nil, err
 			}
-			inline = bytes.Clone(v[bucketHeader:])
+			inline = v[bucketHeader:]
 		}
 		if err := w.bucket(root, inline, depth+1, string(k)); err != nil {
 			return nil, err

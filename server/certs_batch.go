@@ -198,6 +198,9 @@ func (m *BatchAPI) zip(w http.ResponseWriter, r *http.Request) {
 	if err == nil && b.Status != certs.BatchDone {
 		err = certseal.Errorf(certseal.EConflict, "批次尚未完成（当前状态：%s），完成后才能下载", b.Status)
 	}
+	if err == nil {
+		err = m.Batches.CheckZIP(r.Context(), Actor(r), id) // a damaged stored PDF is refused, not sent
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

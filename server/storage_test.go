@@ -1,0 +1,124 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"certseal/certs"
+	"certseal/internal/audit"
+	"certseal/internal/store"
+	"certseal/internal/testenv"
+)
+
+// damagePDF flips one byte in the middle of a certificate's stored PDF, through the store, as
+// bit rot on the disk would.
+func damagePDF(t *testing.T, e *testenv.Env, id string) {
+	t.Helper()
+	err := e.App.DB.Update(func(tx *store.Tx) error {
+		k := store.U64(parseID(t, id))
+		pdf := tx.Get("cert_pdfs", k)
+		if pdf == nil {
+			t.Fatalf("no stored PDF for %s", id)
+		}
+		pdf[len(pdf)/2] ^= 0x01
+		return tx.Put("cert_pdfs", k, pdf)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func parseID(t *testing.T, id string) uint64 {
+	t.Helper()
+	var n uint64
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			t.Fatalf("certificate id %q", id)
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
+}
+
+// corruptEvents returns the audit events recorded for damaged stored PDFs.
+func corruptEvents(t *testing.T, e *testenv.Env) []audit.Event {
+	t.Helper()
+	var evs []audit.Event
+	err := e.App.DB.View(func(tx *store.Tx) error {
+		var err error
+		evs, _, err = audit.List(tx, audit.Filter{Action: certs.ActionDocumentCorrupt}, 0, 100)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// TestDamagedStoredPDFRefused: after one byte of a stored PDF is flipped, its download answers
+// 500 (code internal) with the "damaged, contact the administrator" message instead of the bad
+// bytes, each refusal is audited, the other certificates still download, and the consistency
+// check names the damaged one.
+func TestDamagedStoredPDFRefused(t *testing.T) {
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	fs := foodFixtures(t)
+	bad := issue(t, e, "lizhou-clerk", issueRequest(fs[0], seal, "SC00000001"))
+	good := issue(t, e, "lizhou-clerk", issueRequest(fs[1], seal, "SC00000002"))
+	e.Must(200, "GET", "/api/v1/certificates/"+bad.ID+"/pdf", "lizhou-clerk", nil)
+	damagePDF(t, e, bad.ID)
+
+	r := e.Do("GET", "/api/v1/certificates/"+bad.ID+"/pdf", "lizhou-clerk", nil)
+	if r.Status != 500 || r.ErrorCode() != "internal" || !strings.Contains(string(r.Body), "存储的证照文件已损坏，请联系管理员") {
+		t.Fatalf("download of the damaged PDF: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), "%PDF") {
+		t.Fatal("the damaged bytes were served")
+	}
+	e.Must(200, "GET", "/api/v1/certificates/"+good.ID+"/pdf", "lizhou-clerk", nil)
+	evs := corruptEvents(t, e)
+	if len(evs) != 1 || evs[0].Object != "certificate/"+bad.ID || evs[0].Username == "" || !strings.Contains(string(evs[0].Detail), bad.PDFSHA256) {
+		t.Fatalf("audit events %+v", evs)
+	}
+
+	found, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory())
+	if err != nil || n != 2 {
+		t.Fatalf("check: %d certificates, %v", n, err)
+	}
+	if len(found) != 1 || found[0].CertificateID != bad.ID || !strings.Contains(found[0].Problem, "存储的证照文件已损坏") {
+		t.Fatalf("check found %+v", found)
+	}
+}
+
+// TestDamagedStoredPDFInBatchZIP: a batch ZIP holding a damaged stored PDF is refused with the
+// same 500 before any byte of the ZIP is sent, and the refusal is audited.
+func TestDamagedStoredPDFInBatchZIP(t *testing.T) {
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	m := foodMapping(seal)
+	m["first_serial"] = "SC00000001"
+	r := upload(t, e, "lizhou-clerk", "三行.csv", csvOf(t, batchRows(t, 3, 0), true), m, false)
+	if r.Status != 202 {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
+	}
+	var b certs.Batch
+	r.Decode(t, &b)
+	if b = waitBatch(t, e, "lizhou-clerk", b.ID); b.Status != certs.BatchDone || b.Done != 3 {
+		t.Fatalf("batch %+v", b)
+	}
+	e.Must(200, "GET", "/api/v1/certificates/batches/"+b.ID+"/zip", "lizhou-clerk", nil)
+	var l struct{ Items []certs.Certificate }
+	e.Must(200, "GET", "/api/v1/certificates?limit=10", "lizhou-clerk", nil).Decode(t, &l)
+	if len(l.Items) != 3 {
+		t.Fatalf("%d certificates", len(l.Items))
+	}
+	damagePDF(t, e, l.Items[1].ID)
+	r = e.Do("GET", "/api/v1/certificates/batches/"+b.ID+"/zip", "lizhou-clerk", nil)
+	if r.Status != 500 || r.ErrorCode() != "internal" || !strings.Contains(string(r.Body), "存储的证照文件已损坏") || r.Header.Get("Content-Type") == "application/zip" {
+		t.Fatalf("ZIP with a damaged PDF: %d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
+	}
+	if evs := corruptEvents(t, e); len(evs) != 1 || evs[0].Object != "certificate/"+l.Items[1].ID {
+		t.Fatalf("audit events %+v", evs)
+	}
+}

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"certseal/certs"
@@ -120,5 +122,35 @@ func TestDamagedStoredPDFInBatchZIP(t *testing.T) {
 	}
 	if evs := corruptEvents(t, e); len(evs) != 1 || evs[0].Object != "certificate/"+l.Items[1].ID {
 		t.Fatalf("audit events %+v", evs)
+	}
+}
+
+// TestDiskFullAnswers503: a write that fails for lack of disk space (injected at the store's
+// commit, wrapped as bbolt wraps a failed write) answers 503, code unavailable, with a message
+// naming the cause; /readyz is not ready until a write succeeds again; what was acknowledged
+// before is intact and the refused request left nothing behind.
+func TestDiskFullAnswers503(t *testing.T) {
+	e := testenv.Start(t)
+	seal := sealOf(t, e, "lizhou-clerk")
+	fs := foodFixtures(t)
+	before := issue(t, e, "lizhou-clerk", issueRequest(fs[0], seal, "SC00000001"))
+	e.Must(200, "GET", "/readyz", "", nil)
+
+	e.App.DB.InjectWriteFault(&os.PathError{Op: "write", Path: e.App.DB.Path(), Err: syscall.ENOSPC})
+	r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", issueRequest(fs[1], seal, "SC00000002"))
+	if r.Status != 503 || r.ErrorCode() != "unavailable" || !strings.Contains(string(r.Body), store.MsgDiskFull) {
+		t.Fatalf("issue on a full disk: %d %s", r.Status, r.Body)
+	}
+	for i := 0; i < 2; i++ { // the probe write fails too while the disk is full
+		if r := e.Do("GET", "/readyz", "", nil); r.Status != 503 || r.ErrorCode() != "unavailable" || !strings.Contains(string(r.Body), "磁盘空间不足") {
+			t.Fatalf("readyz on a full disk: %d %s", r.Status, r.Body)
+		}
+	}
+	e.App.DB.InjectWriteFault(nil)
+	e.Must(200, "GET", "/readyz", "", nil)
+	e.Must(200, "GET", "/api/v1/certificates/"+before.ID+"/pdf", "lizhou-clerk", nil)
+	after := issue(t, e, "lizhou-clerk", issueRequest(fs[1], seal, "SC00000002")) // the serial was not used up
+	if after.Serial != "SC00000002" {
+		t.Fatalf("after space came back: %+v", after)
 	}
 }

@@ -46,8 +46,9 @@ type Options struct {
 
 // DB is an open database.
 type DB struct {
-	b    *bolt.DB
-	path string
+	b     *bolt.DB
+	path  string
+	state writeState
 }
 
 // FileName is the database file's name inside the data directory.
@@ -142,14 +143,19 @@ func (db *DB) View(fn func(tx *Tx) error) error {
 
 // Update runs fn in a read-write transaction. When fn returns nil the transaction commits and
 // the functions fn registered with OnCommit run, in order; when fn returns an error (or panics)
-// nothing is written and that error is returned.
+// nothing is written and that error is returned. A commit that fails for lack of disk space
+// returns a *DiskFullError (503 for the caller) and marks the database as failing to write
+// (WriteFailing) until a write commits again.
 func (db *DB) Update(fn func(tx *Tx) error) error {
 	t := &Tx{}
 	err := db.b.Update(func(btx *bolt.Tx) error {
 		t.tx = btx
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return db.injected()
 	})
-	if err != nil {
+	if err := db.committed(err); err != nil {
 		return err
 	}
 	t.runHooks()
@@ -165,9 +171,12 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 	err := db.b.Batch(func(btx *bolt.Tx) error {
 		t := &Tx{tx: btx}
 		last = t
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return db.injected()
 	})
-	if err != nil {
+	if err := db.committed(err); err != nil {
 		return err
 	}
 	if last != nil {
@@ -199,18 +208,26 @@ func (db *DB) BackupFile(path string) error {
 	if _, err := db.Backup(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
+		return backupError(err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
+		return backupError(err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("backup: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// backupError wraps a failed backup write, naming a lack of space as such.
+func backupError(err error) error {
+	if d := diskFull(err); d != nil {
+		return fmt.Errorf("backup: %w", d)
+	}
+	return fmt.Errorf("backup: %w", err)
 }
 
 // Tx is a transaction. It is only valid inside the function it was passed to.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -212,6 +211,6 @@ func (m *BatchAPI) zip(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if err := m.Batches.WriteZIP(r.Context(), Actor(r), id, w); err != nil {
-		slog.Error("batch zip cut short", "request_id", RequestID(r.Context()), "batch", id, "err", err)
+		logOf(r.Context()).Error("batch zip cut short", "request_id", RequestID(r.Context()), "batch", id, "err", err)
 	}
 }

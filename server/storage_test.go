@@ -1,13 +1,21 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
 	"certseal/certs"
+	"certseal/internal/app"
 	"certseal/internal/audit"
 	"certseal/internal/store"
 	"certseal/internal/testenv"
@@ -154,3 +162,70 @@ func TestDiskFullAnswers503(t *testing.T) {
 		t.Fatalf("after space came back: %+v", after)
 	}
 }
+
+// TestInternalErrorLoggedAsJSON: an internal error (a write failing for a reason that is not
+// the caller's) is logged through the service's own JSON logger with its request id, like every
+// other line: each line of the log parses as a JSON object.
+func TestInternalErrorLoggedAsJSON(t *testing.T) {
+	var logBuf syncBuffer
+	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: true, Log: &logBuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	res, err := a.LoadDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Server.Handler())
+	defer srv.Close()
+	var token string
+	for _, l := range res.Logins {
+		if l.Username == "admin" {
+			token = l.Token
+		}
+	}
+	if token == "" {
+		t.Fatal("no demo admin")
+	}
+	a.DB.InjectWriteFault(errors.New("disk controller on fire"))
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/tokens", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	a.DB.InjectWriteFault(nil)
+	if resp.StatusCode != 500 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if m["msg"] == "internal error" && m["request_id"] == id && strings.Contains(fmt.Sprint(m["err"]), "disk controller on fire") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no JSON line for the internal error of request %s in:\n%s", id, logBuf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines and the test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

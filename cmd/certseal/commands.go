@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -57,7 +58,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s); web pages at http://%s/login\n", ln.Addr(), c.Data, ln.Addr())
-	return a.Server.Run(ctx, ln, &http.Server{})
+	// Every log line is JSON through the service's logger: the slog default (and with it the
+	// log package's default logger) and net/http's own error log.
+	slog.SetDefault(a.Log)
+	return a.Server.Run(ctx, ln, &http.Server{ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelError)})
 }
 
 func printLogins(w io.Writer, logins []demo.Login) {

@@ -285,7 +285,7 @@ func (w *walker) read(id uint64) (*page, error) {
 	}
 	w.pages++
 	p.buf = w.data[off : off+int64(p.overflow+1)*w.pageSize]
-	if pageHeaderSize+p.count*elementSize > len(p.buf) {
+	if (p.flags == flagBranch || p.flags == flagLeaf) && pageHeaderSize+p.count*elementSize > len(p.buf) {
 		return nil, corrupt("第 %d 页有 %d 个元素，放不下", id, p.count)
 	}
 	return p, nil

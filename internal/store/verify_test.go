@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"certseal/internal/store"
 )
 
@@ -226,4 +228,49 @@ func TestCheckFileLevels(t *testing.T) {
 			t.Fatalf("level %d on a file one page short: %v", level, err)
 		}
 	}
+}
+
+// TestCheckFileWithSyncedFreelist: a file written by bbolt with its free list on disk (as
+// certseal did before NoFreelistSync) passes the check, free-list page and all.
+func TestCheckFileWithSyncedFreelist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), store.FileName)
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		err := bdb.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("t"))
+			if err != nil {
+				return err
+			}
+			for i := 0; i < 3000; i++ {
+				k := store.U64(uint64(i))
+				if round == 1 && i%2 == 0 {
+					if err := bk.Delete(k); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := bk.Put(k, bytes.Repeat([]byte{byte(round)}, 1000)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	bdb.Close()
+	for _, level := range []store.CheckLevel{store.CheckQuick, store.CheckFull} {
+		if err := store.CheckFile(path, level); err != nil {
+			t.Fatalf("level %d: %v", level, err)
+		}
+	}
+	db, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 }

@@ -42,6 +42,6 @@ func mapFile(f *os.File, size int64) ([]byte, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("map %s: %w", f.Name(), err)
 	}
-	syscall.Madvise(data, syscall.MADV_RANDOM)
+	adviseRandom(data)
 	return data, func() { syscall.Munmap(data) }, nil
 }

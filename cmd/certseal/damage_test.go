@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"certseal/internal/app"
+	"certseal/internal/fixtures"
 	"certseal/internal/store"
 )
 
@@ -156,4 +163,80 @@ func TestDamagedDatabaseRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckFindsDamagedStoredPDF: certseal check reports a stored PDF whose bytes no longer
+// match its recorded SHA-256 as a problem naming the certificate, and exits non-zero.
+func TestCheckFindsDamagedStoredPDF(t *testing.T) {
+	data := t.TempDir()
+	a, err := app.Open(app.Config{Data: data, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.LoadDemo()
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Server.Handler())
+	var token string
+	for _, l := range res.Logins {
+		if l.Username == "lizhou-clerk" {
+			token = l.Token
+		}
+	}
+	do := func(method, path string, body any, v any) int {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(v)
+		return resp.StatusCode
+	}
+	var seals struct{ Items []struct{ ID string } }
+	do("GET", "/api/v1/seals", nil, &seals)
+	f := fixtures.FoodRecords(t)[0].Fields
+	values := map[string]string{}
+	for k, v := range f {
+		if k != "发证机关" && k != "发证日期" && k != "有效期至" && k != "许可证编号" {
+			values[k] = v
+		}
+	}
+	var c struct{ ID string }
+	if code := do("POST", "/api/v1/certificates", map[string]any{"type_code": "11100000000013338W032", "item_code": "000117001001",
+		"seal_id": seals.Items[0].ID, "blank_serial": "SC00000001", "valid_to": "2029-04-15", "values": values,
+		"holder": map[string]string{"name": f["经营者名称"], "code": f["统一社会信用代码"], "code_type": "001"}}, &c); code != 201 {
+		t.Fatalf("issue: %d", code)
+	}
+	srv.Close()
+	err = a.DB.Update(func(tx *store.Tx) error {
+		k := store.U64(mustAtoi(t, c.ID))
+		pdf := tx.Get("cert_pdfs", k)
+		pdf[len(pdf)/3] ^= 0x04
+		return tx.Put("cert_pdfs", k, pdf)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"check", "-data", data}, &out, io.Discard)
+	if code != 1 || !strings.Contains(out.String(), "certificate "+c.ID+" ") || !strings.Contains(out.String(), "存储的证照文件已损坏") ||
+		!strings.Contains(out.String(), "1 certificates, 1 problems") {
+		t.Fatalf("check: exit %d\n%s", code, out.String())
+	}
+}
+
+func mustAtoi(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -335,8 +335,8 @@ func ZIPName(licenceNumber string) string {
 }
 
 // WriteZIP streams a ZIP of the PDFs of a finished batch's certificates to w, named by licence
-// number, reading one PDF at a time. Call GetBatch first: once writing has begun an error can
-// only cut the stream short. It returns an *certseal.Error (ENotFound; EConflict for a batch that
+// number, reading one PDF at a time and checking each against its SHA-256. Call GetBatch and
+// CheckZIP first: once writing has begun an error can only cut the stream short. It returns an *certseal.Error (ENotFound; EConflict for a batch that
 // is not done) before anything is written, or the writer's error.
 func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string, w io.Writer) error {
 	bt, err := b.Certs.GetBatch(ctx, actor, id)
@@ -354,12 +354,8 @@ func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string,
 		if r.State != rowDone {
 			return nil
 		}
-		var pdf []byte
-		if err := b.Certs.DB.View(func(tx *store.Tx) error {
-			var err error
-			pdf, err = PDFTx(tx, r.CertID)
-			return err
-		}); err != nil {
+		pdf, _, err := b.Certs.document(ctx, actor, r.CertID) // checked against its SHA-256
+		if err != nil {
 			return err
 		}
 		f, err := zw.CreateHeader(&zip.FileHeader{Name: ZIPName(r.LicenceNumber), Method: zip.Store, Modified: bt.CreatedAt})

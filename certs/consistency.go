@@ -22,20 +22,24 @@ type Inconsistency struct {
 // CheckConsistency compares the certificates with the ledger: every certificate printed on a
 // blank form has that serial used by its issuer, and each issuer's count of used serials of a
 // type equals its number of certificates on forms of that type — so no certificate lacks its
-// used serial and no used serial lacks its certificate. Run it on a quiescent database (the
-// `certseal check` command opens the file read-only, so nothing writes meanwhile). It returns an
-// error only when the store fails.
+// used serial and no used serial lacks its certificate; and every certificate's stored PDF
+// matches the SHA-256 and size recorded when it was signed, and every record decodes. Run it
+// on a quiescent database (the `certseal check` command opens the file read-only, so nothing
+// writes meanwhile). It returns an error only when the store fails.
 func CheckConsistency(ctx context.Context, db *store.DB, ledger *inventory.Service) ([]Inconsistency, int, error) {
 	var out []Inconsistency
 	onForms := map[[2]string]uint64{}
 	n := 0
+	var docs []Certificate // checked against their PDFs after the scan, outside its transaction
 	err := db.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketRecords, nil, nil, func(_, v []byte) error {
+		return tx.Scan(bucketRecords, nil, nil, func(k, v []byte) error {
 			var c Certificate
 			if err := json.Unmarshal(v, &c); err != nil {
-				return err
+				out = append(out, Inconsistency{CertificateID: fmt.Sprint(store.ParseU64(k)), Problem: "证照记录已损坏，无法解码：" + err.Error()})
+				return nil
 			}
 			n++
+			docs = append(docs, Certificate{ID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, PDFSHA256: c.PDFSHA256, PDFSize: c.PDFSize})
 			if c.Serial == "" {
 				return nil
 			}
@@ -53,6 +57,25 @@ func CheckConsistency(ctx context.Context, db *store.DB, ledger *inventory.Servi
 	})
 	if err != nil {
 		return nil, n, err
+	}
+	for i := range docs {
+		if err := ctx.Err(); err != nil {
+			return nil, n, err
+		}
+		c := &docs[i]
+		var pdf []byte
+		if err := db.View(func(tx *store.Tx) error {
+			var err error
+			pdf, err = PDFTx(tx, c.ID)
+			return err
+		}); err != nil {
+			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: "存储的证照文件不存在：" + certseal.ErrorMessage(err)})
+			continue
+		}
+		if !DocumentMatches(c, pdf) {
+			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial,
+				Problem: fmt.Sprintf("存储的证照文件已损坏：%d 字节，与签发时记录的 SHA-256 %s（%d 字节）不符", len(pdf), c.PDFSHA256, c.PDFSize)})
+		}
 	}
 	admin := certseal.Actor{UserID: certseal.System.UserID, Username: "system", Role: certseal.RoleAdmin, OrgKind: certseal.KindCityCenter}
 	lines, err := ledger.Stock(ctx, admin, inventory.StockQuery{State: inventory.Used, RangeLimit: 1})

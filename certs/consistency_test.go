@@ -38,9 +38,9 @@ func TestCheckConsistency(t *testing.T) {
 			}
 		}, n: 2, want: []string{"台账中已使用 3 张，但只有 2 份证照打印在空白证照上"}},
 		"a certificate on a form in stock": {then: func(e *env) { stray(e, "900", serial(60)) },
-			n: 3, want: []string{"证照使用的空白证照状态为 in_stock", "台账中已使用 2 张，但只有 3 份证照打印在空白证照上"}},
+			n: 3, want: []string{"证照使用的空白证照状态为 in_stock", "存储的证照文件不存在", "台账中已使用 2 张，但只有 3 份证照打印在空白证照上"}},
 		"a certificate on a form never received": {then: func(e *env) { stray(e, "901", "SC99999999") },
-			n: 3, want: []string{"空白证照不在台账中", "台账中已使用 2 张，但只有 3 份证照打印在空白证照上"}},
+			n: 3, want: []string{"空白证照不在台账中", "存储的证照文件不存在", "台账中已使用 2 张，但只有 3 份证照打印在空白证照上"}},
 		"a certificate of a bureau with no used forms": {then: func(e *env) {
 			stray(e, "902", serial(zhaohuaFirst))
 			if err := e.db.Update(func(tx *store.Tx) error {
@@ -53,7 +53,7 @@ func TestCheckConsistency(t *testing.T) {
 			}); err != nil {
 				e.t.Fatal(err)
 			}
-		}, n: 3, want: []string{"证照使用的空白证照状态为 in_stock", "有 1 份证照，但台账中没有已使用的空白证照"}},
+		}, n: 3, want: []string{"证照使用的空白证照状态为 in_stock", "存储的证照文件不存在", "有 1 份证照，但台账中没有已使用的空白证照"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -170,10 +170,10 @@ func (f *Filter) match(c *Certificate, now time.Time) bool {
 	return true
 }
 
-// PDF returns the signed PDF of a certificate the actor may see. It returns an *certseal.Error
-// (ENotFound).
+// PDF returns the signed PDF of a certificate the actor may see, checked against the SHA-256
+// recorded when it was signed. It returns an *certseal.Error: ENotFound, or EInternal for a
+// stored PDF that is damaged (never served; logged and audited).
 func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
-	var pdf []byte
 	var c Certificate
 	err := s.DB.View(func(tx *store.Tx) error {
 		var err error
@@ -183,10 +183,12 @@ func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]b
 		if !mayRead(tx, actor, &c) {
 			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
 		}
-		pdf, err = PDFTx(tx, id)
-		return err
+		return nil
 	})
-	return pdf, c, err
+	if err != nil {
+		return nil, c, err
+	}
+	return s.document(ctx, actor, id) // checked against its recorded SHA-256
 }
 
 // PrintPDF renders the overlay (套打) for printing the certificate onto its pre-printed blank

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -198,6 +197,9 @@ func (m *BatchAPI) zip(w http.ResponseWriter, r *http.Request) {
 	if err == nil && b.Status != certs.BatchDone {
 		err = certseal.Errorf(certseal.EConflict, "批次尚未完成（当前状态：%s），完成后才能下载", b.Status)
 	}
+	if err == nil {
+		err = m.Batches.CheckZIP(r.Context(), Actor(r), id) // a damaged stored PDF is refused, not sent
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -209,6 +211,6 @@ func (m *BatchAPI) zip(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if err := m.Batches.WriteZIP(r.Context(), Actor(r), id, w); err != nil {
-		slog.Error("batch zip cut short", "request_id", RequestID(r.Context()), "batch", id, "err", err)
+		logOf(r.Context()).Error("batch zip cut short", "request_id", RequestID(r.Context()), "batch", id, "err", err)
 	}
 }

@@ -71,6 +71,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "数据库不可用"))
 		return
 	}
+	// After a write failed for lack of disk space, not ready until a write commits again: try
+	// a small one, so that readiness comes back once space is freed even with no traffic.
+	if s.DB.WriteFailing() != nil && s.DB.ProbeWrite(s.Clock.Now().UTC().Format(time.RFC3339Nano)) != nil {
+		writeError(w, r, certseal.Errorf(certseal.EUnavailable, store.MsgDiskFull))
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 

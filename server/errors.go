@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -25,6 +26,18 @@ var statusOf = map[string]int{
 	"unsupported_media":    http.StatusUnsupportedMediaType,
 }
 
+// logKey is the context key of the server's logger, set for every request by withRequestLog.
+type logKey struct{}
+
+// logOf returns the logger of the server handling the request (its JSON logger), or the
+// default logger outside a request.
+func logOf(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
 	Error struct {
@@ -44,7 +57,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) {
 		body.Error.Code, body.Error.Message, body.Error.Detail = e.Code, e.Message, e.Detail
 	} else {
-		slog.Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		logOf(r.Context()).Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Code, body.Error.Message = certseal.EInternal, "内部错误，请联系管理员并提供请求编号 "+id
 	}
 	body.Error.RequestID = id

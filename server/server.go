@@ -193,6 +193,7 @@ func (s *Server) withRequestLog(h http.Handler) http.Handler {
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx = context.WithValue(ctx, logKey{}, s.Log) // writeError logs through the server's logger
 		who := &whoBox{}
 		ctx = context.WithValue(ctx, keyWho, who)
 		sw := &statusWriter{ResponseWriter: w}

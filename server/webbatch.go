@@ -273,6 +273,9 @@ func (m *Web) batchZIP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && m.Batches == nil {
 		err = certseal.Errorf(certseal.EUnavailable, "批量签发服务未启用")
 	}
+	if err == nil {
+		err = m.Batches.CheckZIP(r.Context(), webActor(r), b.ID) // a damaged stored PDF is refused, not sent
+	}
 	if err != nil {
 		m.errorPage(w, r, err)
 		return

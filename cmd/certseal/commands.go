@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,11 +28,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
 	pushAllow := fs.String("push-allow", os.Getenv("CERTSEAL_PUSH_ALLOW"), "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (env CERTSEAL_PUSH_ALLOW)")
+	fullCheck := fs.Bool("full-check", os.Getenv("CERTSEAL_FULL_CHECK") == "1", "read the whole database file and check it before starting (env CERTSEAL_FULL_CHECK=1; the quick check of its structure always runs)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *pushAllow != "" {
 		c.PushAllow = []string{*pushAllow}
+	}
+	if *fullCheck {
+		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {
+			return err
+		}
 	}
 	c.Log = stderr
 	a, err := app.Open(c)
@@ -55,7 +62,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s); web pages at http://%s/login\n", ln.Addr(), c.Data, ln.Addr())
-	return a.Server.Run(ctx, ln, &http.Server{})
+	// Every log line is JSON through the service's logger: the slog default (and with it the
+	// log package's default logger) and net/http's own error log.
+	slog.SetDefault(a.Log)
+	return a.Server.Run(ctx, ln, &http.Server{ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelError)})
 }
 
 func printLogins(w io.Writer, logins []demo.Login) {
@@ -168,7 +178,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true})
+	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true, Check: store.CheckFull})
+	if errors.Is(err, store.ErrCorrupt) {
+		fmt.Fprintf(stdout, "database file: %v\n", err)
+		return errors.New("1 problems found: the database file is damaged")
+	}
 	if err != nil {
 		return err
 	}

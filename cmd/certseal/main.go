@@ -1,6 +1,6 @@
 // Command certseal runs the certseal service and its maintenance commands.
 //
-//	certseal serve [-addr 127.0.0.1:8080] [-data ./data] [-demo]
+//	certseal serve [-addr 127.0.0.1:8080] [-data ./data] [-demo] [-full-check]
 //	certseal init [-data ./data]
 //	certseal backup [-data ./data] FILE
 //	certseal audit verify [-data ./data]
@@ -65,19 +65,21 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: certseal <command> [flags]
 
 commands:
-  serve          run the HTTP service (-addr, -data, -demo, -push-allow LIST)
+  serve          run the HTTP service (-addr, -data, -demo, -push-allow LIST, -full-check: read and
+                 check the whole database file first; the quick check of its structure always runs)
   init           create the database, the city center and its administrator; print the admin token
   backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
   audit verify   recompute the audit log's hash chain and name the first broken event
   ca import      import the city center's root CA from PEM (-cert, -key) or PKCS#12 (-p12, password
                  in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise
-  check          check a stopped database: the audit chain, the blank-form ledger's books, and
-                 that every certificate has its used blank serial and every used serial its certificate
+  check          check a stopped database: the file itself (every page and value), the audit chain,
+                 the blank-form ledger's books, that every certificate has its used blank serial and
+                 every used serial its certificate, and that every stored PDF matches its SHA-256
 
 environment: CERTSEAL_ADDR, CERTSEAL_DATA, CERTSEAL_MASTER_KEY (else DATA/master.key),
 CERTSEAL_PUBLIC_URL (the address verification links and QR codes point at),
 CERTSEAL_PUSH_ALLOW (as serve -push-allow: the private networks and hosts webhooks may reach,
 comma-separated CIDR ranges, addresses or host names, *.example.gov.cn for every name under it;
-by default webhooks reach public addresses only)
+by default webhooks reach public addresses only), CERTSEAL_FULL_CHECK=1 (serve -full-check)
 `)
 }

@@ -38,12 +38,17 @@ type Options struct {
 	ReadOnly bool
 	// Timeout is how long Open waits for the file lock held by another process (default 2s).
 	Timeout time.Duration
+	// Check is how thoroughly Open checks an existing file before bbolt uses it (CheckQuick by
+	// default; CheckFull reads the whole file). A damaged file is refused with a *CorruptError
+	// and left untouched.
+	Check CheckLevel
 }
 
 // DB is an open database.
 type DB struct {
-	b    *bolt.DB
-	path string
+	b     *bolt.DB
+	path  string
+	state writeState
 }
 
 // FileName is the database file's name inside the data directory.
@@ -65,10 +70,13 @@ func Open(path string, o *Options) (*DB, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
+	if err := checkBeforeOpen(path, o, timeout); err != nil {
+		return nil, err
+	}
 	// NoFreelistSync: bbolt otherwise writes its whole free-page list at every commit, which grows
 	// with the file (certificate PDFs make it grow fast) until it is a third of a commit's cost at
 	// 5 GB; without it, Open rebuilds the list by scanning the file once.
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly,
+	b, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -92,6 +100,36 @@ func Open(path string, o *Options) (*DB, error) {
 	return db, nil
 }
 
+// checkBeforeOpen checks an existing database file, opened read-only, before bbolt opens it
+// (for writing, bbolt would initialise an empty file and, with NoFreelistSync, walk the whole
+// page tree in a goroutine whose panic on a damaged page no one can recover). A missing file
+// is fine: Open creates it.
+func checkBeforeOpen(path string, o *Options, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // bbolt creates it, or reports it missing when opening read-only
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	err = checkOpenFile(f, path, o.Check, timeout)
+	if errors.Is(err, errLocked) {
+		return fmt.Errorf("open %s: the database is in use by another certseal process", path)
+	}
+	return err
+}
+
+// openBolt is bolt.Open, reporting a panic of bbolt's on a damaged file as a *CorruptError.
+func openBolt(path string, o *bolt.Options) (b *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, &CorruptError{Path: path, Reason: fmt.Sprintf("bbolt 无法读取：%v", p)}
+		}
+	}()
+	return bolt.Open(path, 0o600, o)
+}
+
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
@@ -105,14 +143,19 @@ func (db *DB) View(fn func(tx *Tx) error) error {
 
 // Update runs fn in a read-write transaction. When fn returns nil the transaction commits and
 // the functions fn registered with OnCommit run, in order; when fn returns an error (or panics)
-// nothing is written and that error is returned.
+// nothing is written and that error is returned. A commit that fails for lack of disk space
+// returns a *DiskFullError (503 for the caller) and marks the database as failing to write
+// (WriteFailing) until a write commits again.
 func (db *DB) Update(fn func(tx *Tx) error) error {
 	t := &Tx{}
 	err := db.b.Update(func(btx *bolt.Tx) error {
 		t.tx = btx
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return db.injected()
 	})
-	if err != nil {
+	if err := db.committed(err); err != nil {
 		return err
 	}
 	t.runHooks()
@@ -128,9 +171,12 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 	err := db.b.Batch(func(btx *bolt.Tx) error {
 		t := &Tx{tx: btx}
 		last = t
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return db.injected()
 	})
-	if err != nil {
+	if err := db.committed(err); err != nil {
 		return err
 	}
 	if last != nil {
@@ -162,18 +208,26 @@ func (db *DB) BackupFile(path string) error {
 	if _, err := db.Backup(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
+		return backupError(err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
+		return backupError(err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("backup: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// backupError wraps a failed backup write, naming a lack of space as such.
+func backupError(err error) error {
+	if d := diskFull(err); d != nil {
+		return fmt.Errorf("backup: %w", d)
+	}
+	return fmt.Errorf("backup: %w", err)
 }
 
 // Tx is a transaction. It is only valid inside the function it was passed to.

@@ -10,7 +10,6 @@ import (
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 )
 
 // coreRoutes are the foundation's routes: health, organisations, users, tokens, the catalogue,
@@ -67,7 +66,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "服务正在停止"))
 		return
 	}
-	if err := s.DB.View(func(tx *store.Tx) error { _ = tx.Version(); return nil }); err != nil {
+	if err := s.Database.Ready(); err != nil {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "数据库不可用"))
 		return
 	}
@@ -527,13 +526,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var events []audit.Event
-	var next uint64
-	err = s.DB.View(func(tx *store.Tx) error {
-		var err error
-		events, next, err = audit.List(tx, f, before, pg.Limit)
-		return err
-	})
+	events, next, err := s.Audit.List(r.Context(), f, before, pg.Limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -546,12 +539,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
-	var res audit.Result
-	err := s.DB.View(func(tx *store.Tx) error {
-		var err error
-		res, err = audit.Verify(tx)
-		return err
-	})
+	res, err := s.Audit.Verify(r.Context())
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -564,7 +552,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	if _, err := s.DB.Backup(w); err != nil {
+	if _, err := s.Database.Backup(w); err != nil {
 		s.Log.Error("backup", "request_id", RequestID(r.Context()), "err", err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/internal/orgs"
@@ -75,6 +76,7 @@ func Open(c Config) (*App, error) {
 	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, log)
+	a.Server.Audit = &audit.Service{DB: db}
 	a.Server.Auth = c.Auth
 	// Each part beyond the foundation wires itself in its own file of this package: it builds
 	// its service, appends its HTTP module to a.Server.Extra, and may add demo and init steps.

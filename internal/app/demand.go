@@ -23,7 +23,7 @@ func (a *App) Demand() *demand.Service {
 func (a *App) openDemand() error {
 	svc := &demand.Service{DB: a.DB, Clock: a.Clock, Ledger: demand.NewLedger(a.Inventory()), Catalogue: a.Catalogue}
 	demandParts.Store(a, svc)
-	a.Server.Extra = append(a.Server.Extra, server.NewDemandAPI(svc))
+	a.Server.Extra = append(a.Server.Extra, server.NewDemandAPI(svc, a.Orgs))
 	a.closers = append(a.closers, func() error { demandParts.Delete(a); return nil })
 	return nil
 }

@@ -20,7 +20,7 @@ var demoPasswordParts sync.Map // *App -> map[string]string
 func (a *App) openWeb() error {
 	a.Server.Extra = append(a.Server.Extra, server.NewWeb(server.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory(), Certs: a.Certs(), Batches: a.Batches(), Seals: a.Seals(),
-		Templates: a.Templates(), Renderer: a.Renderer(), Demand: a.Demand(), DB: a.DB, Clock: a.Clock, Log: a.Log,
+		Templates: a.Templates(), Renderer: a.Renderer(), Demand: a.Demand(), Audit: a.Server.Audit, Clock: a.Clock, Log: a.Log,
 		CityName: demo.CityCenterName, Auth: a.Config.Auth,
 	}))
 	a.demoAfter = append(a.demoAfter, a.demoPasswords)

@@ -10,7 +10,6 @@ import (
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 )
 
 // coreRoutes are the foundation's routes: health, organisations, users, tokens, the catalogue,
@@ -67,15 +66,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "服务正在停止"))
 		return
 	}
-	if err := s.DB.View(func(tx *store.Tx) error { _ = tx.Version(); return nil }); err != nil {
+	if err := s.Database.Ready(); err != nil {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "数据库不可用"))
 		return
 	}
 	// After a write failed for lack of disk space, not ready until a write commits again: try
 	// a small one, so that readiness comes back once space is freed even with no traffic.
-	if s.DB.WriteFailing() != nil && s.DB.ProbeWrite(s.Clock.Now().UTC().Format(time.RFC3339Nano)) != nil {
-		writeError(w, r, certseal.Errorf(certseal.EUnavailable, store.MsgDiskFull))
-		return
+	if s.Database.WriteFailing() != nil {
+		if err := s.Database.ProbeWrite(s.Clock.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			if certseal.ErrorCode(err) != certseal.EUnavailable {
+				err = certseal.Errorf(certseal.EUnavailable, "数据库暂时无法写入")
+			}
+			writeError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
@@ -533,13 +537,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var events []audit.Event
-	var next uint64
-	err = s.DB.View(func(tx *store.Tx) error {
-		var err error
-		events, next, err = audit.List(tx, f, before, pg.Limit)
-		return err
-	})
+	events, next, err := s.Audit.List(r.Context(), f, before, pg.Limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -552,12 +550,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
-	var res audit.Result
-	err := s.DB.View(func(tx *store.Tx) error {
-		var err error
-		res, err = audit.Verify(tx)
-		return err
-	})
+	res, err := s.Audit.Verify(r.Context())
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -570,7 +563,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	if _, err := s.DB.Backup(w); err != nil {
+	if _, err := s.Database.Backup(w); err != nil {
 		s.Log.Error("backup", "request_id", RequestID(r.Context()), "err", err)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 
 	"certseal"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 	"certseal/inventory/demand"
 )
 
@@ -21,10 +20,14 @@ import (
 // demand.Service method and encodes the result; the service decides who may do what.
 type DemandAPI struct {
 	Demand *demand.Service
+	Orgs   *orgs.Service // names the city center on the PDF summary
 }
 
-// NewDemandAPI returns the demand module over svc. It never fails.
-func NewDemandAPI(svc *demand.Service) *DemandAPI { return &DemandAPI{Demand: svc} }
+// NewDemandAPI returns the demand module over svc, with o to name the city center. It never
+// fails.
+func NewDemandAPI(svc *demand.Service, o *orgs.Service) *DemandAPI {
+	return &DemandAPI{Demand: svc, Orgs: o}
+}
 
 // demandBase is the prefix of every demand route.
 const demandBase = "/api/v1/demand"
@@ -392,18 +395,11 @@ func (m *DemandAPI) issuer(r *http.Request) (string, error) {
 	if p := Principal(r); p.Org.Kind == certseal.KindCityCenter {
 		return p.Org.Name, nil
 	}
-	name := ""
-	err := m.Demand.DB.View(func(tx *store.Tx) error {
-		all, err := orgs.All(tx)
-		for _, o := range all {
-			if o.Kind == certseal.KindCityCenter {
-				name = o.Name
-				break
-			}
-		}
-		return err
-	})
-	return name, err
+	o, err := m.Orgs.CityCenter(r.Context())
+	if certseal.ErrorCode(err) == certseal.ENotFound {
+		return "", nil
+	}
+	return o.Name, err
 }
 
 // makePlan makes a new version of the round's plan (201, with its Location).

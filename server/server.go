@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,14 +17,30 @@ import (
 	"github.com/gorilla/mux"
 
 	"certseal"
+	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 )
+
+// Database is what the server needs of the database itself, beside the services: the
+// readiness check and the online backup. *store.DB is one; the server holds nothing more of it,
+// so that every read and write goes through a service.
+type Database interface {
+	// Ready reports whether the database can be read.
+	Ready() error
+	// Backup writes a consistent copy of the whole database to w and returns its size.
+	Backup(w io.Writer) (int64, error)
+	// WriteFailing returns the error of the last write that failed for lack of disk space, or
+	// nil once a write has committed since.
+	WriteFailing() error
+	// ProbeWrite commits a small write (stamp), to see whether writes succeed again.
+	ProbeWrite(stamp string) error
+}
 
 // Server holds the services the handlers call.
 type Server struct {
-	DB        *store.DB
+	Database  Database
+	Audit     *audit.Service // reads the audit log; the wiring (internal/app) sets it after New
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
 	Clock     certseal.Clock
@@ -46,11 +63,11 @@ type Module interface {
 }
 
 // New returns a server for the given services. It never fails.
-func New(db *store.DB, o *orgs.Service, c *catalogue.Service, clock certseal.Clock, log *slog.Logger) *Server {
+func New(db Database, o *orgs.Service, c *catalogue.Service, clock certseal.Clock, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{DB: db, Orgs: o, Catalogue: c, Clock: clock, Log: log, touches: make(chan string, 256)}
+	s := &Server{Database: db, Orgs: o, Catalogue: c, Clock: clock, Log: log, touches: make(chan string, 256)}
 	s.ready.Store(true)
 	return s
 }

@@ -18,9 +18,9 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 	"certseal/inventory"
 	"certseal/inventory/demand"
 	"certseal/seals"
@@ -49,7 +49,7 @@ type Web struct {
 	Renderer  *templates.Renderer
 	// Demand runs the demand rounds; nil leaves the demand pages saying so.
 	Demand *demand.Service
-	DB     *store.DB
+	Audit  *audit.Service // reads the audit log for the audit page
 	Clock  certseal.Clock
 	Log    *slog.Logger
 	// CityName is the city center's name, printed on exports.
@@ -272,7 +272,7 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 		panic("no page " + name)
 	}
 	v.Now = m.Clock.Now()
-	v.people = &webPeople{db: m.DB}
+	v.people = &webPeople{ctx: r.Context(), orgs: m.Orgs}
 	if s := webSessionOf(r); s != nil {
 		p := Principal(r)
 		v.User, v.Org, v.CSRF = p.User, p.Org, s.csrf

@@ -11,7 +11,6 @@ import (
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 	"certseal/inventory/demand"
 	"certseal/seals"
 	"certseal/templates"
@@ -510,18 +509,11 @@ func (m *Web) auditPage(w http.ResponseWriter, r *http.Request) {
 	d := &auditData{Action: strings.TrimSpace(q.Get("action"))}
 	v := &webView{Title: "审计日志", Data: d}
 	before, _ := strconv.ParseUint(q.Get("before"), 10, 64)
-	err := m.DB.View(func(tx *store.Tx) error {
-		var err error
-		d.Events, d.Next, err = audit.List(tx, audit.Filter{Action: d.Action}, before, 100)
-		return err
-	})
+	var err error
+	d.Events, d.Next, err = m.Audit.List(r.Context(), audit.Filter{Action: d.Action}, before, 100)
 	if err == nil && q.Get("check") == "1" {
 		var res audit.Result
-		err = m.DB.View(func(tx *store.Tx) error {
-			var err error
-			res, err = audit.Verify(tx)
-			return err
-		})
+		res, err = m.Audit.Verify(r.Context())
 		d.Check = &res
 	}
 	if err != nil {

@@ -1,13 +1,13 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"time"
 
 	"certseal"
 	"certseal/certs"
 	"certseal/internal/orgs"
-	"certseal/internal/store"
 	"certseal/inventory"
 )
 
@@ -136,7 +136,8 @@ func auditLabel(action string) string {
 
 // webPeople looks up the display names of users by login name for one page, once each.
 type webPeople struct {
-	db    *store.DB
+	ctx   context.Context // the request's
+	orgs  *orgs.Service
 	names map[string]string
 }
 
@@ -153,13 +154,10 @@ func (p *webPeople) name(username string) string {
 		return n
 	}
 	n := username
-	if p.db != nil {
-		_ = p.db.View(func(tx *store.Tx) error {
-			if u, err := orgs.UserByName(tx, username); err == nil && u.Name != "" {
-				n = u.Name
-			}
-			return nil
-		})
+	if p.orgs != nil {
+		if u, err := p.orgs.UserByName(p.ctx, username); err == nil && u.Name != "" {
+			n = u.Name
+		}
 	}
 	if p.names == nil {
 		p.names = map[string]string{}

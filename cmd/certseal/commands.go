@@ -16,7 +16,6 @@ import (
 	"certseal/internal/app"
 	"certseal/internal/audit"
 	"certseal/internal/demo"
-	"certseal/internal/orgs"
 	"certseal/internal/store"
 	"certseal/inventory"
 )
@@ -89,38 +88,20 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	var secret string
-	var created bool
-	err = a.DB.Update(func(tx *store.Tx) error {
-		now := a.Clock.Now()
-		center, _, err := demo.EnsureCityCenter(tx, now)
-		if err != nil {
-			return err
-		}
-		u, err := orgs.UserByName(tx, "admin")
-		if err != nil {
-			u, err = orgs.CreateUserTx(tx, now, certseal.System, certseal.User{Username: "admin", Name: "系统管理员", OrgID: center.ID, Role: certseal.RoleAdmin})
-			if err != nil {
-				return err
-			}
-			created = true
-		}
-		_, secret, err = orgs.CreateTokenTx(tx, now, certseal.System, u.ID, "init")
-		return err
-	})
+	res, err := a.Orgs.InitAdmin(ctx, demo.CityCenterOrg(), certseal.User{Username: "admin", Name: "系统管理员", Role: certseal.RoleAdmin}, "init")
 	if err != nil {
 		return err
 	}
 	if err := a.Init(stderr); err != nil {
 		return err
 	}
-	if created {
+	if res.Created {
 		fmt.Fprintf(stderr, "created the city center and its administrator \"admin\" in %s\n", c.DBPath())
 	} else {
 		fmt.Fprintf(stderr, "database %s already initialised; issued a new token for \"admin\"\n", c.DBPath())
 	}
 	fmt.Fprintln(stderr, "administrator API token (shown once):")
-	fmt.Fprintln(stdout, secret)
+	fmt.Fprintln(stdout, res.Token)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/certs/push"
+	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/internal/orgs"
@@ -63,6 +64,7 @@ type App struct {
 
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
+	Audit     *audit.Service
 	// Seals is the seal registry: the seals, their keys and the root CA, all sealed under the
 	// master key.
 	Seals *seals.Registry
@@ -119,6 +121,7 @@ func (a *App) wire() error {
 	c, db, clock := a.Config, a.DB, a.Clock
 	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
+	a.Audit = &audit.Service{DB: db}
 	reg, created, err := openSeals(db, c, clock)
 	if err != nil {
 		return err
@@ -141,17 +144,18 @@ func (a *App) wire() error {
 	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
 	a.Web = server.NewWeb(server.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
-		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, DB: db, Clock: clock, Log: a.Log,
+		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
 		CityName: demo.CityCenterName, Auth: c.Auth,
 	})
 
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)
 	a.Server.Auth = c.Auth
+	a.Server.Audit = a.Audit
 	a.Server.Extra = []server.Module{
 		server.NewSealAPI(a.Seals, clock),
 		server.NewTemplateAPI(a.Templates, a.Renderer, clock),
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
-		server.NewDemandAPI(a.Demand),
+		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),
 		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
 		server.NewPushAPI(a.Push),

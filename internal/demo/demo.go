@@ -81,24 +81,7 @@ func CityCenterOrg() certseal.Org {
 
 // EnsureCityCenter returns the city center, creating it when the database has none.
 func EnsureCityCenter(tx *store.Tx, now time.Time) (certseal.Org, bool, error) {
-	c := CityCenterOrg()
-	if o, err := orgs.ByUSCC(tx, c.USCC); err == nil {
-		return o, false, nil
-	}
-	all, err := orgs.All(tx)
-	if err != nil {
-		return c, false, err
-	}
-	for _, o := range all {
-		if o.Kind == certseal.KindCityCenter {
-			return o, false, nil
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return c, false, err
-	}
-	o, err := orgs.Create(tx, now, certseal.System, c)
-	return o, true, err
+	return orgs.EnsureCityCenterTx(tx, now, CityCenterOrg())
 }
 
 // Load adds the demo data unless it is already there, with the extra steps after the

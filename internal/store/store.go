@@ -185,6 +185,12 @@ func (db *DB) Batch(fn func(tx *Tx) error) error {
 	return nil
 }
 
+// Ready reports whether the database can be read: it opens and closes one read transaction.
+// The server's readiness check calls it.
+func (db *DB) Ready() error {
+	return db.View(func(tx *Tx) error { _ = tx.Version(); return nil })
+}
+
 // Backup writes a consistent copy of the whole database to w while other transactions go on, and
 // returns the number of bytes written.
 func (db *DB) Backup(w io.Writer) (int64, error) {

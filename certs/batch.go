@@ -411,7 +411,7 @@ func (s *Service) StartBatch(ctx context.Context, actor certseal.Actor, name str
 
 func getBatchTx(tx *store.Tx, id string) (batchRecord, error) {
 	var rec batchRecord
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	if ok {
 		found, err := tx.GetJSON(bucketBatches, k, &rec)
 		if err != nil {
@@ -443,7 +443,7 @@ func (s *Service) GetBatch(ctx context.Context, actor certseal.Actor, id string)
 			return certseal.Errorf(certseal.ENotFound, "批次 %q 不存在", id)
 		}
 		b = rec.Batch
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		b.Errors = []RowError{}
 		return tx.Scan(bucketBatchErrors, k, nil, func(_, v []byte) error {
 			var e RowError
@@ -464,7 +464,7 @@ func (s *Service) ListBatches(ctx context.Context, actor certseal.Actor, cursor 
 	next := ""
 	var before []byte
 	if cursor != "" {
-		k, ok := idKey(cursor)
+		k, ok := store.IDKey(cursor)
 		if !ok {
 			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", cursor)
 		}

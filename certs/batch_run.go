@@ -162,14 +162,14 @@ func (b *Batches) update(id string, fn func(tx *store.Tx, rec *batchRecord) erro
 			return err
 		}
 		rec.UpdatedAt = b.Certs.Clock.Now().UTC()
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		return tx.PutJSON(bucketBatches, k, rec)
 	})
 }
 
 // rowsOf reads a batch's rows in pages, each in its own short read transaction.
 func (b *Batches) rowsOf(id string, fn func(index uint64, r batchRow) error) error {
-	k, _ := idKey(id)
+	k, _ := store.IDKey(id)
 	var after []byte
 	for {
 		type item struct {
@@ -206,12 +206,12 @@ func (b *Batches) rowsOf(id string, fn func(index uint64, r batchRow) error) err
 }
 
 func rowKey(id string, index uint64) []byte {
-	k, _ := idKey(id)
+	k, _ := store.IDKey(id)
 	return append(append([]byte{}, k...), store.U64(index)...)
 }
 
 func errKey(id string, row int) []byte {
-	k, _ := idKey(id)
+	k, _ := store.IDKey(id)
 	return append(append([]byte{}, k...), store.U64(uint64(row))...)
 }
 

@@ -445,7 +445,7 @@ func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate,
 	if err := putTx(tx, c, true); err != nil {
 		return err
 	}
-	k, _ := idKey(c.ID)
+	k, _ := store.IDKey(c.ID)
 	if err := tx.Put(bucketPDFs, k, pdf); err != nil {
 		return err
 	}

@@ -255,7 +255,7 @@ func (s *Service) operate(ctx context.Context, actor certseal.Actor, id string, 
 		}
 		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: cur.Status, Reason: req.Reason,
 			By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339)}
-		k, _ := idKey(cur.ID)
+		k, _ := store.IDKey(cur.ID)
 		switch req.Op {
 		case "transfer_out":
 			if _, err := transferTarget(tx, &cur, target.ID); err != nil {

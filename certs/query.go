@@ -90,7 +90,7 @@ func (s *Service) List(ctx context.Context, actor certseal.Actor, f Filter, curs
 	next := ""
 	var before []byte
 	if cursor != "" {
-		k, ok := idKey(cursor)
+		k, ok := store.IDKey(cursor)
 		if !ok {
 			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", cursor)
 		}

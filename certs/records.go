@@ -2,7 +2,6 @@ package certs
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"certseal"
 	"certseal/internal/store"
@@ -21,18 +20,10 @@ const (
 	bucketIdem     store.Bucket = "cert_idem"      // Key(user id, key) -> idempotency record
 )
 
-func idKey(id string) ([]byte, bool) {
-	n, err := strconv.ParseUint(id, 10, 64)
-	if err != nil || n == 0 {
-		return nil, false
-	}
-	return store.U64(n), true
-}
-
 // GetTx returns the certificate with the given id inside tx, or an *certseal.Error (ENotFound).
 func GetTx(tx *store.Tx, id string) (Certificate, error) {
 	var c Certificate
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	if ok {
 		found, err := tx.GetJSON(bucketRecords, k, &c)
 		if err != nil {
@@ -55,7 +46,7 @@ func LookupTx(tx *store.Tx, ref string) (Certificate, error) {
 	if id := tx.Get(bucketByNumber, []byte(ref)); id != nil {
 		return GetTx(tx, string(id))
 	}
-	if _, ok := idKey(ref); ok {
+	if _, ok := store.IDKey(ref); ok {
 		if c, err := GetTx(tx, ref); err == nil {
 			return c, nil
 		}
@@ -65,7 +56,7 @@ func LookupTx(tx *store.Tx, ref string) (Certificate, error) {
 
 // putTx writes the certificate and its indexes. isNew adds the per-certificate indexes.
 func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
-	k, _ := idKey(c.ID)
+	k, _ := store.IDKey(c.ID)
 	c.StatusLabel = c.Status.Label()
 	if err := tx.PutJSON(bucketRecords, k, c); err != nil {
 		return err
@@ -90,7 +81,7 @@ func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
 
 // PDFTx returns the stored PDF of a certificate, or an *certseal.Error (ENotFound).
 func PDFTx(tx *store.Tx, id string) ([]byte, error) {
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	var pdf []byte
 	if ok {
 		pdf = tx.Get(bucketPDFs, k)
@@ -131,7 +122,7 @@ type Operation struct {
 }
 
 func appendOpTx(tx *store.Tx, id string, op Operation) error {
-	k, _ := idKey(id)
+	k, _ := store.IDKey(id)
 	n := uint64(0)
 	tx.ScanReverse(bucketOps, k, nil, func(key, _ []byte) error {
 		n = store.ParseU64(key[8:])
@@ -143,7 +134,7 @@ func appendOpTx(tx *store.Tx, id string, op Operation) error {
 
 // HistoryTx returns the operations on a certificate, oldest first.
 func HistoryTx(tx *store.Tx, id string) ([]Operation, error) {
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	if !ok {
 		return nil, certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
 	}

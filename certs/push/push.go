@@ -317,16 +317,7 @@ func (p *Pusher) checkURL(ctx context.Context, raw string) (string, error) {
 	return u, nil
 }
 
-func subKey(id string) ([]byte, bool) { return idKey(id) }
-
-// idKey is the store key of a decimal id; false for anything else (and 0).
-func idKey(id string) ([]byte, bool) {
-	n, err := strconv.ParseUint(id, 10, 64)
-	if err != nil || n == 0 {
-		return nil, false
-	}
-	return store.U64(n), true
-}
+func subKey(id string) ([]byte, bool) { return store.IDKey(id) }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
@@ -724,7 +715,7 @@ func (p *Pusher) Deliveries(ctx context.Context, actor certseal.Actor, subID, cu
 	var before []byte
 	k, ok := subKey(subID)
 	if cursor != "" {
-		c, ok := idKey(cursor)
+		c, ok := store.IDKey(cursor)
 		if !ok {
 			return nil, "", certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", cursor)
 		}
@@ -789,7 +780,7 @@ func (p *Pusher) GetDelivery(ctx context.Context, actor certseal.Actor, subID, i
 
 func getDeliveryTx(tx *store.Tx, subID, id string) (Delivery, error) {
 	var d Delivery
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	if ok {
 		found, err := tx.GetJSON(bucketPushDeliveries, k, &d)
 		if err != nil {

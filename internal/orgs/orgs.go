@@ -39,18 +39,10 @@ type Service struct {
 	hashHook     func(dummy, enter bool) // tests count password checks with it
 }
 
-func idKey(id string) ([]byte, bool) {
-	n, err := strconv.ParseUint(id, 10, 64)
-	if err != nil || n == 0 {
-		return nil, false
-	}
-	return store.U64(n), true
-}
-
 // byID reads the record with a numeric id from bucket b; what names it in the ENotFound message.
 func byID[T any](tx *store.Tx, b store.Bucket, id, what string) (T, error) {
 	var v T
-	k, ok := idKey(id)
+	k, ok := store.IDKey(id)
 	if ok {
 		found, err := tx.GetJSON(b, k, &v)
 		if err != nil {
@@ -123,7 +115,7 @@ func cursorKey(after string) ([]byte, error) {
 	if after == "" {
 		return nil, nil
 	}
-	k, ok := idKey(after)
+	k, ok := store.IDKey(after)
 	if !ok {
 		return nil, certseal.Errorf(certseal.EInvalid, "分页游标 %q 无效", after)
 	}
@@ -242,7 +234,7 @@ func (s *Service) UpdateOrg(ctx context.Context, actor certseal.Actor, id string
 		}
 		now := s.Clock.Now()
 		o.UpdatedAt = now.UTC()
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		if err := tx.PutJSON(bucketOrgs, k, o); err != nil {
 			return err
 		}

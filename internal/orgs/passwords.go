@@ -145,7 +145,7 @@ func matchPassword(h, pw string) bool {
 
 func getPassword(tx *store.Tx, userID string) (passwordRecord, bool, error) {
 	var rec passwordRecord
-	k, ok := idKey(userID)
+	k, ok := store.IDKey(userID)
 	if !ok {
 		return rec, false, nil
 	}
@@ -154,7 +154,7 @@ func getPassword(tx *store.Tx, userID string) (passwordRecord, bool, error) {
 }
 
 func putPassword(tx *store.Tx, userID string, rec passwordRecord) error {
-	k, ok := idKey(userID)
+	k, ok := store.IDKey(userID)
 	if !ok {
 		return certseal.Errorf(certseal.ENotFound, "用户 %q 不存在", userID)
 	}

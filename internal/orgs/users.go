@@ -125,7 +125,7 @@ func (s *Service) SetUserDisabled(ctx context.Context, actor certseal.Actor, id 
 			return certseal.Errorf(certseal.EInvalid, "不能停用自己的账号")
 		}
 		u.Disabled = disabled
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		if err := tx.PutJSON(bucketUsers, k, u); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor certseal.Actor, id stri
 		}
 		now := s.Clock.Now().UTC()
 		r.RevokedAt = &now
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		if err := tx.PutJSON(bucketTokens, k, r); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Service) TouchToken(id string) error {
 			return nil
 		}
 		r.LastUsed = &now
-		k, _ := idKey(id)
+		k, _ := store.IDKey(id)
 		return tx.PutJSON(bucketTokens, k, r)
 	})
 }

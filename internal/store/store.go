@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -511,6 +512,16 @@ func (t *Tx) PutJSON(b Bucket, key []byte, v any) error {
 		return fmt.Errorf("encode %s/%q: %w", b, key, err)
 	}
 	return t.Put(b, key, raw)
+}
+
+// IDKey returns the key of a record with the decimal id id (U64 of it), and false for anything
+// else, 0 included: ids from a URL or a request name records only this way.
+func IDKey(id string) ([]byte, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return nil, false
+	}
+	return U64(n), true
 }
 
 // U64 returns n as 8 big-endian bytes, so that numeric keys sort in order.

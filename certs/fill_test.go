@@ -12,11 +12,11 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/fixtures"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
-	"certseal/internal/testenv"
 	"certseal/templates"
 )
 

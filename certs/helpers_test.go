@@ -23,7 +23,7 @@ import (
 
 // This file builds a certs.Service from the domain packages alone — the store, the demo
 // organisations and licence types, the seal registry, the template store and renderer and the
-// blank-form ledger — without internal/app or server, so that the tests below show what the
+// blank-form ledger — without cmd/app or server, so that the tests below show what the
 // service needs and exercise it directly.
 
 var ctx = context.Background()

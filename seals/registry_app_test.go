@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"certseal"
-	"certseal/internal/app"
+	"certseal/cmd/app"
 	"certseal/internal/store"
 	"certseal/seals"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // expected is the role table as the people who use certseal expect it: A admin, D city

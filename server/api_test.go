@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"certseal"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 )
 
 func validOrg(n int) map[string]any {

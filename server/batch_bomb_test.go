@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // spaceBomb is an XLSX-like zip (a few hundred KB) whose sheet unzips to n spaces.

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 	"certseal/templates"
 )
 

@@ -19,10 +19,10 @@ import (
 
 	"certseal"
 	"certseal/certs"
-	"certseal/internal/app"
+	"certseal/cmd/app"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 	"certseal/inventory"
 )
 

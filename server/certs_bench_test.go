@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"certseal"
-	"certseal/internal/app"
+	"certseal/cmd/app"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 	"certseal/inventory"
 )
 

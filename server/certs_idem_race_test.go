@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // conflictBody is an error answer with its detail.

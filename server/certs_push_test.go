@@ -14,8 +14,8 @@ import (
 
 	"certseal/certs"
 	"certseal/certs/push"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 )
 
 func init() {

@@ -18,9 +18,9 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 )
 
 func init() {

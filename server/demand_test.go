@@ -13,8 +13,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"certseal"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 	"certseal/inventory/demand"
 	"certseal/server"
 )

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/sheet/sheettest"
-	"certseal/internal/testenv"
 	"certseal/inventory"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 	"certseal/inventory"
 )
 

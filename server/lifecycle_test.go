@@ -9,8 +9,8 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/testenv"
 )
 
 // lc helps the lifecycle tests: operations, the public view and PDF verification.

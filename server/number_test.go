@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"certseal/certs"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/catalogue"
-	"certseal/internal/testenv"
 )
 
 // TestFoodLicenceNumberNational: the built-in 食品经营许可证 type numbers certificates by the

@@ -18,8 +18,8 @@ import (
 
 	"certseal/certs"
 	"certseal/certs/push"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/catalogue"
-	"certseal/internal/testenv"
 )
 
 // TestOpenAPICoversRoutes fails when a route is missing from the OpenAPI document, or the

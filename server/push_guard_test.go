@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"certseal/certs/push"
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // fakeResolver answers host names from a table; a name with several answers gives them one

@@ -16,8 +16,8 @@ import (
 	"sync"
 	"testing"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 )
 
 // readmePushSection returns the README's "Result push and batch issuance" section.

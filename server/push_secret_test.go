@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"certseal/certs/push"
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 	"certseal/seals"
 )
 

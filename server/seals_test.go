@@ -18,9 +18,9 @@ import (
 
 	"github.com/jung-kurt/gofpdf"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 	"certseal/seals"
 	"certseal/server"
 )

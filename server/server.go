@@ -40,7 +40,7 @@ type Database interface {
 // Server holds the services the handlers call.
 type Server struct {
 	Database  Database
-	Audit     *audit.Service // reads the audit log; the wiring (internal/app) sets it after New
+	Audit     *audit.Service // reads the audit log; the wiring (cmd/app) sets it after New
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
 	Clock     certseal.Clock

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"certseal/internal/app"
-	"certseal/internal/testenv"
+	"certseal/cmd/app"
+	"certseal/cmd/app/testenv"
 )
 
 // TestSoakMemory issues CERTSEAL_SOAK certificates (e.g. 100000) through HTTP with fsync on and

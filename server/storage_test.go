@@ -15,10 +15,10 @@ import (
 	"testing"
 
 	"certseal/certs"
-	"certseal/internal/app"
+	"certseal/cmd/app"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/audit"
 	"certseal/internal/store"
-	"certseal/internal/testenv"
 )
 
 // damagePDF flips one byte in the middle of a certificate's stored PDF, through the store, as

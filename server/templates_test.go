@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"certseal/cmd/app/testenv"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 	"certseal/templates"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"certseal/certs"
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // TestVerifyJunkIsUnknown: a file with /ByteRange tokens but no real signature is "unknown"

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"certseal/certs"
-	"certseal/internal/testenv"
+	"certseal/cmd/app/testenv"
 )
 
 // TestPublicVerifyPrivacy: anyone can walk the sequential licence numbers, so the public answers

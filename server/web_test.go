@@ -20,10 +20,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"certseal"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
-	"certseal/internal/testenv"
 	"certseal/server"
 )
 

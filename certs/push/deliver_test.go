@@ -11,9 +11,9 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/certs/push"
+	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/fixtures"
-	"certseal/internal/testenv"
 )
 
 // failing is a webhook receiver that answers 500 to its first fail requests and 204 after.

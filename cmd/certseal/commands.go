@@ -13,7 +13,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
-	"certseal/internal/app"
+	"certseal/cmd/app"
 	"certseal/internal/audit"
 	"certseal/internal/demo"
 	"certseal/internal/store"

@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"certseal/internal/app"
+	"certseal/cmd/app"
 	"certseal/seals"
 )
 

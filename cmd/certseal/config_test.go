@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"certseal/internal/app"
+	"certseal/cmd/app"
 )
 
 // TestFromEnv: the environment reaches app.Config through cmd/certseal alone: the public URL,

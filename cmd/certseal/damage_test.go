@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"certseal/internal/app"
+	"certseal/cmd/app"
 	"certseal/internal/fixtures"
 	"certseal/internal/store"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestNoPackageState fails when internal/app keeps state in package-level variables (maps of
+// TestNoPackageState fails when cmd/app keeps state in package-level variables (maps of
 // services keyed by *App, say): every service is a field of App, built by Open. The two
 // read-only values below are the exceptions.
 func TestNoPackageState(t *testing.T) {

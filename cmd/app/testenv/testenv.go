@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"certseal"
-	"certseal/internal/app"
+	"certseal/cmd/app"
 )
 
 // Env is a running service with demo data.

@@ -324,21 +324,36 @@ const (
 	objsPerFont = 5 // Type0, CIDFontType2, FontDescriptor, FontFile2, ToUnicode
 )
 
-// docInfo is what goes into the Info dictionary.
+// docInfo is what goes into the Info dictionary; author is left out when empty.
 type docInfo struct {
-	title, creator, producer string
-	created                  time.Time
+	title, author, creator, producer string
+	created                          time.Time
 }
 
 // writePDF assembles the one-page PDF of size w x h mm with the content stream and fonts, into
 // a new slice of exactly its length.
 func writePDF(wmm, hmm float64, contents []byte, fonts []*pdfFont, info docInfo) []byte {
+	return writePages(wmm, hmm, [][]byte{contents}, fonts, info)
+}
+
+// writePages assembles the PDF of len(pages) pages (at least one) of size w x h mm, each with
+// its content stream, all sharing the fonts. The first page is objects objPage and objContents;
+// further pages (the reports) come after the fonts, two objects each, so a one-page file is the
+// same as before pages were added.
+func writePages(wmm, hmm float64, pages [][]byte, fonts []*pdfFont, info docInfo) []byte {
 	d := deflaters.Get().(*deflater)
 	defer deflaters.Put(d)
 	bp := getBuf()
 	defer putBuf(bp)
-	w := &docWriter{b: *bp, offs: make([]int, objFirstFont+objsPerFont*len(fonts))}
+	firstExtra := objFirstFont + objsPerFont*len(fonts)
+	w := &docWriter{b: *bp, offs: make([]int, firstExtra+2*(len(pages)-1))}
 	defer func() { *bp = w.b }()
+	pageObj := func(i int) int {
+		if i == 0 {
+			return objPage
+		}
+		return firstExtra + 2*(i-1)
+	}
 
 	w.str("%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")
 	w.obj(objCatalog)
@@ -348,32 +363,47 @@ func writePDF(wmm, hmm float64, contents []byte, fonts []*pdfFont, info docInfo)
 	w.endobj()
 	w.obj(objPages)
 	w.str("<</Type /Pages /Kids [")
-	w.ref(objPage)
-	w.str("] /Count 1>>")
-	w.endobj()
-	w.obj(objPage)
-	w.str("<</Type /Page /Parent ")
-	w.ref(objPages)
-	w.str(" /MediaBox [0 0 ")
-	w.b = appendNum(w.b, wmm*mmToPt, 2)
-	w.str(" ")
-	w.b = appendNum(w.b, hmm*mmToPt, 2)
-	w.str("] /Resources <</Font <<")
-	for i, f := range fonts {
+	for i := range pages {
 		if i > 0 {
 			w.str(" ")
 		}
-		w.str("/" + f.res + " ")
-		w.ref(objFirstFont + objsPerFont*i)
+		w.ref(pageObj(i))
 	}
-	w.str(">>>> /Contents ")
-	w.ref(objContents)
+	w.str("] /Count ")
+	w.int(len(pages))
 	w.str(">>")
 	w.endobj()
-	w.stream(objContents, d, contents, "")
+	page := func(i int) {
+		n := pageObj(i)
+		w.obj(n)
+		w.str("<</Type /Page /Parent ")
+		w.ref(objPages)
+		w.str(" /MediaBox [0 0 ")
+		w.b = appendNum(w.b, wmm*mmToPt, 2)
+		w.str(" ")
+		w.b = appendNum(w.b, hmm*mmToPt, 2)
+		w.str("] /Resources <</Font <<")
+		for i, f := range fonts {
+			if i > 0 {
+				w.str(" ")
+			}
+			w.str("/" + f.res + " ")
+			w.ref(objFirstFont + objsPerFont*i)
+		}
+		w.str(">>>> /Contents ")
+		w.ref(n + 1)
+		w.str(">>")
+		w.endobj()
+		w.stream(n+1, d, pages[i], "")
+	}
+	page(0)
 	w.obj(objInfo)
 	w.str("<</Title ")
 	w.textString(info.title)
+	if info.author != "" {
+		w.str(" /Author ")
+		w.textString(info.author)
+	}
 	w.str(" /Creator ")
 	w.textString(info.creator)
 	w.str(" /Producer ")
@@ -383,6 +413,9 @@ func writePDF(wmm, hmm float64, contents []byte, fonts []*pdfFont, info docInfo)
 	w.endobj()
 	for i, f := range fonts {
 		w.font(objFirstFont+objsPerFont*i, f, d)
+	}
+	for i := 1; i < len(pages); i++ {
+		page(i)
 	}
 
 	// A deterministic file identifier: a digest of everything above.

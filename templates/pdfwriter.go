@@ -20,10 +20,25 @@ func (PDFWriter) Write(p *Plan) ([]byte, error) {
 	c := &canvas{b: *cp, pageH: p.Height}
 	defer func() { *cp = c.b }()
 
+	p.draw(c, len(fonts) > 0, bySlot)
+	if q := p.QR; q != nil {
+		c.b = appendQRRects(c.b, q.code, q.X, q.Y, q.Size, p.Height)
+		c.b = append(c.b, '\n')
+	}
+	return writePDF(p.Width, p.Height, c.b, fonts, docInfo{
+		title:    p.Title,
+		creator:  p.Creator,
+		producer: p.Producer,
+		created:  p.Created,
+	}), nil
+}
+
+// draw adds the shapes of p, then its text runs in the fonts of bySlot (when withText).
+func (p *Plan) draw(c *canvas, withText bool, bySlot [2]*pdfFont) {
 	for i := range p.Shapes {
 		c.shape(&p.Shapes[i])
 	}
-	if len(fonts) > 0 {
+	if withText {
 		var cids []uint16
 		for _, run := range p.Runs {
 			c.setFill(run.Color)
@@ -40,16 +55,6 @@ func (PDFWriter) Write(p *Plan) ([]byte, error) {
 			}
 		}
 	}
-	if q := p.QR; q != nil {
-		c.b = appendQRRects(c.b, q.code, q.X, q.Y, q.Size, p.Height)
-		c.b = append(c.b, '\n')
-	}
-	return writePDF(p.Width, p.Height, c.b, fonts, docInfo{
-		title:    p.Title,
-		creator:  p.Creator,
-		producer: p.Producer,
-		created:  p.Created,
-	}), nil
 }
 
 // shape draws s: the colour (and line width) first, then the outline, filled or stroked.

@@ -1,6 +1,7 @@
 package demand_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand"
 	"testing"
@@ -105,5 +106,23 @@ func BenchmarkFulfilment(b *testing.B) {
 		if len(fu.Rows) == 0 {
 			b.Fatal("no rows")
 		}
+	}
+}
+
+// BenchmarkReportPDF writes the PDF report of a round of 40 organisations × 12 licence types
+// (480 table rows over some fifteen pages).
+func BenchmarkReportPDF(b *testing.B) {
+	e, r := bigRound(b, 40, 12)
+	s, err := e.svc.Summary(ctx, e.admin, r.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := demand.WriteSummaryPDF(&buf, s, demo.CityCenterName); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(buf.Len()))
 	}
 }

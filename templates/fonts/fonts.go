@@ -17,18 +17,9 @@ var fallback []byte
 // SongName is the family name under which renderers register the font.
 const SongName = "uming"
 
-// Song returns a fresh copy of the TrueType bytes of the Song/Ming face. It never fails. The copy
-// is the caller's own: gofpdf (the demand report uses it) writes into the font bytes it is given,
-// so every goroutine that hands the font to gofpdf needs a copy of its own. The certificate
-// renderer reads SongShared instead and embeds subsets it builds itself.
-func Song() []byte {
-	b := make([]byte, len(uming))
-	copy(b, uming)
-	return b
-}
-
-// SongShared returns the embedded font bytes without copying. The caller must not modify them;
-// it is for read-only parsers such as golang.org/x/image/font/sfnt.
+// SongShared returns the embedded font bytes without copying. The caller must not modify them.
+// Only package templates reads them (it parses the font once per process for certificates,
+// reports and seal outlines; templates/imports_test.go keeps it that way).
 func SongShared() []byte { return uming }
 
 // FallbackShared returns the embedded fallback font without copying: a TrueType (glyf) Ming-style

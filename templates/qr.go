@@ -2,6 +2,7 @@ package templates
 
 import (
 	"errors"
+	"sync"
 
 	"rsc.io/qr"
 	"rsc.io/qr/coding"
@@ -37,7 +38,7 @@ func encodeQR(payload string) (*qr.Code, error) {
 	var best *coding.Code
 	bestScore := -1
 	for m := coding.Mask(0); m < 8; m++ {
-		p, err := coding.NewPlan(v, qrLevel, m)
+		p, err := qrPlan(v, m)
 		if err != nil {
 			return nil, err
 		}
@@ -50,6 +51,23 @@ func encodeQR(payload string) (*qr.Code, error) {
 		}
 	}
 	return &qr.Code{Bitmap: best.Bitmap, Size: best.Size, Stride: best.Stride, Scale: 8}, nil
+}
+
+// qrPlans caches the symbol plans by version and mask: a plan depends on nothing else, Encode
+// only reads it, and building one allocates a grid of the symbol's size, eight times a document.
+var qrPlans sync.Map // [2]int{version, mask} -> *coding.Plan
+
+func qrPlan(v coding.Version, m coding.Mask) (*coding.Plan, error) {
+	key := [2]int{int(v), int(m)}
+	if p, ok := qrPlans.Load(key); ok {
+		return p.(*coding.Plan), nil
+	}
+	p, err := coding.NewPlan(v, qrLevel, m)
+	if err != nil {
+		return nil, err
+	}
+	qrPlans.Store(key, p)
+	return p, nil
 }
 
 // qrPenalty is the penalty score of a masked symbol (ISO/IEC 18004:2015 7.8.3.1): runs of five

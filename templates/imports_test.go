@@ -1,12 +1,7 @@
 package templates_test
 
 import (
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"path/filepath"
-	"strconv"
-	"strings"
+	"certseal/internal/fixtures"
 	"testing"
 )
 
@@ -22,48 +17,10 @@ func TestPDFKnowledgeStaysInTemplates(t *testing.T) {
 		"codeberg.org/go-pdf/fpdf":    true,
 		"github.com/go-pdf/fpdf":      true,
 	}
-	allowed := map[string]bool{"templates": true, "templates/fonts": true}
-	root := ".."
-	files := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	allowed := map[string]bool{"certseal/templates": true, "certseal/templates/fonts": true}
+	for _, im := range fixtures.Imports(t) {
+		if forbidden[im.Path] && !allowed[im.Package] {
+			t.Errorf("%s imports %s: fonts and PDF drawing belong in package templates", im.File, im.Path)
 		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			return nil
-		}
-		rel, err := filepath.Rel(root, filepath.Dir(path))
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		files++
-		for _, im := range f.Imports {
-			p, err := strconv.Unquote(im.Path.Value)
-			if err != nil {
-				return err
-			}
-			if forbidden[p] && !allowed[rel] {
-				t.Errorf("%s imports %s: fonts and PDF drawing belong in package templates", filepath.ToSlash(path), p)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files < 50 {
-		t.Fatalf("walked only %d files: not the module root?", files)
 	}
 }

@@ -468,7 +468,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 			d.Has = append(d.Has, op.Op)
 		}
 	}
-	d.CanOp = slices.Contains(webOperator, actor.Role) && len(d.Ops) > 0
+	d.CanOp = m.Allows(Route{Name: "web.cert_post", Like: "certs.operate"}, actor.Role) && len(d.Ops) > 0
 	if d.CanOp && slices.Contains(d.Has, "transfer_out") {
 		for _, kind := range []certseal.OrgKind{certseal.KindCountyBureau, certseal.KindCountyDept} {
 			os, _, err := m.Orgs.List(ctx, orgs.OrgFilter{Kind: kind}, "", 1000)

@@ -207,9 +207,9 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 }
 
 // page wraps a page handler: it finds the session (else sends the browser to the sign-in page),
-// loads the user (a disabled user is signed out), checks the role, and checks the CSRF token of
+// loads the user (a disabled user is signed out), checks the role (Allows), and checks the CSRF token of
 // every POST (403 without it, compared in constant time).
-func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
+func (m *Web) page(name, like string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var sess *webSession
 		if c, err := r.Cookie(webCookie); err == nil {
@@ -249,7 +249,7 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if !slices.Contains(roles, p.User.Role) {
+		if !m.Allows(Route{Name: name, Like: like}, p.User.Role) {
 			m.render(w, r, http.StatusForbidden, "error", &webView{Title: "无权访问",
 				Error: "角色“" + p.User.Role.Label() + "”无权使用此页面。"})
 			return

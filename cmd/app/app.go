@@ -161,6 +161,7 @@ func (a *App) wire() error {
 		server.NewPushAPI(a.Push),
 		a.Web,
 	}
+	a.Web.API = a.Server // the pages take their roles from the API's role table
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package server is certseal's HTTP face: gorilla/mux routes under /api/v1, token
-// authentication, the role table, JSON errors with stable codes, request logs, and (later) the
-// web pages. Handlers decode and validate input, call one service method, and encode the result.
+// authentication, the role table, JSON errors with stable codes and request logs; the web pages
+// are package server/web, which takes its roles from this role table. Handlers decode and
+// validate input, call one service method, and encode the result.
 package server
 
 import (
@@ -85,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	r.StrictSlash(false)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, m := range s.Extra { // a browser gets the web pages' HTML 404 (webnotfound.go)
-			if p, ok := m.(notFoundPager); ok && p.NotFoundPage(w, r) {
+			if p, ok := m.(NotFoundPager); ok && p.NotFoundPage(w, r) {
 				return
 			}
 		}

@@ -1,4 +1,4 @@
-package server_test
+package web_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 	"certseal"
 	"certseal/cmd/app/testenv"
 	"certseal/server"
+	"certseal/server/web"
 )
 
 // pagesWithoutAPI is the short list of pages that name no API route: the public pages and the
@@ -100,7 +101,7 @@ func TestPageRolesFromAPI(t *testing.T) {
 		"certs.issue":     {certseal.RoleAdmin},
 		"inventory.voids": {certseal.RoleClerk},
 	}}
-	w := &server.Web{API: changed}
+	w := &web.Web{API: changed}
 	for _, rt := range w.Routes() {
 		var want string
 		switch rt.Like {
@@ -118,8 +119,8 @@ func TestPageRolesFromAPI(t *testing.T) {
 		}
 	}
 	// Without the table, no page that names an API route is open.
-	for _, rt := range (&server.Web{}).Routes() {
-		if rt.Like != "" && (&server.Web{}).Allows(rt, certseal.RoleAdmin) {
+	for _, rt := range (&web.Web{}).Routes() {
+		if rt.Like != "" && (&web.Web{}).Allows(rt, certseal.RoleAdmin) {
 			t.Errorf("page %s is open without the role table", rt.Name)
 		}
 	}

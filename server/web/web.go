@@ -1,4 +1,9 @@
-package server
+// Package web is certseal's web pages: server-side rendered html/template pages in simplified
+// Chinese (templates, CSS and scripts embedded under pages/), with one session and CSRF layer
+// (session.go). A page's roles are not kept here: each page route names, in Route.Like, the
+// API route whose operation it performs, and takes that route's roles from the one role table
+// of package server (Web.API), narrowed at most to the desk that shows the page.
+package web
 
 import (
 	"bytes"
@@ -24,6 +29,7 @@ import (
 	"certseal/inventory"
 	"certseal/inventory/demand"
 	"certseal/seals"
+	"certseal/server"
 	"certseal/templates"
 )
 
@@ -32,7 +38,7 @@ import (
 // administrators, plus public verification. Everything they need (templates, CSS, the small
 // scripts) is embedded: nothing is loaded from elsewhere, since the intranet has no internet.
 //
-//go:embed web
+//go:embed pages
 var webFS embed.FS
 
 // Web is the HTTP module of the web pages. Its routes are public from the route table's point
@@ -55,15 +61,15 @@ type Web struct {
 	// CityName is the city center's name, printed on exports.
 	CityName string
 	// Auth limits sign-ins and sessions (zero fields: the defaults).
-	Auth AuthLimits
+	Auth server.AuthLimits
 	// API is the role table the pages take their roles from (the Server); set it before
 	// serving. Without it every page but the public ones answers 403.
-	API RouteTable
+	API server.RouteTable
 
 	sessions *webSessions
-	login    *RateLimiter
+	login    *server.RateLimiter
 	pages    map[string]*template.Template
-	verify   *RateLimiter
+	verify   *server.RateLimiter
 }
 
 // NewWeb returns the web module over the services; demand may be nil. It panics when an
@@ -77,9 +83,9 @@ func NewWeb(w Web) *Web {
 		m.Log = slog.Default()
 	}
 	m.sessions = newWebSessions(m.Clock, m.Auth)
-	m.login = m.Auth.limiter()
+	m.login = m.Auth.Limiter()
 	m.pages = parsePages()
-	m.verify = NewRateLimiter(5, 30)
+	m.verify = server.NewRateLimiter(5, 30)
 	return &m
 }
 
@@ -98,8 +104,8 @@ const sessionPage = ""
 
 // Routes returns the pages. Every route is Public in the route table; the session and the
 // role are checked by page(), the role from the API route the page names in Like.
-func (m *Web) Routes() []Route {
-	out := []Route{
+func (m *Web) Routes() []server.Route {
+	out := []server.Route{
 		{Method: "GET", Path: "/static/{file}", Name: "web.static", Public: true, Handler: m.static},
 		{Method: "GET", Path: "/login", Name: "web.login", Public: true, Handler: m.loginPage},
 		{Method: "POST", Path: "/login", Name: "web.login_post", Public: true, Handler: m.loginPost},
@@ -109,7 +115,7 @@ func (m *Web) Routes() []Route {
 		{Method: "GET", Path: "/v/{ref}", Name: "web.verify_qr_typed", Public: true, Handler: m.verifyShort},
 	}
 	for _, p := range m.signedIn() {
-		out = append(out, Route{Method: p.method, Path: p.path, Name: p.name, Public: true, Like: p.like,
+		out = append(out, server.Route{Method: p.method, Path: p.path, Name: p.name, Public: true, Like: p.like,
 			Handler: m.page(p.name, p.like, p.h)})
 	}
 	return out
@@ -193,9 +199,9 @@ func init() {
 // for a page with no API counterpart (Like empty), else the roles the API route named by Like
 // allows (looked up in m.API), narrowed to the page's desk. Without m.API no role may use a
 // page that names an API route.
-func (m *Web) Allows(rt Route, role certseal.Role) bool {
+func (m *Web) Allows(rt server.Route, role certseal.Role) bool {
 	name, like := rt.Name, rt.Like
-	if !slices.Contains(AllRoles, role) {
+	if !slices.Contains(server.AllRoles, role) {
 		return false
 	}
 	if like == sessionPage {
@@ -299,8 +305,8 @@ var webFuncs = template.FuncMap{
 
 // parsePages parses the layout with each page file: one template set per page.
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFS, "web/layout.html"))
-	names, err := fs.Glob(webFS, "web/*.html")
+	base := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFS, "pages/layout.html"))
+	names, err := fs.Glob(webFS, "pages/*.html")
 	if err != nil {
 		panic(err)
 	}
@@ -325,7 +331,7 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 	v.Now = m.Clock.Now()
 	v.people = &webPeople{ctx: r.Context(), orgs: m.Orgs}
 	if s := webSessionOf(r); s != nil {
-		p := Principal(r)
+		p := server.Principal(r)
 		v.User, v.Org, v.CSRF = p.User, p.Org, s.csrf
 		if v.Flash == "" {
 			v.Flash = m.sessions.takeFlash(s)
@@ -337,8 +343,8 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		m.Log.Error("web page", "page", name, "request_id", RequestID(r.Context()), "err", err)
-		http.Error(w, "内部错误，请联系管理员（请求编号 "+RequestID(r.Context())+"）", http.StatusInternalServerError)
+		m.Log.Error("web page", "page", name, "request_id", server.RequestID(r.Context()), "err", err)
+		http.Error(w, "内部错误，请联系管理员（请求编号 "+server.RequestID(r.Context())+"）", http.StatusInternalServerError)
 		return
 	}
 	webHeaders(w)
@@ -367,14 +373,10 @@ func (m *Web) fail(w http.ResponseWriter, r *http.Request, name string, v *webVi
 			v.ErrorAt = f
 		}
 	} else {
-		m.Log.Error("web", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-		v.Error += "（请求编号 " + RequestID(r.Context()) + "）"
+		m.Log.Error("web", "request_id", server.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		v.Error += "（请求编号 " + server.RequestID(r.Context()) + "）"
 	}
-	status, ok := statusOf[certseal.ErrorCode(err)]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	m.render(w, r, status, name, v)
+	m.render(w, r, server.HTTPStatus(err), name, v)
 }
 
 // errorPage answers a whole page that only says what went wrong.
@@ -391,7 +393,7 @@ func (m *Web) done(w http.ResponseWriter, r *http.Request, to, flash string) {
 }
 
 func (m *Web) home(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, webHome(Principal(r).User.Role), http.StatusSeeOther)
+	http.Redirect(w, r, webHome(server.Principal(r).User.Role), http.StatusSeeOther)
 }
 
 // webHome is the first page of each role.
@@ -412,13 +414,13 @@ func webHome(role certseal.Role) string {
 var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
 
 func (m *Web) static(w http.ResponseWriter, r *http.Request) {
-	name := Var(r, "file")
+	name := server.Var(r, "file")
 	ct, ok := webStatic[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := webFS.ReadFile("web/" + name)
+	b, err := webFS.ReadFile("pages/" + name)
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -430,7 +432,7 @@ func (m *Web) static(w http.ResponseWriter, r *http.Request) {
 }
 
 // actor returns the signed-in user as the actor of a change.
-func webActor(r *http.Request) certseal.Actor { return Principal(r).Actor() }
+func webActor(r *http.Request) certseal.Actor { return server.Principal(r).Actor() }
 
 // formInt reads a non-negative integer form value; "" is 0.
 func formInt(r *http.Request, name, label string) (int64, error) {

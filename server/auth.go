@@ -17,12 +17,21 @@ import (
 // Route is one API route and who may call it. The list of all routes, with their roles, is the
 // role table of the service: a role not listed on a route gets 403.
 type Route struct {
-	Method  string
-	Path    string
-	Name    string
-	Roles   []certseal.Role // roles allowed; ignored when Public
-	Public  bool            // no login needed
+	Method string
+	Path   string
+	Name   string
+	Roles  []certseal.Role // roles allowed; ignored when Public
+	Public bool            // no login needed
+	// Like names, on a web page, the API route whose operation the page performs: the page's
+	// roles are that route's roles (see Server.Route), so a role is changed in one place.
+	Like    string
 	Handler http.HandlerFunc
+}
+
+// RouteTable looks up a route of the role table by its name.
+type RouteTable interface {
+	// Route returns the route named name, and whether there is one.
+	Route(name string) (Route, bool)
 }
 
 // Role sets used in the route table.

@@ -1,6 +1,7 @@
 // Package server is certseal's HTTP face: gorilla/mux routes under /api/v1, token
-// authentication, the role table, JSON errors with stable codes, request logs, and (later) the
-// web pages. Handlers decode and validate input, call one service method, and encode the result.
+// authentication, the role table, JSON errors with stable codes and request logs; the web pages
+// are package server/web, which takes its roles from this role table. Handlers decode and
+// validate input, call one service method, and encode the result.
 package server
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +57,9 @@ type Server struct {
 
 	ready   atomic.Bool
 	touches chan string
+
+	byName     map[string]Route // the role table by route name, made at the first Route call
+	byNameOnce sync.Once
 }
 
 // Module is a set of routes contributed by another part of the service.
@@ -81,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	r.StrictSlash(false)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, m := range s.Extra { // a browser gets the web pages' HTML 404 (webnotfound.go)
-			if p, ok := m.(notFoundPager); ok && p.NotFoundPage(w, r) {
+			if p, ok := m.(NotFoundPager); ok && p.NotFoundPage(w, r) {
 				return
 			}
 		}
@@ -91,6 +96,11 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, r, &certseal.Error{Code: "method_not_allowed", Message: "该地址不支持 " + r.Method + " 方法"})
 	})
 	for _, rt := range s.AllRoutes() {
+		if rt.Like != "" {
+			if _, ok := s.Route(rt.Like); !ok {
+				panic("route " + rt.Name + " is like " + rt.Like + ", which is not a route")
+			}
+		}
 		var h http.Handler = rt.Handler
 		if !rt.Public {
 			h = s.authorize(rt)
@@ -107,6 +117,19 @@ func (s *Server) AllRoutes() []Route {
 		rs = append(rs, m.Routes()...)
 	}
 	return rs
+}
+
+// Route returns the route of the role table named name (RouteTable). The web pages look up
+// their roles here by the API route they name in Like.
+func (s *Server) Route(name string) (Route, bool) {
+	s.byNameOnce.Do(func() {
+		s.byName = map[string]Route{}
+		for _, rt := range s.AllRoutes() {
+			s.byName[rt.Name] = rt
+		}
+	})
+	rt, ok := s.byName[name]
+	return rt, ok
 }
 
 // Run serves on ln until ctx is cancelled, then shuts down gracefully, waiting up to 15s for

@@ -23,6 +23,7 @@ import (
 	"certseal/inventory/demand"
 	"certseal/seals"
 	"certseal/server"
+	"certseal/server/web"
 	"certseal/templates"
 )
 
@@ -77,7 +78,7 @@ type App struct {
 	Certs     *certs.Service     // issuance, lifecycle, verification, the status list
 	Batches   *certs.Batches     // batch issuance (at most two batches at a time)
 	Push      *push.Pusher       // the result push (审批结果推送)
-	Web       *server.Web        // the web pages
+	Web       *web.Web           // the web pages
 	Server    *server.Server
 
 	// DemoPasswords holds the passwords generated for the demo users when this App loaded the
@@ -142,7 +143,7 @@ func (a *App) wire() error {
 		return err
 	}
 	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
-	a.Web = server.NewWeb(server.Web{
+	a.Web = web.NewWeb(web.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
 		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
 		CityName: demo.CityCenterName, Auth: c.Auth,
@@ -161,6 +162,7 @@ func (a *App) wire() error {
 		server.NewPushAPI(a.Push),
 		a.Web,
 	}
+	a.Web.API = a.Server // the pages take their roles from the API's role table
 	return nil
 }
 

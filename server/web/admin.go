@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"certseal/internal/orgs"
 	"certseal/inventory/demand"
 	"certseal/seals"
+	"certseal/server"
 	"certseal/templates"
 )
 
@@ -280,7 +281,7 @@ func (m *Web) templatesPage(w http.ResponseWriter, r *http.Request) {
 func (m *Web) templatePreview(w http.ResponseWriter, r *http.Request) {
 	rec, err := m.Templates.Get(r.Context(), r.FormValue("id"), 0)
 	if err != nil {
-		http.Error(w, certseal.ErrorMessage(err), statusOf[certseal.ErrorCode(err)])
+		http.Error(w, certseal.ErrorMessage(err), server.HTTPStatus(err))
 		return
 	}
 	d := rec.Template.SampleDocument()
@@ -310,7 +311,7 @@ func (m *Web) templatePreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writePDF(w, rec.ID+"-预览.pdf", pdf)
+	server.WritePDF(w, rec.ID+"-预览.pdf", pdf)
 }
 
 type sealRow struct {

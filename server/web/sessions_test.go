@@ -1,4 +1,4 @@
-package server_test
+package web_test
 
 import (
 	"fmt"
@@ -10,13 +10,14 @@ import (
 
 	"certseal"
 	"certseal/server"
+	"certseal/server/web"
 )
 
 // TestSessionsPerUser: 20,000 sign-ins of one account keep only its newest sessions and never
 // end another user's session.
 func TestSessionsPerUser(t *testing.T) {
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	tab := server.NewSessionTable(clock, 10, 0)
+	tab := web.NewSessionTable(clock, 10, 0)
 	other, err := tab.Login("2")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestSessionsPerUser(t *testing.T) {
 // nobody else's session is dropped for it.
 func TestSessionsGlobalCap(t *testing.T) {
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	tab := server.NewSessionTable(clock, 10, 5)
+	tab := web.NewSessionTable(clock, 10, 5)
 	var ids []string
 	for i := range 5 {
 		id, err := tab.Login(fmt.Sprint(i + 1))
@@ -71,10 +72,10 @@ func TestSessionsGlobalCap(t *testing.T) {
 		}
 	}
 	// A user already signed in may still sign in again: it replaces their own oldest session.
-	if _, err := server.NewSessionTable(clock, 1, 1).Login("1"); err != nil {
+	if _, err := web.NewSessionTable(clock, 1, 1).Login("1"); err != nil {
 		t.Fatal(err)
 	}
-	one := server.NewSessionTable(clock, 1, 1)
+	one := web.NewSessionTable(clock, 1, 1)
 	a, _ := one.Login("1")
 	b, err := one.Login("1")
 	if err != nil || one.Valid(a) || !one.Valid(b) {
@@ -121,7 +122,7 @@ func TestSafeNext(t *testing.T) {
 		{"/issue#frag", "/issue"},
 		{"/" + strings.Repeat("a", 600), ""},
 	} {
-		if got := server.SafeNext(tc.in); got != tc.want {
+		if got := web.SafeNext(tc.in); got != tc.want {
 			t.Errorf("SafeNext(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"context"
@@ -11,21 +11,22 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
 	"certseal"
-	"certseal/internal/orgs"
+	"certseal/server"
 )
 
-// Sessions of the web pages. The cookie holds 32 random bytes; the server keeps only their
-// SHA-256, with the user, a per-session CSRF token and the times. Sessions live in memory: a
-// restart signs everyone out, which suits one binary on an intranet. Each user holds at most
-// AuthLimits.SessionsPerUser sessions (a new sign-in ends that user's oldest), and the server at
-// most AuthLimits.MaxSessions: when it is full of live sessions a new sign-in is refused, so that
+// The session and CSRF layer of the web pages, in this one file: sessions, the page wrapper
+// that checks the session, the role and the CSRF token, and the pre-login CSRF tokens. The
+// cookie holds 32 random bytes; the server keeps only their SHA-256, with the user, a
+// per-session CSRF token and the times. Sessions live in memory: a restart signs everyone out,
+// which suits one binary on an intranet. Each user holds at most AuthLimits.SessionsPerUser
+// sessions (a new sign-in ends that user's oldest), and the server at most
+// AuthLimits.MaxSessions: when it is full of live sessions a new sign-in is refused, so that
 // nobody can sign other users out by signing in many times.
 const (
 	webCookie    = "certseal_session"
@@ -57,8 +58,8 @@ type webSessions struct {
 	max     int
 }
 
-func newWebSessions(clock certseal.Clock, l AuthLimits) *webSessions {
-	l = l.withDefaults()
+func newWebSessions(clock certseal.Clock, l server.AuthLimits) *webSessions {
+	l = l.WithDefaults()
 	s := &webSessions{m: map[[32]byte]*webSession{}, byUser: map[string][]*webSession{}, clock: clock,
 		perUser: l.SessionsPerUser, max: l.MaxSessions}
 	rand.Read(s.key[:])
@@ -207,9 +208,9 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 }
 
 // page wraps a page handler: it finds the session (else sends the browser to the sign-in page),
-// loads the user (a disabled user is signed out), checks the role, and checks the CSRF token of
+// loads the user (a disabled user is signed out), checks the role (Allows), and checks the CSRF token of
 // every POST (403 without it, compared in constant time).
-func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
+func (m *Web) page(name, like string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var sess *webSession
 		if c, err := r.Cookie(webCookie); err == nil {
@@ -230,12 +231,7 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
-			who.username = p.User.Username
-		}
-		ctx := context.WithValue(r.Context(), webSessionKey{}, sess)
-		ctx = context.WithValue(ctx, keyPrincipal, &p)
-		r = r.WithContext(ctx)
+		r = server.WithPrincipal(r.WithContext(context.WithValue(r.Context(), webSessionKey{}, sess)), p)
 		if r.Method == http.MethodPost {
 			if r.ContentLength > webMaxForm {
 				m.render(w, r, http.StatusRequestEntityTooLarge, "error", &webView{Title: "文件过大",
@@ -249,7 +245,7 @@ func (m *Web) page(roles []certseal.Role, h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if !slices.Contains(roles, p.User.Role) {
+		if !m.Allows(server.Route{Name: name, Like: like}, p.User.Role) {
 			m.render(w, r, http.StatusForbidden, "error", &webView{Title: "无权访问",
 				Error: "角色“" + p.User.Role.Label() + "”无权使用此页面。"})
 			return
@@ -305,12 +301,6 @@ func badNextChars(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == '\\' })
 }
 
-type loginData struct {
-	Username string
-	Next     string
-	PreCSRF  string
-}
-
 // preCSRF returns the pre-login CSRF token, setting the pre-session cookie when there is none.
 func (m *Web) preCSRF(w http.ResponseWriter, r *http.Request) string {
 	c, err := r.Cookie(webPreCookie)
@@ -331,93 +321,4 @@ func (m *Web) preCSRFOK(r *http.Request) bool {
 		return false
 	}
 	return csrfOK(m.sessions.preToken(c.Value), csrfOf(r))
-}
-
-func (m *Web) loginPage(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(webCookie); err == nil && m.sessions.get(c.Value) != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	d := &loginData{Next: safeNext(r.URL.Query().Get("next")), PreCSRF: m.preCSRF(w, r)}
-	m.render(w, r, http.StatusOK, "login", &webView{Title: "登录", Data: d, Public: true})
-}
-
-func (m *Web) loginPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	d := &loginData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: safeNext(r.PostFormValue("next"))}
-	v := &webView{Title: "登录", Data: d, Public: true}
-	if ok, wait := m.login.Allow(clientAddr(r)); !ok {
-		d.PreCSRF = m.preCSRF(w, r)
-		n := int(wait.Seconds()) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(n))
-		m.fail(w, r, "login", v, certseal.Errorf(certseal.ERateLimited, "登录请求过于频繁，请%d秒后再试", n))
-		return
-	}
-	if !m.preCSRFOK(r) {
-		// Not 403: the role table's check posts to every public route without a cookie. The
-		// form is shown again with a fresh token; nothing was done.
-		d.PreCSRF = m.preCSRF(w, r)
-		v.Error = "页面已过期，请重新输入用户名和密码。"
-		m.render(w, r, http.StatusBadRequest, "login", v)
-		return
-	}
-	d.PreCSRF = m.preCSRF(w, r)
-	u, err := m.Orgs.CheckPassword(r.Context(), clientAddr(r), d.Username, r.PostFormValue("password"))
-	if err != nil {
-		setRetryAfter(w, err)
-		m.fail(w, r, "login", v, err)
-		return
-	}
-	if c, err := r.Cookie(webCookie); err == nil { // a new id at every sign-in
-		if old := m.sessions.get(c.Value); old != nil {
-			m.sessions.delete(old)
-		}
-	}
-	id, err := m.sessions.create(u.ID)
-	if err != nil {
-		m.fail(w, r, "login", v, err)
-		return
-	}
-	setCookie(w, r, webCookie, id, 0)
-	to := d.Next
-	if info, err := m.Orgs.PasswordInfo(r.Context(), u.ID); err == nil && info.MustChange {
-		sess := m.sessions.get(id)
-		m.sessions.setFlash(sess, "您的密码由管理员设置，请先修改为只有您自己知道的密码。")
-		to = "/account"
-	}
-	if to == "" {
-		to = webHome(u.Role)
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
-}
-
-func (m *Web) logout(w http.ResponseWriter, r *http.Request) {
-	m.sessions.delete(webSessionOf(r))
-	setCookie(w, r, webCookie, "", -1)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-type accountData struct {
-	Info orgs.PasswordInfo
-}
-
-func (m *Web) account(w http.ResponseWriter, r *http.Request) {
-	info, _ := m.Orgs.PasswordInfo(r.Context(), webSessionOf(r).userID)
-	m.render(w, r, http.StatusOK, "account", &webView{Title: "我的账号", Data: accountData{Info: info}})
-}
-
-func (m *Web) accountPost(w http.ResponseWriter, r *http.Request) {
-	sess := webSessionOf(r)
-	v := &webView{Title: "我的账号", Data: accountData{}}
-	if r.FormValue("new") != r.FormValue("new2") {
-		m.fail(w, r, "account", v, certseal.Errorf(certseal.EInvalid, "两次输入的新密码不一致").WithDetail("field", "new2"))
-		return
-	}
-	if err := m.Orgs.ChangePassword(r.Context(), webActor(r), r.FormValue("old"), r.FormValue("new")); err != nil {
-		setRetryAfter(w, err)
-		m.fail(w, r, "account", v, err)
-		return
-	}
-	m.sessions.deleteUser(sess.userID, sess) // other browsers signed in with the old password
-	m.done(w, r, "/account", "密码已修改。")
 }

@@ -1,6 +1,9 @@
-package server
+package web
 
-import "certseal"
+import (
+	"certseal"
+	"certseal/server"
+)
 
 // SafeNext exposes safeNext to the external tests.
 var SafeNext = safeNext
@@ -10,7 +13,7 @@ type SessionTable struct{ s *webSessions }
 
 // NewSessionTable returns a session table with the given limits (0: the defaults).
 func NewSessionTable(clock certseal.Clock, perUser, max int) *SessionTable {
-	return &SessionTable{s: newWebSessions(clock, AuthLimits{SessionsPerUser: perUser, MaxSessions: max})}
+	return &SessionTable{s: newWebSessions(clock, server.AuthLimits{SessionsPerUser: perUser, MaxSessions: max})}
 }
 
 // Login starts a session for the user and returns its cookie value.

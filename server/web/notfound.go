@@ -1,6 +1,7 @@
-package server
+package web
 
 import (
+	"certseal/server"
 	"context"
 	"net/http"
 	"strings"
@@ -17,16 +18,10 @@ func (m *Web) NotFoundPage(w http.ResponseWriter, r *http.Request) bool {
 	if c, err := r.Cookie(webCookie); err == nil {
 		if sess := m.sessions.get(c.Value); sess != nil {
 			if p, err := m.Orgs.PrincipalOf(r.Context(), sess.userID); err == nil {
-				ctx := context.WithValue(r.Context(), webSessionKey{}, sess)
-				r = r.WithContext(context.WithValue(ctx, keyPrincipal, &p))
+				r = server.WithPrincipal(r.WithContext(context.WithValue(r.Context(), webSessionKey{}, sess)), p)
 			}
 		}
 	}
 	m.render(w, r, http.StatusNotFound, "notfound", &webView{Title: "页面不存在", Data: r.URL.Path})
 	return true
-}
-
-// notFoundPager is a module that answers unknown addresses itself (the web pages' HTML 404).
-type notFoundPager interface {
-	NotFoundPage(w http.ResponseWriter, r *http.Request) bool
 }

@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"io"
@@ -11,6 +11,7 @@ import (
 	"certseal/certs"
 	"certseal/internal/catalogue"
 	"certseal/seals"
+	"certseal/server"
 )
 
 // Batch issuance for the window (issue #8: long operations show a progress bar): upload a CSV
@@ -219,7 +220,7 @@ func batchFile(r *http.Request) (string, []byte, error) {
 
 // batchOf returns the batch of the path, only to its own organisation (ENotFound otherwise).
 func (m *Web) batchOf(r *http.Request) (certs.Batch, error) {
-	id := Var(r, "id")
+	id := server.Var(r, "id")
 	b, err := m.Certs.GetBatch(r.Context(), webActor(r), id)
 	if err == nil && b.OrgID != webActor(r).OrgID {
 		err = certseal.Errorf(certseal.ENotFound, "批次 %q 不存在", id)
@@ -256,12 +257,12 @@ type batchStatusJSON struct {
 func (m *Web) batchStatus(w http.ResponseWriter, r *http.Request) {
 	b, err := m.batchOf(r)
 	if err != nil {
-		writeError(w, r, err)
+		server.WriteError(w, r, err)
 		return
 	}
 	i := batchInfoOf(b)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, batchStatusJSON{ID: b.ID, Status: b.Status, Label: i.Label, Text: i.Text, Total: b.Total,
+	server.WriteJSON(w, http.StatusOK, batchStatusJSON{ID: b.ID, Status: b.Status, Label: i.Label, Text: i.Text, Total: b.Total,
 		Checked: b.Checked, Done: b.Done, Failed: b.Failed, Value: i.Value, Max: i.Max, Percent: i.Percent, Finished: i.Finished})
 }
 
@@ -283,11 +284,11 @@ func (m *Web) batchZIP(w http.ResponseWriter, r *http.Request) {
 	// a big batch takes longer than the server's write timeout
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", disposition("attachment", "batch-"+b.ID+".zip", "批次"+b.ID+"-证照.zip"))
+	w.Header().Set("Content-Disposition", server.Disposition("attachment", "batch-"+b.ID+".zip", "批次"+b.ID+"-证照.zip"))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	if err := m.Batches.WriteZIP(r.Context(), webActor(r), b.ID, w); err != nil {
-		m.Log.Error("web batch zip cut short", "request_id", RequestID(r.Context()), "batch", b.ID, "err", err)
+		m.Log.Error("web batch zip cut short", "request_id", server.RequestID(r.Context()), "batch", b.ID, "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"certseal/internal/orgs"
 	"certseal/inventory"
 	"certseal/seals"
+	"certseal/server"
 	"certseal/templates"
 )
 
@@ -376,7 +377,7 @@ func (m *Web) issuePreviewPDF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writePDF(w, "预览.pdf", pdf)
+	server.WritePDF(w, "预览.pdf", pdf)
 }
 
 type certListData struct {
@@ -459,7 +460,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 	if err != nil {
 		return nil, err
 	}
-	d := &certDetailData{C: c, Class: statusClass(c.Status)}
+	d := &certDetailData{C: c, Class: server.StatusClass(c.Status)}
 	// Only what the lifecycle allows from the current status (certs.OpsFrom), in webOps' order.
 	allowed := certs.OpsFrom(&c, m.Clock.Now())
 	for _, op := range webOps {
@@ -468,7 +469,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 			d.Has = append(d.Has, op.Op)
 		}
 	}
-	d.CanOp = slices.Contains(webOperator, actor.Role) && len(d.Ops) > 0
+	d.CanOp = m.Allows(server.Route{Name: "web.cert_post", Like: "certs.operate"}, actor.Role) && len(d.Ops) > 0
 	if d.CanOp && slices.Contains(d.Has, "transfer_out") {
 		for _, kind := range []certseal.OrgKind{certseal.KindCountyBureau, certseal.KindCountyDept} {
 			os, _, err := m.Orgs.List(ctx, orgs.OrgFilter{Kind: kind}, "", 1000)
@@ -501,7 +502,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 }
 
 func (m *Web) certDetail(w http.ResponseWriter, r *http.Request) {
-	d, err := m.certDetailData(r, Var(r, "id"))
+	d, err := m.certDetailData(r, server.Var(r, "id"))
 	if err != nil {
 		m.errorPage(w, r, err)
 		return
@@ -510,7 +511,7 @@ func (m *Web) certDetail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Web) certOperate(w http.ResponseWriter, r *http.Request) {
-	id := Var(r, "id")
+	id := server.Var(r, "id")
 	req := certs.OperationRequest{Op: r.FormValue("op"), Reason: strings.TrimSpace(r.FormValue("reason")),
 		ValidTo: strings.TrimSpace(r.FormValue("valid_to")), Serial: strings.TrimSpace(r.FormValue("serial")),
 		ReportRef: strings.TrimSpace(r.FormValue("report_ref"))}
@@ -540,9 +541,9 @@ func (m *Web) certPDF(print bool) http.HandlerFunc {
 		var c certs.Certificate
 		var err error
 		if print {
-			pdf, c, err = m.Certs.PrintPDF(r.Context(), webActor(r), Var(r, "id"))
+			pdf, c, err = m.Certs.PrintPDF(r.Context(), webActor(r), server.Var(r, "id"))
 		} else {
-			pdf, c, err = m.Certs.PDF(r.Context(), webActor(r), Var(r, "id"))
+			pdf, c, err = m.Certs.PDF(r.Context(), webActor(r), server.Var(r, "id"))
 		}
 		if err != nil {
 			m.errorPage(w, r, err)
@@ -553,6 +554,6 @@ func (m *Web) certPDF(print bool) http.HandlerFunc {
 			name = c.Name + "-" + c.LicenceNumber + "-套打-" + c.Serial + ".pdf"
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writePDF(w, name, pdf)
+		server.WritePDF(w, name, pdf)
 	}
 }

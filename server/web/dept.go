@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"certseal/internal/catalogue"
 	"certseal/inventory"
 	"certseal/inventory/demand"
+	"certseal/server"
 )
 
 // The city department's pages: receiving blanks by channel, distributing to the counties
@@ -358,7 +359,7 @@ func (m *Web) exportsPage(w http.ResponseWriter, r *http.Request) {
 func (m *Web) export(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	actor := webActor(r)
-	name := Var(r, "file")
+	name := server.Var(r, "file")
 	var buf bytes.Buffer
 	var err error
 	ct := ""

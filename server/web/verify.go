@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/server"
 )
 
 // Public verification (核验): by number or identifier (at /verify/{ref}, which package server's
@@ -39,7 +40,7 @@ func (m *Web) verifyPage(w http.ResponseWriter, r *http.Request) {
 		m.render(w, r, http.StatusOK, "verify", v)
 		return
 	}
-	if ok, _ := m.verify.Allow(clientAddr(r)); !ok {
+	if ok, _ := m.verify.Allow(server.ClientAddr(r)); !ok {
 		m.fail(w, r, "verify", v, certseal.Errorf(certseal.ERateLimited, "查询过于频繁，请稍后再试"))
 		return
 	}
@@ -48,7 +49,7 @@ func (m *Web) verifyPage(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "verify", v, err)
 		return
 	}
-	d.View, d.Class = &pv, statusClass(pv.Status)
+	d.View, d.Class = &pv, server.StatusClass(pv.Status)
 	m.render(w, r, http.StatusOK, "verify", v)
 }
 
@@ -60,7 +61,7 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "verify", v, certseal.Errorf(certseal.EInvalid, "请选择要核验的 PDF 文件"))
 		return
 	}
-	pdf, err := readPDF(w, r)
+	pdf, err := server.ReadPDF(w, r)
 	ok := m.preCSRFOK(r)
 	d.PreCSRF = m.preCSRF(w, r)
 	if !ok {
@@ -89,16 +90,16 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 // (certs.VerifyQR) and is not needed here. Errors are a page for a browser, JSON for a program.
 func (m *Web) verifyShort(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	ref, _, _ := strings.Cut(Var(r, "ref"), ".")
+	ref, _, _ := strings.Cut(server.Var(r, "ref"), ".")
 	fail := func(err error) {
-		if !wantsHTML(r) {
-			writeError(w, r, err)
+		if !server.WantsHTML(r) {
+			server.WriteError(w, r, err)
 			return
 		}
 		d := &verifyData{Ref: ref, PreCSRF: m.preCSRF(w, r)}
 		m.fail(w, r, "verify", &webView{Title: "电子证照核验", Data: d, Public: true}, err)
 	}
-	if ok, _ := m.verify.Allow(clientAddr(r)); !ok {
+	if ok, _ := m.verify.Allow(server.ClientAddr(r)); !ok {
 		fail(certseal.Errorf(certseal.ERateLimited, "查询过于频繁，请稍后再试"))
 		return
 	}
@@ -113,7 +114,7 @@ func (m *Web) verifyShort(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := "/verify/" + url.PathEscape(pv.Identifier)
-	if wantsHTML(r) {
+	if server.WantsHTML(r) {
 		to = "/verify?ref=" + url.QueryEscape(pv.Identifier)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)

@@ -1,4 +1,9 @@
-package server
+// Package web is certseal's web pages: server-side rendered html/template pages in simplified
+// Chinese (templates, CSS and scripts embedded under pages/), with one session and CSRF layer
+// (session.go). A page's roles are not kept here: each page route names, in Route.Like, the
+// API route whose operation it performs, and takes that route's roles from the one role table
+// of package server (Web.API), narrowed at most to the desk that shows the page.
+package web
 
 import (
 	"bytes"
@@ -24,6 +29,7 @@ import (
 	"certseal/inventory"
 	"certseal/inventory/demand"
 	"certseal/seals"
+	"certseal/server"
 	"certseal/templates"
 )
 
@@ -32,7 +38,7 @@ import (
 // administrators, plus public verification. Everything they need (templates, CSS, the small
 // scripts) is embedded: nothing is loaded from elsewhere, since the intranet has no internet.
 //
-//go:embed web
+//go:embed pages
 var webFS embed.FS
 
 // Web is the HTTP module of the web pages. Its routes are public from the route table's point
@@ -55,12 +61,15 @@ type Web struct {
 	// CityName is the city center's name, printed on exports.
 	CityName string
 	// Auth limits sign-ins and sessions (zero fields: the defaults).
-	Auth AuthLimits
+	Auth server.AuthLimits
+	// API is the role table the pages take their roles from (the Server); set it before
+	// serving. Without it every page but the public ones answers 403.
+	API server.RouteTable
 
 	sessions *webSessions
-	login    *RateLimiter
+	login    *server.RateLimiter
 	pages    map[string]*template.Template
-	verify   *RateLimiter
+	verify   *server.RateLimiter
 }
 
 // NewWeb returns the web module over the services; demand may be nil. It panics when an
@@ -74,91 +83,139 @@ func NewWeb(w Web) *Web {
 		m.Log = slog.Default()
 	}
 	m.sessions = newWebSessions(m.Clock, m.Auth)
-	m.login = m.Auth.limiter()
+	m.login = m.Auth.Limiter()
 	m.pages = parsePages()
-	m.verify = NewRateLimiter(5, 30)
+	m.verify = server.NewRateLimiter(5, 30)
 	return &m
 }
 
-// Role letters used below.
+// Desks narrow a page to the people whose desk shows it. A page's roles are those of the API
+// route it names (Like) in the one role table (auth.go), and, where a desk is given, only
+// those of them at that desk: a role taken from the API route is taken from the page too.
 var (
-	webAll      = []certseal.Role{certseal.RoleAdmin, certseal.RoleDeptOfficer, certseal.RoleBureauOfficer, certseal.RoleClerk, certseal.RoleAuditor}
-	webIssuers  = []certseal.Role{certseal.RoleClerk, certseal.RoleBureauOfficer}
-	webOperator = []certseal.Role{certseal.RoleAdmin, certseal.RoleClerk, certseal.RoleBureauOfficer}
-	webCounty   = []certseal.Role{certseal.RoleBureauOfficer, certseal.RoleClerk}
-	webBureau   = []certseal.Role{certseal.RoleBureauOfficer}
-	webDept     = []certseal.Role{certseal.RoleDeptOfficer}
-	webDeptAdm  = []certseal.Role{certseal.RoleDeptOfficer, certseal.RoleAdmin, certseal.RoleAuditor}
-	webAdmin    = []certseal.Role{certseal.RoleAdmin}
-	webAdminAud = []certseal.Role{certseal.RoleAdmin, certseal.RoleAuditor}
+	deskAdmin   = []certseal.Role{certseal.RoleAdmin, certseal.RoleAuditor} // the administration pages
+	deskCity    = []certseal.Role{certseal.RoleDeptOfficer}                 // the city department's stock desk
+	deskCounty  = []certseal.Role{certseal.RoleBureauOfficer, certseal.RoleClerk}
+	deskHolders = []certseal.Role{certseal.RoleBureauOfficer, certseal.RoleDeptOfficer} // who hold stock
 )
 
+// sessionPages are the pages with no API counterpart: any signed-in user may use them.
+const sessionPage = ""
+
 // Routes returns the pages. Every route is Public in the route table; the session and the
-// role are checked by page().
-func (m *Web) Routes() []Route {
-	p := m.page
-	return []Route{
-		{Method: "GET", Path: "/", Name: "web.home", Public: true, Handler: p(webAll, m.home)},
+// role are checked by page(), the role from the API route the page names in Like.
+func (m *Web) Routes() []server.Route {
+	out := []server.Route{
 		{Method: "GET", Path: "/static/{file}", Name: "web.static", Public: true, Handler: m.static},
 		{Method: "GET", Path: "/login", Name: "web.login", Public: true, Handler: m.loginPage},
 		{Method: "POST", Path: "/login", Name: "web.login_post", Public: true, Handler: m.loginPost},
-		{Method: "POST", Path: "/logout", Name: "web.logout", Public: true, Handler: p(webAll, m.logout)},
-		{Method: "GET", Path: "/account", Name: "web.account", Public: true, Handler: p(webAll, m.account)},
-		{Method: "POST", Path: "/account", Name: "web.account_post", Public: true, Handler: p(webAll, m.accountPost)},
-
 		{Method: "GET", Path: "/verify", Name: "web.verify", Public: true, Handler: m.verifyPage},
 		{Method: "POST", Path: "/verify", Name: "web.verify_post", Public: true, Handler: m.verify.Limit(m.verifyPost)},
 		{Method: "GET", Path: "/V/{ref}", Name: "web.verify_qr", Public: true, Handler: m.verifyShort},
 		{Method: "GET", Path: "/v/{ref}", Name: "web.verify_qr_typed", Public: true, Handler: m.verifyShort},
-
-		{Method: "GET", Path: "/issue", Name: "web.issue", Public: true, Handler: p(webIssuers, m.issuePage)},
-		{Method: "POST", Path: "/issue", Name: "web.issue_post", Public: true, Handler: p(webIssuers, m.issuePost)},
-		{Method: "GET", Path: "/issue/preview.pdf", Name: "web.issue_preview", Public: true, Handler: p(webIssuers, m.issuePreviewPDF)},
-		{Method: "GET", Path: "/batch", Name: "web.batch", Public: true, Handler: p(webIssuers, m.batchPage)},
-		{Method: "POST", Path: "/batch", Name: "web.batch_post", Public: true, Handler: p(webIssuers, m.batchPost)},
-		{Method: "GET", Path: "/batch/{id}", Name: "web.batch_view", Public: true, Handler: p(webIssuers, m.batchStatusPage)},
-		{Method: "GET", Path: "/batch/{id}/status", Name: "web.batch_status", Public: true, Handler: p(webIssuers, m.batchStatus)},
-		{Method: "GET", Path: "/batch/{id}/zip", Name: "web.batch_zip", Public: true, Handler: p(webIssuers, m.batchZIP)},
-		{Method: "GET", Path: "/certificates", Name: "web.certs", Public: true, Handler: p(webAll, m.certList)},
-		{Method: "GET", Path: "/certificates/{id}", Name: "web.cert", Public: true, Handler: p(webAll, m.certDetail)},
-		{Method: "POST", Path: "/certificates/{id}", Name: "web.cert_post", Public: true, Handler: p(webOperator, m.certOperate)},
-		{Method: "GET", Path: "/certificates/{id}/certificate.pdf", Name: "web.cert_pdf", Public: true, Handler: p(webAll, m.certPDF(false))},
-		{Method: "GET", Path: "/certificates/{id}/print.pdf", Name: "web.cert_print", Public: true, Handler: p(webAll, m.certPDF(true))},
-
-		{Method: "GET", Path: "/stock", Name: "web.stock", Public: true, Handler: p(webAll, m.stockPage)},
-		{Method: "POST", Path: "/stock", Name: "web.stock_post", Public: true, Handler: p([]certseal.Role{certseal.RoleBureauOfficer, certseal.RoleDeptOfficer}, m.stockPost)},
-		{Method: "GET", Path: "/receipts", Name: "web.receipts", Public: true, Handler: p(webAll, m.receiptsPage)},
-		{Method: "GET", Path: "/void", Name: "web.void", Public: true, Handler: p(webCounty, m.voidPage)},
-		{Method: "POST", Path: "/void", Name: "web.void_post", Public: true, Handler: p(webCounty, m.voidPost)},
-		{Method: "GET", Path: "/stocktake", Name: "web.stocktake", Public: true, Handler: p(webAll, m.stocktakePage)},
-		{Method: "POST", Path: "/stocktake", Name: "web.stocktake_post", Public: true, Handler: p([]certseal.Role{certseal.RoleBureauOfficer, certseal.RoleDeptOfficer, certseal.RoleAdmin}, m.stocktakePost)},
-		{Method: "GET", Path: "/demand", Name: "web.demand", Public: true, Handler: p(webBureau, m.demandPage)},
-		{Method: "POST", Path: "/demand", Name: "web.demand_post", Public: true, Handler: p(webBureau, m.demandPost)},
-
-		{Method: "GET", Path: "/dept/receive", Name: "web.receive", Public: true, Handler: p(webDept, m.receivePage)},
-		{Method: "POST", Path: "/dept/receive", Name: "web.receive_post", Public: true, Handler: p(webDept, m.receivePost)},
-		{Method: "GET", Path: "/dept/distribute", Name: "web.distribute", Public: true, Handler: p(webDept, m.distributePage)},
-		{Method: "POST", Path: "/dept/distribute", Name: "web.distribute_post", Public: true, Handler: p(webDept, m.distributePost)},
-		{Method: "GET", Path: "/summary", Name: "web.summary", Public: true, Handler: p(webDeptAdm, m.summaryPage)},
-		{Method: "GET", Path: "/exports", Name: "web.exports", Public: true, Handler: p(webAll, m.exportsPage)},
-		{Method: "GET", Path: "/exports/{file}", Name: "web.export", Public: true, Handler: p(webAll, m.export)},
-
-		{Method: "GET", Path: "/admin/orgs", Name: "web.orgs", Public: true, Handler: p(webAdminAud, m.orgsPage)},
-		{Method: "POST", Path: "/admin/orgs", Name: "web.orgs_post", Public: true, Handler: p(webAdmin, m.orgsPost)},
-		{Method: "GET", Path: "/admin/users", Name: "web.users", Public: true, Handler: p(webAdminAud, m.usersPage)},
-		{Method: "POST", Path: "/admin/users", Name: "web.users_post", Public: true, Handler: p(webAdmin, m.usersPost)},
-		{Method: "GET", Path: "/admin/catalogue", Name: "web.items", Public: true, Handler: p(webAdminAud, m.itemsPage)},
-		{Method: "POST", Path: "/admin/catalogue", Name: "web.items_post", Public: true, Handler: p(webAdmin, m.itemsPost)},
-		{Method: "GET", Path: "/admin/types", Name: "web.types", Public: true, Handler: p(webAdminAud, m.typesPage)},
-		{Method: "POST", Path: "/admin/types", Name: "web.types_post", Public: true, Handler: p(webAdmin, m.typesPost)},
-		{Method: "GET", Path: "/admin/templates", Name: "web.templates", Public: true, Handler: p(webAdminAud, m.templatesPage)},
-		{Method: "POST", Path: "/admin/templates/preview", Name: "web.template_preview", Public: true, Handler: p(webAdmin, m.templatePreview)},
-		{Method: "GET", Path: "/admin/seals", Name: "web.seals", Public: true, Handler: p(webAdminAud, m.sealsPage)},
-		{Method: "POST", Path: "/admin/seals", Name: "web.seals_post", Public: true, Handler: p(webAdmin, m.sealsPost)},
-		{Method: "GET", Path: "/admin/rounds", Name: "web.rounds", Public: true, Handler: p(webAdminAud, m.roundsPage)},
-		{Method: "POST", Path: "/admin/rounds", Name: "web.rounds_post", Public: true, Handler: p(webAdmin, m.roundsPost)},
-		{Method: "GET", Path: "/admin/audit", Name: "web.audit", Public: true, Handler: p(webAdminAud, m.auditPage)},
 	}
+	for _, p := range m.signedIn() {
+		out = append(out, server.Route{Method: p.method, Path: p.path, Name: p.name, Public: true, Like: p.like,
+			Handler: m.page(p.name, p.like, p.h)})
+	}
+	return out
+}
+
+// webPage is one signed-in page: the API route it is like, and its desk (nil: no narrowing).
+type webPage struct {
+	method, path, name, like string
+	desk                     []certseal.Role
+	h                        http.HandlerFunc
+}
+
+// signedIn returns the signed-in pages.
+func (m *Web) signedIn() []webPage {
+	return []webPage{
+		{"GET", "/", "web.home", sessionPage, nil, m.home},
+		{"POST", "/logout", "web.logout", sessionPage, nil, m.logout},
+		{"GET", "/account", "web.account", sessionPage, nil, m.account},
+		{"POST", "/account", "web.account_post", sessionPage, nil, m.accountPost},
+
+		{"GET", "/issue", "web.issue", "certs.issue", nil, m.issuePage},
+		{"POST", "/issue", "web.issue_post", "certs.issue", nil, m.issuePost},
+		{"GET", "/issue/preview.pdf", "web.issue_preview", "certs.issue", nil, m.issuePreviewPDF},
+		{"GET", "/batch", "web.batch", "batches.create", nil, m.batchPage},
+		{"POST", "/batch", "web.batch_post", "batches.create", nil, m.batchPost},
+		{"GET", "/batch/{id}", "web.batch_view", "batches.create", nil, m.batchStatusPage},
+		{"GET", "/batch/{id}/status", "web.batch_status", "batches.create", nil, m.batchStatus},
+		{"GET", "/batch/{id}/zip", "web.batch_zip", "batches.create", nil, m.batchZIP},
+		{"GET", "/certificates", "web.certs", "certs.list", nil, m.certList},
+		{"GET", "/certificates/{id}", "web.cert", "certs.get", nil, m.certDetail},
+		{"POST", "/certificates/{id}", "web.cert_post", "certs.operate", nil, m.certOperate},
+		{"GET", "/certificates/{id}/certificate.pdf", "web.cert_pdf", "certs.pdf", nil, m.certPDF(false)},
+		{"GET", "/certificates/{id}/print.pdf", "web.cert_print", "certs.print", nil, m.certPDF(true)},
+
+		{"GET", "/stock", "web.stock", "inventory.stock", nil, m.stockPage},
+		{"POST", "/stock", "web.stock_post", "inventory.thresholds.set", deskHolders, m.stockPost},
+		{"GET", "/receipts", "web.receipts", "inventory.movements", nil, m.receiptsPage},
+		{"GET", "/void", "web.void", "inventory.voids", deskCounty, m.voidPage},
+		{"POST", "/void", "web.void_post", "inventory.voids", deskCounty, m.voidPost},
+		{"GET", "/stocktake", "web.stocktake", "inventory.stocktakes.list", nil, m.stocktakePage},
+		{"POST", "/stocktake", "web.stocktake_post", "inventory.stocktakes.create", nil, m.stocktakePost},
+		{"GET", "/demand", "web.demand", "demand.filings.save", nil, m.demandPage},
+		{"POST", "/demand", "web.demand_post", "demand.filings.save", nil, m.demandPost},
+
+		{"GET", "/dept/receive", "web.receive", "inventory.receipts", deskCity, m.receivePage},
+		{"POST", "/dept/receive", "web.receive_post", "inventory.receipts", deskCity, m.receivePost},
+		{"GET", "/dept/distribute", "web.distribute", "inventory.transfers", deskCity, m.distributePage},
+		{"POST", "/dept/distribute", "web.distribute_post", "inventory.transfers", deskCity, m.distributePost},
+		{"GET", "/summary", "web.summary", "demand.summary", nil, m.summaryPage},
+		{"GET", "/exports", "web.exports", "inventory.movements", nil, m.exportsPage},
+		{"GET", "/exports/{file}", "web.export", "inventory.movements", nil, m.export},
+
+		{"GET", "/admin/orgs", "web.orgs", "orgs.list", deskAdmin, m.orgsPage},
+		{"POST", "/admin/orgs", "web.orgs_post", "orgs.create", nil, m.orgsPost},
+		{"GET", "/admin/users", "web.users", "users.list", deskAdmin, m.usersPage},
+		{"POST", "/admin/users", "web.users_post", "users.create", nil, m.usersPost},
+		{"GET", "/admin/catalogue", "web.items", "items.list", deskAdmin, m.itemsPage},
+		{"POST", "/admin/catalogue", "web.items_post", "items.create", nil, m.itemsPost},
+		{"GET", "/admin/types", "web.types", "types.list", deskAdmin, m.typesPage},
+		{"POST", "/admin/types", "web.types_post", "bindings.create", nil, m.typesPost},
+		{"GET", "/admin/templates", "web.templates", "templates.list", deskAdmin, m.templatesPage},
+		{"POST", "/admin/templates/preview", "web.template_preview", "templates.upload", nil, m.templatePreview},
+		{"GET", "/admin/seals", "web.seals", "seals.list", deskAdmin, m.sealsPage},
+		{"POST", "/admin/seals", "web.seals_post", "seals.create", nil, m.sealsPost},
+		{"GET", "/admin/rounds", "web.rounds", "demand.rounds.list", deskAdmin, m.roundsPage},
+		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
+		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
+	}
+}
+
+// webDesks are the pages' desks by page name.
+var webDesks = map[string][]certseal.Role{}
+
+func init() {
+	for _, p := range (&Web{}).signedIn() {
+		webDesks[p.name] = p.desk
+	}
+}
+
+// Allows reports whether role may use the page route rt (one of Routes): any signed-in role
+// for a page with no API counterpart (Like empty), else the roles the API route named by Like
+// allows (looked up in m.API), narrowed to the page's desk. Without m.API no role may use a
+// page that names an API route.
+func (m *Web) Allows(rt server.Route, role certseal.Role) bool {
+	name, like := rt.Name, rt.Like
+	if !slices.Contains(server.AllRoles, role) {
+		return false
+	}
+	if like == sessionPage {
+		return true
+	}
+	if m.API == nil {
+		return false
+	}
+	rt, ok := m.API.Route(like)
+	if !ok || !rt.Allows(role) {
+		return false
+	}
+	desk := webDesks[name]
+	return desk == nil || slices.Contains(desk, role)
 }
 
 // webMenu is one entry of the role's menu.
@@ -248,8 +305,8 @@ var webFuncs = template.FuncMap{
 
 // parsePages parses the layout with each page file: one template set per page.
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFS, "web/layout.html"))
-	names, err := fs.Glob(webFS, "web/*.html")
+	base := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFS, "pages/layout.html"))
+	names, err := fs.Glob(webFS, "pages/*.html")
 	if err != nil {
 		panic(err)
 	}
@@ -274,7 +331,7 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 	v.Now = m.Clock.Now()
 	v.people = &webPeople{ctx: r.Context(), orgs: m.Orgs}
 	if s := webSessionOf(r); s != nil {
-		p := Principal(r)
+		p := server.Principal(r)
 		v.User, v.Org, v.CSRF = p.User, p.Org, s.csrf
 		if v.Flash == "" {
 			v.Flash = m.sessions.takeFlash(s)
@@ -286,8 +343,8 @@ func (m *Web) render(w http.ResponseWriter, r *http.Request, status int, name st
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		m.Log.Error("web page", "page", name, "request_id", RequestID(r.Context()), "err", err)
-		http.Error(w, "内部错误，请联系管理员（请求编号 "+RequestID(r.Context())+"）", http.StatusInternalServerError)
+		m.Log.Error("web page", "page", name, "request_id", server.RequestID(r.Context()), "err", err)
+		http.Error(w, "内部错误，请联系管理员（请求编号 "+server.RequestID(r.Context())+"）", http.StatusInternalServerError)
 		return
 	}
 	webHeaders(w)
@@ -316,14 +373,10 @@ func (m *Web) fail(w http.ResponseWriter, r *http.Request, name string, v *webVi
 			v.ErrorAt = f
 		}
 	} else {
-		m.Log.Error("web", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
-		v.Error += "（请求编号 " + RequestID(r.Context()) + "）"
+		m.Log.Error("web", "request_id", server.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		v.Error += "（请求编号 " + server.RequestID(r.Context()) + "）"
 	}
-	status, ok := statusOf[certseal.ErrorCode(err)]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	m.render(w, r, status, name, v)
+	m.render(w, r, server.HTTPStatus(err), name, v)
 }
 
 // errorPage answers a whole page that only says what went wrong.
@@ -340,7 +393,7 @@ func (m *Web) done(w http.ResponseWriter, r *http.Request, to, flash string) {
 }
 
 func (m *Web) home(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, webHome(Principal(r).User.Role), http.StatusSeeOther)
+	http.Redirect(w, r, webHome(server.Principal(r).User.Role), http.StatusSeeOther)
 }
 
 // webHome is the first page of each role.
@@ -361,13 +414,13 @@ func webHome(role certseal.Role) string {
 var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
 
 func (m *Web) static(w http.ResponseWriter, r *http.Request) {
-	name := Var(r, "file")
+	name := server.Var(r, "file")
 	ct, ok := webStatic[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := webFS.ReadFile("web/" + name)
+	b, err := webFS.ReadFile("pages/" + name)
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -379,7 +432,7 @@ func (m *Web) static(w http.ResponseWriter, r *http.Request) {
 }
 
 // actor returns the signed-in user as the actor of a change.
-func webActor(r *http.Request) certseal.Actor { return Principal(r).Actor() }
+func webActor(r *http.Request) certseal.Actor { return server.Principal(r).Actor() }
 
 // formInt reads a non-negative integer form value; "" is 0.
 func formInt(r *http.Request, name, label string) (int64, error) {

@@ -75,21 +75,25 @@ func qrPlan(v coding.Version, m coding.Mask) (*coding.Plan, error) {
 // with four light modules on a side, and the deviation of the dark share from one half.
 func qrPenalty(c *coding.Code) int {
 	n := c.Size
-	black := func(x, y int) bool { return c.Bitmap[y*c.Stride+x/8]&(1<<uint(7-x&7)) != 0 }
-	score, dark := 0, 0
-	// at returns the module at position i of line l, rows first (vertical false) or columns.
-	line := func(vertical bool, l, i int) bool {
-		if vertical {
-			return black(l, i)
+	// The modules unpacked once, rows first and columns first, so both scans index plainly.
+	var buf [2 * 177 * 177]bool
+	rows, cols := buf[:n*n], buf[n*n:2*n*n]
+	dark := 0
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if c.Bitmap[y*c.Stride+x/8]&(1<<uint(7-x&7)) != 0 {
+				rows[y*n+x], cols[x*n+y] = true, true
+				dark++
+			}
 		}
-		return black(i, l)
 	}
-	finder := []bool{true, false, true, true, true, false, true}
-	for _, vertical := range []bool{false, true} {
+	score := 0
+	for _, grid := range [2][]bool{rows, cols} {
 		for l := 0; l < n; l++ {
+			line := grid[l*n : (l+1)*n]
 			run := 1
 			for i := 1; i <= n; i++ {
-				if i < n && line(vertical, l, i) == line(vertical, l, i-1) {
+				if i < n && line[i] == line[i-1] {
 					run++
 					continue
 				}
@@ -99,37 +103,20 @@ func qrPenalty(c *coding.Code) int {
 				run = 1
 			}
 			for i := 0; i+7 <= n; i++ {
-				match := true
-				for k, b := range finder {
-					if line(vertical, l, i+k) != b {
-						match = false
-						break
-					}
-				}
-				if !match {
+				// 1:1:3:1:1 dark-light-dark-light-dark, with four light modules on one side
+				if !line[i] || line[i+1] || !line[i+2] || !line[i+3] || !line[i+4] || line[i+5] || !line[i+6] {
 					continue
 				}
-				light := func(from, to int) bool {
-					for k := from; k < to; k++ {
-						if k >= 0 && k < n && line(vertical, l, k) {
-							return false
-						}
-					}
-					return true
-				}
-				if light(i-4, i) || light(i+7, i+11) {
+				if qrLight(line, i-4, i) || qrLight(line, i+7, i+11) {
 					score += 40
 				}
 			}
 		}
 	}
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			b := black(x, y)
-			if b {
-				dark++
-			}
-			if x+1 < n && y+1 < n && b == black(x+1, y) && b == black(x, y+1) && b == black(x+1, y+1) {
+	for y := 0; y+1 < n; y++ {
+		for x := 0; x+1 < n; x++ {
+			b := rows[y*n+x]
+			if b == rows[y*n+x+1] && b == rows[(y+1)*n+x] && b == rows[(y+1)*n+x+1] {
 				score += 3
 			}
 		}
@@ -140,6 +127,17 @@ func qrPenalty(c *coding.Code) int {
 		dev = -dev
 	}
 	return score + 10*(dev/5)
+}
+
+// qrLight reports whether the modules of line from from to to (outside the symbol counts as
+// light) are all light.
+func qrLight(line []bool, from, to int) bool {
+	for k := from; k < to; k++ {
+		if k >= 0 && k < len(line) && line[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // qrPath encodes payload (see encodeQR) and returns PDF content-stream operators that fill its

@@ -13,7 +13,6 @@ package templates
 // it fails if this writer's output stops taking the fast path, or if the scanner changes.
 
 import (
-	"compress/zlib"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf16"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // mmToPt converts millimetres to PDF points.

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,47 +29,6 @@ func init() {
 	expect(map[string]string{
 		"batches.create": "BC", "batches.list": "ABCU", "batches.get": "ABCU", "batches.zip": "ABCU",
 	})
-}
-
-// batchColumns are the columns of a batch sheet built from the fixtures: the holder, the
-// template's fields and the validity, without what the service fills in itself.
-var batchColumns = []string{"经营者名称", "统一社会信用代码", "法定代表人（负责人）", "住所", "经营场所", "主体业态", "经营项目",
-	"有效期至", "日常监督管理机构", "日常监督管理人员", "投诉举报电话", "签发人"}
-
-// batchRows returns n rows from the fixtures (repeated), each with its cells in batchColumns
-// order, and, with serials, a last column 印制编号 counting up from first.
-func batchRows(t testing.TB, n int, serialFrom int) [][]string {
-	fs := foodFixtures(t)
-	header := append([]string{}, batchColumns...)
-	if serialFrom > 0 {
-		header = append(header, "印制编号")
-	}
-	rows := [][]string{header}
-	for i := range n {
-		f := fs[i%len(fs)]
-		var row []string
-		for _, c := range batchColumns {
-			row = append(row, f.Fields[c])
-		}
-		if serialFrom > 0 {
-			row = append(row, fmt.Sprintf("SC%08d", serialFrom+i))
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
-
-func csvOf(t testing.TB, rows [][]string, bom bool) []byte {
-	var buf bytes.Buffer
-	if bom {
-		buf.WriteString("\ufeff")
-	}
-	w := csv.NewWriter(&buf)
-	w.WriteAll(rows)
-	if err := w.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func foodMapping(seal string) map[string]any {

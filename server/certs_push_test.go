@@ -120,19 +120,6 @@ func (rc *receiver) subscribe(e *testenv.Env, user string, body map[string]any) 
 	return s.ID
 }
 
-// waitFor polls cond until it holds, failing the test after 60 seconds (a deadline, not a timing
-// assertion).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func fastRetries(e *testenv.Env) {
 	e.App.Push.SetBackoff(func(n int) time.Duration { return time.Duration(n) * 5 * time.Millisecond })
 }

@@ -35,42 +35,6 @@ type fixture = fixtures.Food
 
 func foodFixtures(t testing.TB) []fixture { return fixtures.FoodRecords(t) }
 
-// issueRequest turns a fixture into an issue request for the food licence: the holder from its
-// name and credit code, the validity from 有效期至, and the fields the service fills in itself
-// (issuer, dates, the licence number) left out.
-func issueRequest(f fixture, sealID, serial string) certs.IssueRequest {
-	values := map[string]string{}
-	for k, v := range f.Fields {
-		switch k {
-		case "发证机关", "发证日期", "有效期至", "许可证编号":
-			continue
-		}
-		values[k] = v
-	}
-	to, _ := time.Parse("2006年1月2日", f.Fields["有效期至"])
-	return certs.IssueRequest{TypeCode: demo.TypeFood, ItemCode: "000117001001", SealID: sealID, Serial: serial,
-		Holder: certs.Holder{Name: f.Fields["经营者名称"], Code: f.Fields["统一社会信用代码"], CodeType: certs.CodeUSCC},
-		Values: values, ValidTo: to.Format("2006-01-02")}
-}
-
-// sealOf returns the id of the first seal the user's organisation owns.
-func sealOf(t testing.TB, e *testenv.Env, user string) string {
-	t.Helper()
-	var l struct{ Items []struct{ ID string } }
-	e.Must(200, "GET", "/api/v1/seals", user, nil).Decode(t, &l)
-	if len(l.Items) == 0 {
-		t.Fatalf("%s's organisation has no seal", user)
-	}
-	return l.Items[0].ID
-}
-
-func issue(t testing.TB, e *testenv.Env, user string, req certs.IssueRequest) certs.Certificate {
-	t.Helper()
-	var c certs.Certificate
-	e.Must(201, "POST", "/api/v1/certificates", user, req).Decode(t, &c)
-	return c
-}
-
 func pdfsig(t testing.TB, pdf []byte) string {
 	t.Helper()
 	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
@@ -479,3 +443,14 @@ func zbarPDF(t *testing.T, pdf []byte, dpi string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// The shared request and sheet helpers of the end-to-end tests (cmd/app/testenv).
+var (
+	issueRequest = testenv.IssueRequest
+	sealOf       = testenv.SealOf
+	issue        = testenv.Issue
+	batchRows    = testenv.BatchRows
+	csvOf        = testenv.CSV
+	waitFor      = testenv.WaitFor
+	pdfText      = testenv.PDFText
+)

@@ -3,14 +3,10 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"certseal/cmd/app/testenv"
-	"certseal/internal/fixtures"
 	"certseal/templates"
 )
 
@@ -164,20 +160,4 @@ func TestTemplatePreview(t *testing.T) {
 	e.Must(400, "POST", "/api/v1/templates/"+id+"/preview", "admin", map[string]any{"mode": "overlay", "offset_x_mm": 31})
 	e.Must(404, "POST", "/api/v1/templates/"+id+"/preview", "admin", map[string]any{"version": 7})
 	e.Must(403, "POST", "/api/v1/templates/"+id+"/preview", "auditor", map[string]any{})
-}
-
-// pdfText returns the text pdftotext finds in pdf, or "" (with a log line) when pdftotext is
-// not installed.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin := fixtures.NeedTool(t, "pdftotext", "poppler-utils")
-	p := filepath.Join(t.TempDir(), "p.pdf")
-	if err := os.WriteFile(p, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-enc", "UTF-8", p, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
 }

@@ -3,10 +3,6 @@ package seals_test
 import (
 	"bytes"
 	"image"
-	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"certseal/internal/fixtures"
@@ -37,24 +33,11 @@ func TestSealInkShowsTextThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, after := render150(t, b.Bytes()), render150(t, signed)
+	before, after := fixtures.RenderPage(t, b.Bytes(), 150), fixtures.RenderPage(t, signed, 150)
 	k := 150 / 72.0
 	h := before.Bounds().Dy()
-	var dark, keptDark, red int
-	for y := int(float64(h) - 200*k); y < int(float64(h)-80*k); y++ {
-		for x := int(380 * k); x < int(500*k); x++ {
-			r0, g0, b0, _ := before.At(x, y).RGBA()
-			r1, g1, b1, _ := after.At(x, y).RGBA()
-			if r0 < 0x3000 && g0 < 0x3000 && b0 < 0x3000 {
-				dark++
-				if r1 < 0x4000 && g1 < 0x3000 && b1 < 0x3000 {
-					keptDark++
-				}
-			} else if r0 > 0xf000 && g0 > 0xf000 && r1 > 0xb000 && g1 < 0x6000 && b1 < 0x6000 {
-				red++
-			}
-		}
-	}
+	ink := fixtures.SealInk(before, after, image.Rect(int(380*k), int(float64(h)-200*k), int(500*k), int(float64(h)-80*k)), nil)
+	dark, keptDark, red := ink.Dark, ink.KeptDark, ink.Red
 	if dark < 500 {
 		t.Fatalf("only %d dark pixels under the seal before signing: the test page is wrong", dark)
 	}
@@ -64,26 +47,4 @@ func TestSealInkShowsTextThrough(t *testing.T) {
 	if red < 2000 {
 		t.Errorf("only %d seal-red pixels where there is no text under the seal", red)
 	}
-}
-
-// render150 renders the first page of pdf with pdftoppm at 150 dpi.
-func render150(t *testing.T, pdf []byte) image.Image {
-	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(file, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pdftoppm", "-png", "-r", "150", "-singlefile", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "page.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }

@@ -7,7 +7,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -36,7 +35,7 @@ func TestIssuedSealShowsTextThrough(t *testing.T) {
 	if end < 0 {
 		t.Fatal("no end-of-file marker in the PDF")
 	}
-	before, after := renderPage(t, signed[:end+6], "150"), renderPage(t, signed, "150")
+	before, after := fixtures.RenderPage(t, signed[:end+6], 150), fixtures.RenderPage(t, signed, 150)
 
 	var tpl *templates.Template
 	for _, b := range templates.Builtin() {
@@ -50,25 +49,9 @@ func TestIssuedSealShowsTextThrough(t *testing.T) {
 	sp := tpl.Seal()
 	px := 150 / 25.4
 	cx, cy, r := sp.X*px, sp.Y*px, (sp.Diameter/2-1)*px
-	var dark, keptDark, red int
-	for y := int(cy - r); y <= int(cy+r); y++ {
-		for x := int(cx - r); x <= int(cx+r); x++ {
-			if math.Hypot(float64(x)-cx, float64(y)-cy) > r {
-				continue
-			}
-			r0, g0, b0, _ := before.At(x, y).RGBA()
-			r1, g1, b1, _ := after.At(x, y).RGBA()
-			switch {
-			case r0 < 0x3000 && g0 < 0x3000 && b0 < 0x3000:
-				dark++
-				if r1 < 0x4000 && g1 < 0x3000 && b1 < 0x3000 {
-					keptDark++
-				}
-			case r0 > 0xf000 && g0 > 0xf000 && b0 > 0xf000 && r1 > 0xb000 && g1 < 0x6000 && b1 < 0x6000:
-				red++
-			}
-		}
-	}
+	ink := fixtures.SealInk(before, after, image.Rect(int(cx-r), int(cy-r), int(cx+r)+1, int(cy+r)+1),
+		func(x, y int) bool { return math.Hypot(float64(x)-cx, float64(y)-cy) <= r })
+	dark, keptDark, red := ink.Dark, ink.KeptDark, ink.Red
 	if dark < 300 {
 		t.Fatalf("only %d black pixels under the seal before signing: the issuer and date are not under it", dark)
 	}
@@ -83,34 +66,12 @@ func TestIssuedSealShowsTextThrough(t *testing.T) {
 		d := sp.Diameter * px
 		crop(t, after, image.Rect(int(cx-d*0.9), int(cy-d*0.75), int(cx+d*0.75), int(cy+d*0.75)), filepath.Join("..", "docs", "certificate-seal-over-date.png"))
 		q := tpl.QR
-		qr := renderPage(t, signed, "120")
+		qr := fixtures.RenderPage(t, signed, 120)
 		k := 120 / 25.4
 		crop(t, qr, image.Rect(int((q.X-2)*k), int((q.Y-2)*k), int((q.X+q.Size+22)*k), int((q.Y+q.Size+2)*k)), filepath.Join("..", "docs", "certificate-qr.png"))
-		full := renderPage(t, signed, "100")
+		full := fixtures.RenderPage(t, signed, 100)
 		crop(t, full, full.Bounds(), filepath.Join("..", "docs", "certificate-food-licence.png"))
 	}
-}
-
-// renderPage renders the first page of pdf with pdftoppm at dpi.
-func renderPage(t *testing.T, pdf []byte, dpi string) image.Image {
-	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "c.pdf")
-	if err := os.WriteFile(file, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pdftoppm", "-png", "-r", dpi, "-singlefile", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, out)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "page.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // crop writes the part r of img to file as a PNG.

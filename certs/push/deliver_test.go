@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"certseal"
-	"certseal/certs"
 	"certseal/certs/push"
 	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
@@ -59,24 +58,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // issueOne issues a food licence over HTTP, which appends one event to the outbox.
 func issueOne(t *testing.T, e *testenv.Env) {
 	t.Helper()
-	var seals struct{ Items []struct{ ID string } }
-	e.Must(200, "GET", "/api/v1/seals", "lizhou-clerk", nil).Decode(t, &seals)
-	if len(seals.Items) == 0 {
-		t.Fatal("the clerk's bureau has no seal")
-	}
 	f := fixtures.FoodRecords(t)[0]
-	values := map[string]string{}
-	for k, v := range f.Fields {
-		switch k {
-		case "发证机关", "发证日期", "有效期至", "许可证编号":
-			continue
-		}
-		values[k] = v
-	}
-	to, _ := time.Parse("2006年1月2日", f.Fields["有效期至"])
-	e.Must(201, "POST", "/api/v1/certificates", "lizhou-clerk", certs.IssueRequest{TypeCode: demo.TypeFood, ItemCode: "000117001001",
-		SealID: seals.Items[0].ID, Serial: "SC00000001", Values: values, ValidTo: to.Format("2006-01-02"),
-		Holder: certs.Holder{Name: f.Fields["经营者名称"], Code: f.Fields["统一社会信用代码"], CodeType: certs.CodeUSCC}})
+	testenv.Issue(t, e, "lizhou-clerk", testenv.IssueRequest(f, testenv.SealOf(t, e, "lizhou-clerk"), "SC00000001"))
 }
 
 // TestBackoffOnFakeClock drives a failing delivery's back-off on the service's fake clock,

@@ -22,19 +22,7 @@ const (
 
 // GetTx returns the certificate with the given id inside tx, or an *certseal.Error (ENotFound).
 func GetTx(tx *store.Tx, id string) (Certificate, error) {
-	var c Certificate
-	k, ok := store.IDKey(id)
-	if ok {
-		found, err := tx.GetJSON(bucketRecords, k, &c)
-		if err != nil {
-			return c, err
-		}
-		ok = found
-	}
-	if !ok {
-		return c, certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
-	}
-	return c, nil
+	return store.GetByID[Certificate](tx, bucketRecords, id, "证照")
 }
 
 // LookupTx finds a certificate by its identifier, its licence number (the newest version) or

@@ -427,19 +427,7 @@ func DecodeSecret(s string) ([]byte, error) {
 }
 
 func getSubTx(tx *store.Tx, id string) (Subscription, error) {
-	var s Subscription
-	k, ok := subKey(id)
-	if ok {
-		found, err := tx.GetJSON(bucketPushSubs, k, &s)
-		if err != nil {
-			return s, err
-		}
-		ok = found
-	}
-	if !ok {
-		return s, certseal.Errorf(certseal.ENotFound, "推送订阅 %q 不存在", id)
-	}
-	return s, nil
+	return store.GetByID[Subscription](tx, bucketPushSubs, id, "推送订阅")
 }
 
 func getCursorTx(tx *store.Tx, id string) (pushCursor, error) {

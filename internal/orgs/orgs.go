@@ -39,26 +39,9 @@ type Service struct {
 	hashHook     func(dummy, enter bool) // tests count password checks with it
 }
 
-// byID reads the record with a numeric id from bucket b; what names it in the ENotFound message.
-func byID[T any](tx *store.Tx, b store.Bucket, id, what string) (T, error) {
-	var v T
-	k, ok := store.IDKey(id)
-	if ok {
-		found, err := tx.GetJSON(b, k, &v)
-		if err != nil {
-			return v, err
-		}
-		ok = found
-	}
-	if !ok {
-		return v, certseal.Errorf(certseal.ENotFound, "%s %q 不存在", what, id)
-	}
-	return v, nil
-}
-
 // Get returns the organisation with the given id, or an *Error with code ENotFound.
 func Get(tx *store.Tx, id string) (certseal.Org, error) {
-	return byID[certseal.Org](tx, bucketOrgs, id, "机构")
+	return store.GetByID[certseal.Org](tx, bucketOrgs, id, "机构")
 }
 
 // ByUSCC returns the organisation with the given USCC, or an *Error with code ENotFound.

@@ -21,7 +21,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // GetUser returns the user with the given id inside tx, or an *Error with code ENotFound.
 func GetUser(tx *store.Tx, id string) (certseal.User, error) {
-	return byID[certseal.User](tx, bucketUsers, id, "用户")
+	return store.GetByID[certseal.User](tx, bucketUsers, id, "用户")
 }
 
 // UserByName returns the user with the given username inside tx, or an *Error with code
@@ -207,7 +207,7 @@ func CreateTokenTx(tx *store.Tx, now time.Time, actor certseal.Actor, userID, na
 }
 
 func getToken(tx *store.Tx, id string) (tokenRecord, error) {
-	return byID[tokenRecord](tx, bucketTokens, id, "令牌")
+	return store.GetByID[tokenRecord](tx, bucketTokens, id, "令牌")
 }
 
 // ListTokens returns the tokens of one user (every user's when userID is ""), oldest first.

@@ -11,6 +11,7 @@ package store
 
 import (
 	"bytes"
+	"certseal"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -522,6 +523,25 @@ func IDKey(id string) ([]byte, bool) {
 		return nil, false
 	}
 	return U64(n), true
+}
+
+// GetByID reads the JSON record with the decimal id id from bucket b. It returns an
+// *certseal.Error (ENotFound) naming what ("证照 \"7\" 不存在") when id is not a record id or
+// no record has it, and the store's error when reading fails.
+func GetByID[T any](tx *Tx, b Bucket, id, what string) (T, error) {
+	var v T
+	k, ok := IDKey(id)
+	if ok {
+		found, err := tx.GetJSON(b, k, &v)
+		if err != nil {
+			return v, err
+		}
+		ok = found
+	}
+	if !ok {
+		return v, certseal.Errorf(certseal.ENotFound, "%s %q 不存在", what, id)
+	}
+	return v, nil
 }
 
 // U64 returns n as 8 big-endian bytes, so that numeric keys sort in order.

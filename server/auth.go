@@ -69,9 +69,7 @@ func (s *Server) authorize(rt Route) http.Handler {
 			writeError(w, r, certseal.Errorf(certseal.EForbidden, "角色“%s”无权执行此操作", p.User.Role.Label()))
 			return
 		}
-		if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
-			who.username = p.User.Username
-		}
+		noteWho(r, p)
 		ctx := context.WithValue(r.Context(), keyPrincipal, &p)
 		rt.Handler(w, r.WithContext(ctx))
 	})

@@ -61,6 +61,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Error.Code, body.Error.Message = certseal.EInternal, "内部错误，请联系管理员并提供请求编号 "+id
 	}
 	body.Error.RequestID = id
+	noteCode(r, body.Error.Code)
 	status, ok := statusOf[body.Error.Code]
 	if !ok {
 		status = http.StatusInternalServerError

@@ -54,6 +54,9 @@ type Server struct {
 	// Auth limits token creation per client address (zero fields: the defaults).
 	Auth       AuthLimits
 	tokenLimit authLimiter
+	// Metrics, when set (cmd/app sets it), serves /metrics and records every request by its
+	// route pattern (metrics.go).
+	Metrics *Metrics
 
 	ready   atomic.Bool
 	touches chan string
@@ -105,6 +108,10 @@ func (s *Server) Handler() http.Handler {
 		if !rt.Public {
 			h = s.authorize(rt)
 		}
+		if rt.Name == metricsRoute {
+			h = s.allowMetrics(h)
+		}
+		h = withRoutePattern(rt.Path, h)
 		r.Handle(rt.Path, h).Methods(rt.Method).Name(rt.Name)
 	}
 	return s.withRequestLog(withDeadline(r))
@@ -112,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 
 // AllRoutes returns the server's own routes followed by those of its modules.
 func (s *Server) AllRoutes() []Route {
-	rs := s.coreRoutes()
+	rs := append(s.coreRoutes(), s.metricsRoutes()...)
 	for _, m := range s.Extra {
 		rs = append(rs, m.Routes()...)
 	}
@@ -188,8 +195,37 @@ const (
 	keyWho
 )
 
-// whoBox carries the authenticated username back out to the request log.
-type whoBox struct{ username string }
+// whoBox carries what the handlers learn back out to the request log and the metrics: the
+// authenticated user and organisation, the matched route pattern and the error code answered.
+type whoBox struct {
+	username, userID, orgID string
+	route                   string // the mux path template ("" when no route matched)
+	code                    string // the error code of an error answer
+}
+
+// noteWho names p's user and organisation in the request log.
+func noteWho(r *http.Request, p orgs.Principal) {
+	if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
+		who.username, who.userID, who.orgID = p.User.Username, p.User.ID, p.Org.ID
+	}
+}
+
+// noteCode records the error code of the answer for the request log and the metrics.
+func noteCode(r *http.Request, code string) {
+	if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
+		who.code = code
+	}
+}
+
+// withRoutePattern records the route's path template for the request log and the metrics.
+func withRoutePattern(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
+			who.route = pattern
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func newRequestID() string {
 	var b [8]byte
@@ -244,8 +280,17 @@ func (s *Server) withRequestLog(h http.Handler) http.Handler {
 					writeError(sw, r.WithContext(ctx), certseal.Errorf(certseal.EInternal, "内部错误"))
 				}
 			}
-			s.Log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "user", who.username)
+			d := time.Since(start)
+			route := who.route
+			if route == "" {
+				route = unmatchedRoute
+			}
+			s.Log.Info("request", "request_id", id, "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "user", who.username,
+				"user_id", who.userID, "org_id", who.orgID)
+			if s.Metrics != nil {
+				s.Metrics.observe(who.route, r.Method, sw.status, who.code, d)
+			}
 		}()
 		h.ServeHTTP(sw, r.WithContext(ctx))
 	})

@@ -24,9 +24,7 @@ type NotFoundPager interface {
 // WithPrincipal returns r carrying p as its authenticated caller (read by Principal), and names
 // p's user in the request log; the web pages call it for a request with a valid session.
 func WithPrincipal(r *http.Request, p orgs.Principal) *http.Request {
-	if who, ok := r.Context().Value(keyWho).(*whoBox); ok {
-		who.username = p.User.Username
-	}
+	noteWho(r, p)
 	return r.WithContext(context.WithValue(r.Context(), keyPrincipal, &p))
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	MasterKey string
 	// GC tunes the garbage collector when Open runs (zero fields: as the runtime has it).
 	GC GC
+	// MetricsAllow is a comma-separated list of CIDR ranges and addresses that may read
+	// /metrics without a token (else the administrator's token is needed).
+	MetricsAllow string
 }
 
 // DBPath returns the database file inside the data directory.
@@ -80,6 +83,8 @@ type App struct {
 	Push      *push.Pusher       // the result push (审批结果推送)
 	Web       *web.Web           // the web pages
 	Server    *server.Server
+	// Metrics is the Prometheus registry behind /metrics (cmd/app/metrics.go).
+	Metrics *server.Metrics
 
 	// DemoPasswords holds the passwords generated for the demo users when this App loaded the
 	// demo data with Config.Demo set (`certseal serve -demo`), by username; nil otherwise. They
@@ -163,7 +168,7 @@ func (a *App) wire() error {
 		a.Web,
 	}
 	a.Web.API = a.Server // the pages take their roles from the API's role table
-	return nil
+	return a.wireMetrics()
 }
 
 // start runs the background work until Close: the hourly expiry sweep, the batch runner

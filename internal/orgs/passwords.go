@@ -162,7 +162,7 @@ func putPassword(tx *store.Tx, userID string, rec passwordRecord) error {
 }
 
 // SetPassword sets a user's password; only an administrator may (or the system actor, for the
-// demo data). The user is unlocked, and must change the password at the next sign-in unless it
+// demo data). The user is unlocked, their web sessions end, and they must change the password at the next sign-in unless it
 // is their own. It returns an *Error: EForbidden for another role, ENotFound for an unknown
 // user, EInvalid for a password that breaks the rules (CheckPasswordRule).
 func (s *Service) SetPassword(ctx context.Context, actor certseal.Actor, userID, password string) error {
@@ -186,11 +186,16 @@ func (s *Service) SetPassword(ctx context.Context, actor certseal.Actor, userID,
 		if err := putPassword(tx, u.ID, rec); err != nil {
 			return err
 		}
-		return audit.Append(tx, now, actor, "user.password_set", "user/"+u.ID, map[string]any{"username": u.Username, "must_change": rec.MustChange})
+		ended, err := endUserSessionsTx(tx, u.ID) // signed in with the old password
+		if err != nil {
+			return err
+		}
+		return audit.Append(tx, now, actor, "user.password_set", "user/"+u.ID, map[string]any{"username": u.Username, "must_change": rec.MustChange, "sessions_ended": ended})
 	})
 }
 
-// ChangePassword changes the actor's own password after checking the old one. A wrong old
+// ChangePassword changes the actor's own password after checking the old one, and ends every
+// web session of the user (the web page signs the browser that changed it in again). A wrong old
 // password counts as a failed sign-in (from the address "account:<user id>"). It returns an
 // *Error: EUnauthorized for a wrong old password or while the user is locked out, ERateLimited
 // when the server is too busy to check, EInvalid when the new password breaks the rules or
@@ -222,7 +227,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor certseal.Actor, oldP
 		if err := putPassword(tx, u.ID, rec); err != nil {
 			return err
 		}
-		return audit.Append(tx, now, actor, "user.password_change", "user/"+u.ID, nil)
+		ended, err := endUserSessionsTx(tx, u.ID) // every browser signed in with the old password
+		if err != nil {
+			return err
+		}
+		return audit.Append(tx, now, actor, "user.password_change", "user/"+u.ID, map[string]any{"sessions_ended": ended})
 	})
 }
 

@@ -112,7 +112,8 @@ func (s *Service) GetUser(ctx context.Context, id string) (certseal.User, error)
 	return u, err
 }
 
-// SetUserDisabled disables or re-enables a user; a disabled user's tokens stop working. It
+// SetUserDisabled disables or re-enables a user; a disabled user's tokens stop working and
+// their web sessions end. It
 // returns an *Error with code ENotFound for an unknown user.
 func (s *Service) SetUserDisabled(ctx context.Context, actor certseal.Actor, id string, disabled bool) (certseal.User, error) {
 	var u certseal.User
@@ -130,10 +131,16 @@ func (s *Service) SetUserDisabled(ctx context.Context, actor certseal.Actor, id 
 			return err
 		}
 		action := "user.enable"
+		var detail map[string]any
 		if disabled {
 			action = "user.disable"
+			ended, err := endUserSessionsTx(tx, u.ID)
+			if err != nil {
+				return err
+			}
+			detail = map[string]any{"sessions_ended": ended}
 		}
-		return audit.Append(tx, s.Clock.Now(), actor, action, "user/"+u.ID, nil)
+		return audit.Append(tx, s.Clock.Now(), actor, action, "user/"+u.ID, detail)
 	})
 	return u, err
 }

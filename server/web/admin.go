@@ -132,8 +132,7 @@ func (m *Web) usersPost(w http.ResponseWriter, r *http.Request) {
 			err = m.Orgs.SetPassword(ctx, actor, id, pw)
 		}
 		if err == nil {
-			u, _ := m.Orgs.GetUser(ctx, id)
-			m.sessions.deleteUser(id, nil)
+			u, _ := m.Orgs.GetUser(ctx, id) // SetPassword ended the user's sessions
 			msg = "已为 " + u.Username + " 设置密码，用户首次登录后须修改。"
 			if generated {
 				msg = "已为 " + u.Username + " 生成初始密码：" + pw + " （只显示这一次，请当面或通过安全渠道告知本人）"
@@ -143,10 +142,8 @@ func (m *Web) usersPost(w http.ResponseWriter, r *http.Request) {
 		var u certseal.User
 		if u, err = m.Orgs.SetUserDisabled(ctx, actor, id, r.FormValue("action") == "disable"); err == nil {
 			msg = "已停用 " + u.Username + "。"
-			if !u.Disabled {
+			if !u.Disabled { // disabling ended the user's sessions
 				msg = "已启用 " + u.Username + "。"
-			} else {
-				m.sessions.deleteUser(id, nil)
 			}
 		}
 	default:

@@ -1,7 +1,13 @@
 package web
 
 import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+
 	"certseal"
+	"certseal/internal/orgs"
+	"certseal/internal/store"
 	"certseal/server"
 )
 
@@ -11,9 +17,17 @@ var SafeNext = safeNext
 // SessionTable exposes the web session table to the external tests.
 type SessionTable struct{ s *webSessions }
 
-// NewSessionTable returns a session table with the given limits (0: the defaults).
-func NewSessionTable(clock certseal.Clock, perUser, max int) *SessionTable {
-	return &SessionTable{s: newWebSessions(clock, server.AuthLimits{SessionsPerUser: perUser, MaxSessions: max})}
+// NewSessionTable returns a session table with the given limits (0: the defaults) over a new
+// store in t's temporary directory.
+func NewSessionTable(t testing.TB, clock certseal.Clock, perUser, max int) *SessionTable {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), &store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o := &orgs.Service{DB: db, Clock: clock}
+	return &SessionTable{s: newWebSessions(o, server.AuthLimits{SessionsPerUser: perUser, MaxSessions: max}, slog.Default())}
 }
 
 // Login starts a session for the user and returns its cookie value.

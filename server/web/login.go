@@ -103,6 +103,16 @@ func (m *Web) accountPost(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "account", v, err)
 		return
 	}
-	m.sessions.deleteUser(sess.userID, sess) // other browsers signed in with the old password
-	m.done(w, r, "/account", "密码已修改。")
+	// The change ended every session of the user (other browsers signed in with the old
+	// password); this browser gets a new one.
+	m.sessions.dropExtra(sess.key)
+	id, err := m.sessions.create(sess.userID)
+	if err != nil {
+		setCookie(w, r, webCookie, "", -1)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	setCookie(w, r, webCookie, id, 0)
+	m.sessions.setFlash(&webSession{key: orgs.SessionKey(id)}, "密码已修改。")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }

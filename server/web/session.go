@@ -8,26 +8,27 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
-	"certseal"
+	"certseal/internal/orgs"
 	"certseal/server"
 )
 
 // The session and CSRF layer of the web pages, in this one file: sessions, the page wrapper
 // that checks the session, the role and the CSRF token, and the pre-login CSRF tokens. The
-// cookie holds 32 random bytes; the server keeps only their SHA-256, with the user, a
-// per-session CSRF token and the times. Sessions live in memory: a restart signs everyone out,
-// which suits one binary on an intranet. Each user holds at most AuthLimits.SessionsPerUser
-// sessions (a new sign-in ends that user's oldest), and the server at most
-// AuthLimits.MaxSessions: when it is full of live sessions a new sign-in is refused, so that
-// nobody can sign other users out by signing in many times.
+// cookie holds 32 random bytes; the store keeps only their SHA-256, with the user, a
+// per-session CSRF token and the times (orgs.CreateSession), so a restart signs no one out.
+// Each user holds at most AuthLimits.SessionsPerUser sessions (a new sign-in ends that user's
+// oldest), and the server at most AuthLimits.MaxSessions: when it is full of live sessions a
+// new sign-in is refused, so that nobody can sign other users out by signing in many times. A
+// password change or set and a disabled user end the user's sessions in the same transaction
+// (package orgs). Only the flash message and the clerk's last preview are kept in memory.
 const (
 	webCookie    = "certseal_session"
 	webPreCookie = "certseal_pre" // binds the CSRF token of the forms shown before signing in
@@ -38,30 +39,33 @@ const (
 	webCSRFHeader = "X-CSRF-Token"
 )
 
+// webSession is a live session as a request sees it.
 type webSession struct {
-	key     [32]byte // SHA-256 of the cookie value
-	userID  string
-	csrf    string
-	created time.Time
-	seen    time.Time
+	key    [32]byte // SHA-256 of the cookie value
+	userID string
+	csrf   string
+}
+
+// webExtra is what a session holds in memory only: lost at a restart, which costs nothing.
+type webExtra struct {
 	flash   string
 	preview []byte // the clerk's last issue preview
 }
 
 type webSessions struct {
-	mu      sync.Mutex
-	m       map[[32]byte]*webSession
-	byUser  map[string][]*webSession // each user's sessions, oldest first
-	clock   certseal.Clock
-	key     [32]byte // HMAC key of the pre-login CSRF tokens
-	perUser int
-	max     int
+	orgs   *orgs.Service
+	limits orgs.SessionLimits
+	log    *slog.Logger
+	key    [32]byte // HMAC key of the pre-login CSRF tokens
+
+	mu    sync.Mutex
+	extra map[[32]byte]*webExtra
 }
 
-func newWebSessions(clock certseal.Clock, l server.AuthLimits) *webSessions {
+func newWebSessions(o *orgs.Service, l server.AuthLimits, log *slog.Logger) *webSessions {
 	l = l.WithDefaults()
-	s := &webSessions{m: map[[32]byte]*webSession{}, byUser: map[string][]*webSession{}, clock: clock,
-		perUser: l.SessionsPerUser, max: l.MaxSessions}
+	s := &webSessions{orgs: o, log: log, extra: map[[32]byte]*webExtra{},
+		limits: orgs.SessionLimits{PerUser: l.SessionsPerUser, Max: l.MaxSessions, Idle: webIdle, MaxAge: webMaxAge}}
 	rand.Read(s.key[:])
 	return s
 }
@@ -72,119 +76,87 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// drop removes a session; s.mu is held.
-func (s *webSessions) drop(v *webSession) {
-	delete(s.m, v.key)
-	us := slices.DeleteFunc(s.byUser[v.userID], func(o *webSession) bool { return o == v })
-	if len(us) == 0 {
-		delete(s.byUser, v.userID)
-	} else {
-		s.byUser[v.userID] = us
-	}
-}
-
 // create starts a session for the user and returns the cookie value. A user at
 // SessionsPerUser loses their own oldest session. It returns an *Error (EUnavailable) when the
-// server holds MaxSessions live sessions of other users; no other user's session is ended.
+// server holds MaxSessions live sessions; no other user's session is ended.
 func (s *webSessions) create(userID string) (string, error) {
-	id := randomToken()
-	now := s.clock.Now()
-	sess := &webSession{key: sha256.Sum256([]byte(id)), userID: userID, csrf: randomToken(), created: now, seen: now}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range slices.Clone(s.byUser[userID]) {
-		if s.expired(v, now) {
-			s.drop(v)
-		}
-	}
-	if us := s.byUser[userID]; len(us) >= s.perUser {
-		for _, v := range us[:len(us)-s.perUser+1] {
-			s.drop(v)
-		}
-	}
-	if len(s.m) >= s.max {
-		for _, v := range s.m {
-			if s.expired(v, now) {
-				s.drop(v)
-			}
-		}
-		if len(s.m) >= s.max {
-			return "", certseal.Errorf(certseal.EUnavailable, "同时登录的会话已达上限（%d个），暂时无法登录，请稍后再试或联系管理员", s.max)
-		}
-	}
-	s.m[sess.key] = sess
-	s.byUser[userID] = append(s.byUser[userID], sess)
-	return id, nil
+	id, _, err := s.orgs.CreateSession(context.Background(), userID, s.limits)
+	return id, err
 }
 
-func (s *webSessions) expired(v *webSession, now time.Time) bool {
-	return now.Sub(v.seen) > webIdle || now.Sub(v.created) > webMaxAge
-}
-
-// get returns the session of the cookie value, or nil, and touches it.
+// get returns the live session of the cookie value, or nil (also when the store fails, which
+// is logged).
 func (s *webSessions) get(id string) *webSession {
-	if id == "" || len(id) > 100 {
+	v, ok, err := s.orgs.Session(context.Background(), id, s.limits)
+	if err != nil {
+		s.log.Error("web session", "err", err)
+	}
+	if err != nil || !ok {
+		if id != "" {
+			s.dropExtra(orgs.SessionKey(id))
+		}
 		return nil
 	}
-	k := sha256.Sum256([]byte(id))
-	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[k]
-	if !ok {
-		return nil
-	}
-	if s.expired(v, now) {
-		s.drop(v)
-		return nil
-	}
-	v.seen = now
-	return v
+	return &webSession{key: v.Key, userID: v.UserID, csrf: v.CSRF}
 }
 
 func (s *webSessions) delete(v *webSession) {
-	s.mu.Lock()
-	if s.m[v.key] == v {
-		s.drop(v)
+	if v == nil {
+		return
 	}
+	if err := s.orgs.EndSession(context.Background(), v.key); err != nil {
+		s.log.Error("web session end", "err", err)
+	}
+	s.dropExtra(v.key)
+}
+
+func (s *webSessions) dropExtra(k [32]byte) {
+	s.mu.Lock()
+	delete(s.extra, k)
 	s.mu.Unlock()
 }
 
-// deleteUser ends every session of a user (after a password change by an administrator).
-func (s *webSessions) deleteUser(userID string, except *webSession) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range slices.Clone(s.byUser[userID]) {
-		if v != except {
-			s.drop(v)
-		}
+// extraOf returns the in-memory part of a session; s.mu is held.
+func (s *webSessions) extraOf(v *webSession) *webExtra {
+	x := s.extra[v.key]
+	if x == nil {
+		x = &webExtra{}
+		s.extra[v.key] = x
 	}
+	return x
 }
 
 func (s *webSessions) setFlash(v *webSession, msg string) {
 	s.mu.Lock()
-	v.flash = msg
+	s.extraOf(v).flash = msg
 	s.mu.Unlock()
 }
 
 func (s *webSessions) takeFlash(v *webSession) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := v.flash
-	v.flash = ""
+	x := s.extra[v.key]
+	if x == nil {
+		return ""
+	}
+	f := x.flash
+	x.flash = ""
 	return f
 }
 
 func (s *webSessions) setPreview(v *webSession, pdf []byte) {
 	s.mu.Lock()
-	v.preview = pdf
+	s.extraOf(v).preview = pdf
 	s.mu.Unlock()
 }
 
 func (s *webSessions) takePreview(v *webSession) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return v.preview
+	if x := s.extra[v.key]; x != nil {
+		return x.preview
+	}
+	return nil
 }
 
 // preToken returns the CSRF token of the pre-login forms for the pre-session cookie value.

@@ -82,7 +82,7 @@ func NewWeb(w Web) *Web {
 	if m.Log == nil {
 		m.Log = slog.Default()
 	}
-	m.sessions = newWebSessions(m.Clock, m.Auth)
+	m.sessions = newWebSessions(m.Orgs, m.Auth, m.Log)
 	m.login = m.Auth.Limiter()
 	m.pages = parsePages()
 	m.verify = server.NewRateLimiter(5, 30)

@@ -81,7 +81,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body := map[string]any{"status": "ready"}
+	if len(s.ReadyDetail) > 0 {
+		detail := map[string]any{}
+		for _, f := range s.ReadyDetail {
+			name, d := f()
+			detail[name] = d
+		}
+		body["detail"] = detail
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {

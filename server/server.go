@@ -57,6 +57,9 @@ type Server struct {
 	// Metrics, when set (cmd/app sets it), serves /metrics and records every request by its
 	// route pattern (metrics.go).
 	Metrics *Metrics
+	// ReadyDetail adds named entries to the answer of /readyz (the scheduled backups' last
+	// success, say); each is called at every request.
+	ReadyDetail []func() (name string, detail any)
 
 	ready   atomic.Bool
 	touches chan string
@@ -139,8 +142,8 @@ func (s *Server) Route(name string) (Route, bool) {
 	return rt, ok
 }
 
-// Run serves on ln until ctx is cancelled, then shuts down gracefully, waiting up to 15s for
-// requests in flight. It returns the listener's error, or nil after a clean shutdown.
+// Run serves on ln (HTTPS when srv.TLSConfig is set) until ctx is cancelled, then shuts down
+// gracefully, waiting up to 15s for requests in flight. It returns the listener's error, or nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	srv.Handler = s.Handler()
 	if srv.ReadHeaderTimeout == 0 {
@@ -158,7 +161,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, srv *http.Server) err
 	done := make(chan struct{})
 	go s.touchLoop(done)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil { // HTTPS (HTTP/2 and 1.1) with the certificate of TLSConfig
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		close(done)

@@ -53,6 +53,8 @@ type Config struct {
 	// MetricsAllow is a comma-separated list of CIDR ranges and addresses that may read
 	// /metrics without a token (else the administrator's token is needed).
 	MetricsAllow string
+	// LogLevel is the lowest level logged (the zero value: info).
+	LogLevel slog.Level
 }
 
 // DBPath returns the database file inside the data directory.
@@ -111,7 +113,7 @@ func Open(c Config) (*App, error) {
 	if clock == nil {
 		clock = certseal.SystemClock{}
 	}
-	log := slog.New(slog.NewJSONHandler(c.Log, nil))
+	log := slog.New(slog.NewJSONHandler(c.Log, &slog.HandlerOptions{Level: c.LogLevel}))
 	a := &App{Config: c, DB: db, Clock: clock, Log: log}
 	if err := a.wire(); err != nil {
 		db.Close()

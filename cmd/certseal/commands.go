@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,21 +21,67 @@ import (
 	"certseal/inventory"
 )
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c app.Config
-	fs := newFlags("serve", stderr, &c)
-	fs.StringVar(&c.Addr, "addr", envOr("CERTSEAL_ADDR", "127.0.0.1:8080"), "listen address (env CERTSEAL_ADDR)")
+// serveOpts are the serve settings that do not go into app.Config.
+type serveOpts struct {
+	pushAllow, tlsCert, tlsKey, redirectHTTP, logLevel string
+	fullCheck                                          bool
+	backup                                             backupOpts
+}
+
+// serveFlags returns the flag set of serve, filling c and the returned options; every flag is
+// also a config file key and an environment variable (parseLayered).
+func serveFlags(stderr io.Writer, c *app.Config) (*flag.FlagSet, *serveOpts) {
+	o := &serveOpts{}
+	fs := newFlags("serve", stderr, c)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
-	pushAllow := fs.String("push-allow", os.Getenv("CERTSEAL_PUSH_ALLOW"), "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (env CERTSEAL_PUSH_ALLOW)")
-	fullCheck := fs.Bool("full-check", os.Getenv("CERTSEAL_FULL_CHECK") == "1", "read the whole database file and check it before starting (env CERTSEAL_FULL_CHECK=1; the quick check of its structure always runs)")
+	fs.StringVar(&o.pushAllow, "push-allow", "", "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (*.example.gov.cn for every name under it); by default public addresses only")
+	fs.BoolVar(&o.fullCheck, "full-check", false, "read the whole database file and check it before starting (the quick check of its structure always runs)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the public base URL verification links and QR codes point at, e.g. https://zwfw.cngy.gov.cn; by default http(s)://ADDR")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS (TLS 1.2+) with this certificate chain (PEM); reloaded with its key on SIGHUP")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the private key (PEM) of -tls-cert")
+	fs.StringVar(&o.redirectHTTP, "redirect-http", "", "with TLS: also listen on this address for plain HTTP and redirect every request to HTTPS (e.g. :80)")
+	fs.StringVar(&c.MetricsAllow, "metrics-allow", "", "address ranges that may read /metrics without a token, comma-separated CIDRs or addresses; elsewhere an administrator's token is needed")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the lowest level logged: debug, info, warn or error")
+	o.backup.flags(fs)
+	return fs, o
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs, o := serveFlags(stderr, &c)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *pushAllow != "" {
-		c.PushAllow = []string{*pushAllow}
+	if o.pushAllow != "" {
+		c.PushAllow = []string{o.pushAllow}
 	}
-	if *fullCheck {
+	if err := c.LogLevel.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("-log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("give both -tls-cert and -tls-key (or neither)")
+	}
+	if o.redirectHTTP != "" && o.tlsCert == "" {
+		return errors.New("-redirect-http needs -tls-cert and -tls-key")
+	}
+	var certs *certReloader
+	scheme := "http"
+	if o.tlsCert != "" {
+		var err error
+		if certs, err = newCertReloader(o.tlsCert, o.tlsKey); err != nil {
+			return err
+		}
+		scheme = "https"
+		if c.PublicURL == "" {
+			c.PublicURL = "https://" + c.Addr
+		}
+	}
+	if err := o.backup.check(); err != nil {
+		return err
+	}
+	if o.fullCheck {
 		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {
 			return err
 		}
@@ -60,11 +107,32 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "certseal listening on http://%s (data %s); web pages at http://%s/login\n", ln.Addr(), c.Data, ln.Addr())
 	// Every log line is JSON through the service's logger: the slog default (and with it the
 	// log package's default logger) and net/http's own error log.
 	slog.SetDefault(a.Log)
-	return a.Server.Run(ctx, ln, &http.Server{ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelError)})
+	srv := &http.Server{ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelError)}
+	runCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		certs.watchHUP(runCtx, a.Log)
+		if o.redirectHTTP != "" {
+			rl, err := net.Listen("tcp", o.redirectHTTP)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			redirectServer(runCtx, rl, ln.Addr(), a.Log)
+			fmt.Fprintf(stdout, "redirecting http://%s to https\n", rl.Addr())
+		}
+	}
+	if err := o.backup.start(runCtx, a); err != nil {
+		ln.Close()
+		return err
+	}
+	a.Log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "data", c.Data)
+	fmt.Fprintf(stdout, "certseal listening on %s://%s (data %s); web pages at %s://%s/login\n", scheme, ln.Addr(), c.Data, scheme, ln.Addr())
+	return a.Server.Run(ctx, ln, srv)
 }
 
 func printLogins(w io.Writer, logins []demo.Login) {
@@ -168,9 +236,22 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	res, err := verifyAudit(db)
+	problems, err := runChecks(ctx, db, stdout)
 	if err != nil {
 		return err
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problems found", problems)
+	}
+	return nil
+}
+
+// runChecks runs the checks of `certseal check` on an open database (the file itself was checked
+// when it was opened), reporting to stdout, and returns the number of problems found.
+func runChecks(ctx context.Context, db *store.DB, stdout io.Writer) (int, error) {
+	res, err := verifyAudit(db)
+	if err != nil {
+		return 0, err
 	}
 	problems := 0
 	if !res.OK {
@@ -188,17 +269,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	bad, n, err := certs.CheckConsistency(ctx, db, ledger)
 	if err != nil {
-		return err
+		return problems, err
 	}
 	for _, p := range bad {
 		fmt.Fprintf(stdout, "certificate %s type %s serial %s holder %s: %s\n", p.CertificateID, p.TypeCode, p.Serial, p.HolderID, p.Problem)
 	}
 	problems += len(bad)
 	fmt.Fprintf(stdout, "certificates and used blank serials: %d certificates, %d problems\n", n, len(bad))
-	if problems > 0 {
-		return fmt.Errorf("%d problems found", problems)
-	}
-	return nil
+	return problems, nil
 }
 
 func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -5,6 +5,7 @@
 //	certseal backup [-data ./data] FILE
 //	certseal audit verify [-data ./data]
 //	certseal check [-data ./data]
+//	certseal restore BACKUP -data DIR
 package main
 
 import (
@@ -41,6 +42,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "ca":
 		err = cmdCA(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -72,9 +75,15 @@ commands:
   audit verify   recompute the audit log's hash chain and name the first broken event
   ca import      import the city center's root CA from PEM (-cert, -key) or PKCS#12 (-p12, password
                  in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise
+  restore BACKUP verify a backup and restore it into an empty data directory (-data); refuses
+                 a directory that holds anything
   check          check a stopped database: the file itself (every page and value), the audit chain,
                  the blank-form ledger's books, that every certificate has its used blank serial and
                  every used serial its certificate, and that every stored PDF matches its SHA-256
+
+serve also takes -tls-cert/-tls-key (HTTPS, reloaded on SIGHUP), -redirect-http ADDR,
+-metrics-allow LIST, -log-level, -backup-dir/-backup-every/-backup-keep; every flag of every
+command is also a key of the -config FILE (YAML) and a variable CERTSEAL_<FLAG> (see README).
 
 environment: CERTSEAL_ADDR, CERTSEAL_DATA, CERTSEAL_MASTER_KEY (else DATA/master.key),
 CERTSEAL_PUBLIC_URL (the address verification links and QR codes point at),

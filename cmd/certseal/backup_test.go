@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"certseal/cmd/app/testenv"
+	"certseal/internal/store"
+)
+
+// TestBackupSchedule: each scheduled backup is verified before it gets its name, the newest
+// -backup-keep are kept, a backup that fails verification never appears under a backup's name
+// and is counted, and the last success stays the last verified one.
+func TestBackupSchedule(t *testing.T) {
+	e := testenv.Start(t)
+	dir := filepath.Join(t.TempDir(), "backups")
+	now := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var logs bytes.Buffer
+	s, err := newBackupScheduler(dir, 2, e.App.DB.BackupFile, verifyBackup, clock, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for range 4 {
+		p, err := s.once(context.Background())
+		if err != nil {
+			t.Fatalf("backup: %v", err)
+		}
+		paths = append(paths, p)
+		now = now.Add(24 * time.Hour)
+	}
+	if got := s.backups(); len(got) != 2 || filepath.Join(dir, got[0]) != paths[2] || filepath.Join(dir, got[1]) != paths[3] {
+		t.Fatalf("kept %v, want the two newest of %v", got, paths)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("backup directory holds %d entries, want 2 (no partial files)", len(entries))
+	}
+	// each kept backup is a database with the demo's organisations
+	db, err := store.Open(paths[3], &store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runChecks(context.Background(), db, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if !strings.Contains(logs.String(), "scheduled backup verified") {
+		t.Errorf("no success logged: %s", logs.String())
+	}
+
+	// A backup that does not verify: written, then one page of it damaged.
+	last := s.last
+	s.write = func(path string) error {
+		if err := e.App.DB.BackupFile(path); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteAt(bytes.Repeat([]byte{0xff}, 4096), 4096*2)
+		return err
+	}
+	if _, err := s.once(context.Background()); err == nil {
+		t.Fatal("a damaged backup verified")
+	}
+	if got := s.backups(); len(got) != 2 || filepath.Join(dir, got[1]) != paths[3] {
+		t.Fatalf("after a failed backup: %v, want the two verified ones only", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Fatalf("a failed backup left a file: %d entries", len(entries))
+	}
+	name, d := s.readyDetail()
+	detail := d.(map[string]any)
+	if name != "backup" || s.last != last || s.failures != 1 || detail["last_error"] == nil || detail["last_success"] != last.UTC().Format(time.RFC3339) {
+		t.Fatalf("after a failed backup: last %v (want %v), failures %d, detail %v", s.last, last, s.failures, detail)
+	}
+	if !strings.Contains(logs.String(), "scheduled backup failed") {
+		t.Errorf("no failure logged: %s", logs.String())
+	}
+}
+
+// TestServeBackupsAndRestore: serve -backup-dir takes a verified backup at start and shows its
+// time in /readyz and /metrics; restore refuses a directory that holds anything, and restores
+// into an empty one, where the service starts with the master key beside it.
+func TestServeBackupsAndRestore(t *testing.T) {
+	data, bdir := t.TempDir(), filepath.Join(t.TempDir(), "backups")
+	r := serve(t, "-data", data, "-demo", "-backup-dir", bdir, "-backup-every", "1h", "-backup-keep", "3")
+	admin := tokenOf(r.out.String(), "admin")
+	var detail map[string]any
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := r.get(t, "/readyz", "")
+		if code != 200 {
+			t.Fatalf("readyz: %d %v", code, body)
+		}
+		d, _ := body["detail"].(map[string]any)
+		detail, _ = d["backup"].(map[string]any)
+		if detail["last_success"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no backup shown in /readyz: %v", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", r.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fams["certseal_backup_last_success_timestamp_seconds"]
+	if f == nil || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetGauge().GetValue() < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Fatalf("backup metric: %v", f)
+	}
+	r.stop(t)
+	names, _ := filepath.Glob(filepath.Join(bdir, backupPrefix+"*"+backupSuffix))
+	if len(names) != 1 || filepath.Base(names[0]) != detail["last_path"] {
+		t.Fatalf("backups %v, readyz names %v", names, detail["last_path"])
+	}
+
+	// restore refuses a directory that holds anything, and changes nothing there
+	busy := t.TempDir()
+	os.WriteFile(filepath.Join(busy, "notes.txt"), []byte("keep me"), 0o600)
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"restore", names[0], "-data", busy}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not empty") {
+		t.Fatalf("restore into a directory with a file: exit %d, %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(busy, store.FileName)); !os.IsNotExist(err) {
+		t.Fatal("restore wrote into a directory that was not empty")
+	}
+	if code := Main(context.Background(), []string{"restore", names[0], "-data", data}, &out, &errb); code != 1 {
+		t.Fatalf("restore over the live data directory: exit %d", code)
+	}
+	// a damaged backup is refused before anything is written
+	bad := filepath.Join(t.TempDir(), "bad.db")
+	raw, _ := os.ReadFile(names[0])
+	copy(raw[4096*2:], bytes.Repeat([]byte{0xff}, 4096))
+	os.WriteFile(bad, raw, 0o600)
+	empty := filepath.Join(t.TempDir(), "new")
+	errb.Reset()
+	if code := Main(context.Background(), []string{"restore", bad, "-data", empty}, &out, &errb); code != 1 {
+		t.Fatalf("restore of a damaged backup: exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(empty, store.FileName)); !os.IsNotExist(err) {
+		t.Fatal("a damaged backup was restored")
+	}
+
+	errb.Reset()
+	if code := Main(context.Background(), []string{"restore", names[0], "-data", empty}, &out, &errb); code != 0 {
+		t.Fatalf("restore into an empty directory: exit %d, %s", code, errb.String())
+	}
+	key, _ := os.ReadFile(filepath.Join(data, "master.key"))
+	os.WriteFile(filepath.Join(empty, "master.key"), key, 0o600)
+	r = serve(t, "-data", empty)
+	code, orgs := r.get(t, "/api/v1/orgs?limit=500", admin)
+	if code != 200 || len(orgs["items"].([]any)) != 17 {
+		t.Fatalf("restored service: %d %v", code, orgs)
+	}
+	r.stop(t)
+}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -83,6 +84,8 @@ func TestMetrics(t *testing.T) {
 	// a refused issue: the same blank serial again
 	e.Must(409, "POST", "/api/v1/certificates", "lizhou-clerk", testenv.IssueRequest(f, seal, "SC00000001"))
 
+	round := openDemandRound(t, e)
+
 	e.Must(401, "GET", "/metrics", "", nil)
 	e.Must(403, "GET", "/metrics", "lizhou-clerk", nil)
 	fams := scrape(t, e, "admin")
@@ -110,6 +113,10 @@ func TestMetrics(t *testing.T) {
 		{"certseal_certificate_operations_total", map[string]string{"operation": "issue", "type_code": demo.TypeFood, "org_id": c.IssuerOrgID}, 1},
 		{"certseal_blank_forms_in_stock", map[string]string{"holder_id": c.IssuerOrgID, "type_code": demo.TypeFood}, 1},
 		{"certseal_batch_rows", map[string]string{"outcome": "done"}, 0},
+		{"certseal_demand_round_participants", map[string]string{"round_id": fmt.Sprint(round.ID), "year": "2026"}, float64(len(round.Participants))},
+		{"certseal_demand_round_missing", map[string]string{"round_id": fmt.Sprint(round.ID)}, float64(len(round.Participants))},
+		{"certseal_store_read_seconds", nil, 0},
+		{"certseal_metrics_query_errors", nil, 0},
 		{"go_goroutines", nil, 1},
 		{"process_resident_memory_bytes", nil, 1},
 	} {
@@ -117,6 +124,12 @@ func TestMetrics(t *testing.T) {
 		if !ok || v < tc.min {
 			t.Errorf("%s%v: got %v (present %v), want at least %v", tc.name, tc.want, v, ok, tc.min)
 		}
+	}
+	if v, _ := series(fams, "certseal_metrics_query_errors", nil); v != 0 {
+		t.Errorf("%v domain queries failed", v)
+	}
+	if len(round.Participants) == 0 {
+		t.Error("the demand round has no participants to count")
 	}
 	if v, _ := series(fams, "certseal_certificate_operations_total", map[string]string{"operation": "issue"}); v != 1 {
 		t.Errorf("issued certificates: got %v, want 1", v)

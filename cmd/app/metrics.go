@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"certseal/certs"
 	"certseal/internal/store"
 	"certseal/inventory"
+	"certseal/inventory/demand"
 	"certseal/server"
 )
 
@@ -38,6 +40,7 @@ type domainCollector struct {
 // domainDescs describe the domain series.
 type domainDescs struct {
 	certOps, stock, lowStock, pushDepth, pushAge, pushFailures, batchRows, scrapeErrors *prometheus.Desc
+	roundParticipants, roundMissing, storeRead                                          *prometheus.Desc
 }
 
 type opKey struct{ op, typeCode, orgID string }
@@ -59,6 +62,12 @@ func newDomainCollector(a *App) *domainCollector {
 			"Failed attempts of the delivery the subscription is now retrying (0 when none).", []string{"subscription_id"}, nil),
 		batchRows: prometheus.NewDesc("certseal_batch_rows",
 			"Rows of batch issuances by outcome (done, failed), over every stored batch.", []string{"outcome"}, nil),
+		roundParticipants: prometheus.NewDesc("certseal_demand_round_participants",
+			"Organisations that file in an open demand round.", []string{"round_id", "year"}, nil),
+		roundMissing: prometheus.NewDesc("certseal_demand_round_missing",
+			"Organisations of an open demand round that have not yet had a filing approved.", []string{"round_id", "year"}, nil),
+		storeRead: prometheus.NewDesc("certseal_store_read_seconds",
+			"Time one read transaction of the database took during this scrape.", nil, nil),
 		scrapeErrors: prometheus.NewDesc("certseal_metrics_query_errors",
 			"Domain metric queries that failed during this scrape.", nil, nil),
 	}
@@ -73,7 +82,7 @@ func (c *domainCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	failed := 0
-	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.certOps, c.stock, c.push, c.batches} {
+	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.storeLatency, c.certOps, c.stock, c.push, c.batches, c.demand} {
 		if err := f(ctx, ch); err != nil {
 			c.a.Log.Warn("metrics query", "err", err)
 			failed++
@@ -190,6 +199,35 @@ func (c *domainCollector) batches(ctx context.Context, ch chan<- prometheus.Metr
 	}
 	ch <- prometheus.MustNewConstMetric(c.d.batchRows, prometheus.GaugeValue, float64(done), "done")
 	ch <- prometheus.MustNewConstMetric(c.d.batchRows, prometheus.GaugeValue, float64(failed), "failed")
+	return nil
+}
+
+// storeLatency times one read transaction.
+func (c *domainCollector) storeLatency(ctx context.Context, ch chan<- prometheus.Metric) error {
+	start := time.Now()
+	err := c.a.DB.View(func(tx *store.Tx) error {
+		certs.LastEventSeqTx(tx)
+		return nil
+	})
+	ch <- prometheus.MustNewConstMetric(c.d.storeRead, prometheus.GaugeValue, time.Since(start).Seconds())
+	return err
+}
+
+// demand reports the progress of the open demand rounds.
+func (c *domainCollector) demand(ctx context.Context, ch chan<- prometheus.Metric) error {
+	rounds, err := c.a.Demand.Rounds(ctx, metricsActor(), demand.RoundFilter{Status: demand.RoundOpen})
+	if err != nil {
+		return err
+	}
+	for _, r := range rounds {
+		missing, err := c.a.Demand.Missing(ctx, metricsActor(), r.ID)
+		if err != nil {
+			return err
+		}
+		id, year := strconv.FormatUint(r.ID, 10), strconv.Itoa(r.Year)
+		ch <- prometheus.MustNewConstMetric(c.d.roundParticipants, prometheus.GaugeValue, float64(len(r.Participants)), id, year)
+		ch <- prometheus.MustNewConstMetric(c.d.roundMissing, prometheus.GaugeValue, float64(len(missing)), id, year)
+	}
 	return nil
 }
 

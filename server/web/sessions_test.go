@@ -240,3 +240,23 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	}
 	signedOut(b, "the user was disabled and enabled again")
 }
+
+// BenchmarkSessionLookup: the cost a signed-in page pays to find its session in the store.
+func BenchmarkSessionLookup(b *testing.B) {
+	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China)}
+	tab := web.NewSessionTable(b, clock, 10, 0)
+	var ids []string
+	for i := range 1000 {
+		id, err := tab.Login(fmt.Sprint(i%300 + 1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if !tab.Valid(ids[len(ids)-1-i%10]) {
+			b.Fatal("a live session was not found")
+		}
+	}
+}

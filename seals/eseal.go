@@ -27,6 +27,9 @@ import (
 	"crypto/rand"
 	"encoding/asn1"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"time"
 
@@ -198,7 +201,7 @@ func makeESeal(spec eSealSpec) ([]byte, error) {
 // newESeal makes the SESeal of an SM2 seal: its certificate as the holder's, its picture (PNG)
 // and validity, signed by the SM2 CA as the maker, created at now.
 func newESeal(ca *SM2CA, s *Seal, pic *Picture, now time.Time) ([]byte, error) {
-	png, err := pic.PNG(0)
+	png, err := eSealPNG(pic)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +213,41 @@ func newESeal(ca *SM2CA, s *Seal, pic *Picture, now time.Time) ([]byte, error) {
 		MakerCert: ca.Cert.Raw, SignAlg: OIDSM2WithSM3,
 		MakerSign: func(msg []byte) ([]byte, error) { return SM2.Sign(rand.Reader, ca.Signer, msg) },
 	})
+}
+
+// eSealPNG returns the picture of a SESeal: an uploaded scan as it was uploaded; a drawing at
+// 12 pixels a millimetre (about 300 dpi) as a paletted PNG of the seal red at 256 opacities.
+// The drawing is one colour, so nothing is lost, and the PNG is about a quarter of the RGBA one:
+// every SES_Signature carries the seal and SM3 hashes it at each signature and verification.
+func eSealPNG(pic *Picture) ([]byte, error) {
+	if pic.IsScan() {
+		return pic.PNG(0)
+	}
+	rgba, err := pic.PNG(12)
+	if err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(bytes.NewReader(rgba))
+	if err != nil {
+		return nil, fmt.Errorf("seals: eseal picture: %w", err)
+	}
+	pal := make(color.Palette, 256)
+	for a := range pal {
+		pal[a] = color.NRGBA{R: Red.R, G: Red.G, B: Red.B, A: uint8(a)}
+	}
+	b := img.Bounds()
+	out := image.NewPaletted(b, pal)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			_, _, _, a := img.At(x, y).RGBA()
+			out.SetColorIndex(x, y, uint8(a>>8))
+		}
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, out); err != nil {
+		return nil, fmt.Errorf("seals: eseal picture: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // errStructure is the *certseal.Error of a SESeal or SES_Signature that does not parse.

@@ -58,6 +58,7 @@ type Registry struct {
 	crlGen  uint64 // raised after every revocation or CA change
 	sm2ca   *SM2CA
 	sm2crl  cachedCRL
+	esealOK map[string]verifiedESeal // SESeals whose maker's signature verified, by esID
 }
 
 type cachedPicture struct {

@@ -51,6 +51,23 @@ type sesSignature struct {
 	TimeStamp      asn1.BitString `asn1:"optional,explicit,tag:0"`
 }
 
+// tbsSignOut and sesSignatureOut are what SignSES writes: the same fields, with the parts
+// already encoded passed through as they are.
+type tbsSignOut struct {
+	Version      int
+	ESeal        asn1.RawValue
+	TimeInfo     time.Time `asn1:"generalized"`
+	DataHash     asn1.BitString
+	PropertyInfo string `asn1:"ia5"`
+}
+
+type sesSignatureOut struct {
+	ToSign         asn1.RawValue
+	Cert           []byte
+	SignatureAlgID asn1.ObjectIdentifier
+	Signature      asn1.BitString
+}
+
 // SESSignature is a parsed SES_Signature (GB/T 38540 v4).
 type SESSignature struct {
 	Raw            []byte // the DER of the whole SES_Signature
@@ -97,12 +114,12 @@ func (g *Signing) SignSES(dataHash []byte, at time.Time, propertyInfo string) ([
 	if len(propertyInfo) > MaxPropertyInfoLen || !printableASCII(propertyInfo) {
 		return nil, certseal.Errorf(certseal.EInvalid, "原文属性信息应为不超过 %d 个字符的可打印 ASCII 文本", MaxPropertyInfoLen)
 	}
-	var seal sesSeal
-	if rest, err := asn1.Unmarshal(g.ESeal, &seal); err != nil || len(rest) != 0 {
+	var rv asn1.RawValue // the stored SESeal as it is, not parsed and encoded again
+	if rest, err := asn1.Unmarshal(g.ESeal, &rv); err != nil || len(rest) != 0 || rv.Tag != asn1.TagSequence {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章 %s 的电子印章数据已损坏", g.Seal.ID)
 	}
-	tbs := tbsSign{
-		Version: ESealVersion, ESeal: seal, TimeInfo: at.UTC().Truncate(time.Second),
+	tbs := tbsSignOut{
+		Version: ESealVersion, ESeal: asn1.RawValue{FullBytes: g.ESeal}, TimeInfo: at.UTC().Truncate(time.Second),
 		DataHash: asn1.BitString{Bytes: dataHash, BitLength: 8 * len(dataHash)}, PropertyInfo: propertyInfo,
 	}
 	tbsDER, err := asn1.Marshal(tbs)
@@ -113,9 +130,8 @@ func (g *Signing) SignSES(dataHash []byte, at time.Time, propertyInfo string) ([
 	if err != nil {
 		return nil, fmt.Errorf("seals: sign SES_Signature: %w", err)
 	}
-	tbs.Raw = tbsDER
-	der, err := asn1.Marshal(sesSignature{
-		ToSign: tbs, Cert: g.Cert.Raw, SignatureAlgID: OIDSM2WithSM3,
+	der, err := asn1.Marshal(sesSignatureOut{
+		ToSign: asn1.RawValue{FullBytes: tbsDER}, Cert: g.Cert.Raw, SignatureAlgID: OIDSM2WithSM3,
 		Signature: asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)},
 	})
 	if err != nil {
@@ -249,8 +265,11 @@ func (r *Registry) VerifySES(ctx context.Context, der, dataHash []byte) (*SESVer
 	if !bytes.Equal(sig.ESeal.MakerCert, ca.Cert.Raw) {
 		return v.fail(SESBadESeal, "电子印章的制章者证书不是本系统的 SM2 根证书"), nil
 	}
-	if err := SM2.Verify(ca.Cert.PublicKey, sig.ESeal.SealInfoDER(), sig.ESeal.SignedValue); err != nil {
-		return v.fail(SESBadESeal, "电子印章的制章者签名无效：印章数据已被篡改"), nil
+	if !r.esealVerified(sig.ESeal) {
+		if err := SM2.Verify(ca.Cert.PublicKey, sig.ESeal.SealInfoDER(), sig.ESeal.SignedValue); err != nil {
+			return v.fail(SESBadESeal, "电子印章的制章者签名无效：印章数据已被篡改"), nil
+		}
+		r.rememberESeal(sig.ESeal)
 	}
 	if sig.ESeal.CertListType != CertListCerts || !sig.ESeal.holds(sig.Cert) {
 		return v.fail(SESBadESeal, "签章者证书不在电子印章的证书列表中"), nil
@@ -314,4 +333,31 @@ func (r *Registry) VerifySES(ctx context.Context, der, dataHash []byte) (*SESVer
 	}
 	v.OK, v.Code, v.Message = true, SESValid, "电子签章有效"
 	return v, nil
+}
+
+// maxVerifiedESeals bounds the cache of SESeals whose maker's signature was verified.
+const maxVerifiedESeals = 1024
+
+// esealVerified reports whether the maker's signature of exactly these SESeal bytes was
+// verified before (under the current SM2 CA): every signature of a seal carries the same
+// SESeal, and SM3 over its picture is most of the cost of checking it again.
+func (r *Registry) esealVerified(e *ESeal) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.esealOK[e.ESID]
+	return ok && c.gen == r.crlGen && bytes.Equal(c.der, e.Raw)
+}
+
+func (r *Registry) rememberESeal(e *ESeal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.esealOK == nil || len(r.esealOK) >= maxVerifiedESeals {
+		r.esealOK = map[string]verifiedESeal{}
+	}
+	r.esealOK[e.ESID] = verifiedESeal{der: bytes.Clone(e.Raw), gen: r.crlGen}
+}
+
+type verifiedESeal struct {
+	der []byte
+	gen uint64 // r.crlGen when verified: a CA change forgets it
 }

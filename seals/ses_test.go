@@ -3,7 +3,9 @@ package seals_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"certseal/internal/demo"
 	"certseal/seals"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 )
@@ -154,7 +157,7 @@ func TestSESTampering(t *testing.T) {
 	_, g := e.sm2Seal(t)
 	at := regStart.Add(time.Hour)
 	hash := docHash("doc")
-	der, err := g.SignSES(hash, at, "propertyInfo-ABCDEFGH")
+	der, err := g.SignSES(hash, at, "certseal-tamper-test.ofd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +179,7 @@ func TestSESTampering(t *testing.T) {
 		off  int
 		want string
 	}{
-		{"TBS propertyInfo", at1([]byte("ABCDEFGH")) + 3, seals.SESBadSignature},
+		{"TBS propertyInfo", at1([]byte("certseal-tamper-test.ofd")) + 3, seals.SESBadSignature},
 		{"TBS dataHash", at1(hash) + 7, seals.SESBadSignature},
 		{"signature value", at1(p.Signature) + len(p.Signature) - 1, seals.SESBadSignature},
 		{"embedded seal picture", at1(p.ESeal.Picture) + len(p.ESeal.Picture)/2, seals.SESBadESeal},
@@ -309,4 +312,75 @@ func TestVerifySESForeignSeal(t *testing.T) {
 	if err != nil || v.Code != seals.SESBadESeal {
 		t.Errorf("foreign: %+v, %v; want %s", v, err, seals.SESBadESeal)
 	}
+}
+
+// sm2Scalar returns an SM2 key's private scalar (32 bytes), read from its SEC 1 encoding.
+func sm2Scalar(t testing.TB, k crypto.Signer) []byte {
+	t.Helper()
+	sk, ok := k.(*sm2.PrivateKey)
+	if !ok {
+		t.Fatalf("not an SM2 key: %T", k)
+	}
+	sec1, err := smx509.MarshalSM2PrivateKey(sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ec struct {
+		Version    int
+		PrivateKey []byte
+		Rest       asn1.RawValue `asn1:"optional,explicit,tag:0"`
+		Pub        asn1.RawValue `asn1:"optional,explicit,tag:1"`
+	}
+	if _, err := asn1.Unmarshal(sec1, &ec); err != nil || len(ec.PrivateKey) != 32 {
+		t.Fatalf("SEC 1: %v, %d bytes", err, len(ec.PrivateKey))
+	}
+	return ec.PrivateKey
+}
+
+// TestSM2KeysNeverInClear is TestKeysNeverInClear for the SM2 seal key and the SM2 CA key: a
+// backup holds neither in PKCS#8, SEC 1 or as the raw scalar, nor the master key.
+func TestSM2KeysNeverInClear(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	_, g := e.sm2Seal(t)
+	ca, err := e.reg.SM2CA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := e.backup(t)
+	secrets := map[string][]byte{"master key": e.master, "master key (hex)": []byte(hex.EncodeToString(e.master))}
+	for name, k := range map[string]crypto.Signer{"SM2 seal": g.Signer, "SM2 CA": ca.Signer} {
+		der, err := smx509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[name+" PKCS#8"] = der
+		sec1, _ := smx509.MarshalSM2PrivateKey(k.(*sm2.PrivateKey))
+		secrets[name+" SEC 1"] = sec1
+		secrets[name+" scalar"] = sm2Scalar(t, k)
+		secrets[name+" scalar (hex)"] = []byte(hex.EncodeToString(sm2Scalar(t, k)))
+	}
+	for name, secret := range secrets {
+		if bytes.Contains(backup, secret) {
+			t.Errorf("the backup holds the %s in clear", name)
+		}
+	}
+	if !bytes.Contains(backup, ca.Cert.Raw) || !bytes.Contains(backup, g.ESeal) {
+		t.Error("the backup does not hold the SM2 CA certificate and the SESeal: is the scan looking at the right data?")
+	}
+	// The sealed keys open again under the master key, and only under it.
+	keys, _ := seals.NewKeyring(e.master)
+	sealed, err := keys.Seal(g.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := keys.Open(sealed)
+	if err != nil || !seals.SM2.Accepts(opened.Public()) || !bytes.Equal(sm2Scalar(t, opened), sm2Scalar(t, g.Signer)) {
+		t.Fatalf("Open of a sealed SM2 key: %T, %v", opened, err)
+	}
+	other := make([]byte, seals.MasterKeySize)
+	other[0] = 1
+	okeys, _ := seals.NewKeyring(other)
+	_, err = okeys.Open(sealed)
+	wantCode(t, err, certseal.EForbidden)
 }

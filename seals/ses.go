@@ -361,3 +361,51 @@ type verifiedESeal struct {
 	der []byte
 	gen uint64 // r.crlGen when verified: a CA change forgets it
 }
+
+// VerifyESeal checks a SESeal on its own (as GET /api/v1/seals/{id}/eseal serves it): the
+// structure (bad_structure), and the maker being this registry's SM2 CA whose signature over
+// SES_SealInfo verifies (bad_eseal). The verdict's SignedAt is the seal's creation date. A
+// failed check is a verdict, not an error; it returns an error only when ctx is done or the SM2
+// CA cannot be read.
+func (r *Registry) VerifyESeal(ctx context.Context, der []byte) (*SESVerdict, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v := &SESVerdict{}
+	e, err := ParseESeal(der)
+	if err != nil {
+		return v.fail(SESBadStructure, "%s", certseal.ErrorMessage(err)), nil
+	}
+	v.SignedAt, v.SealID, v.SealName = e.CreateDate, e.ESID, e.Name
+	ca, err := r.SM2CA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !e.SignAlgID.Equal(OIDSM2WithSM3) {
+		return v.fail(SESUnsupportedAlgID, "签名算法 %v 不是 SM2-with-SM3（1.2.156.10197.1.501）", e.SignAlgID), nil
+	}
+	if !bytes.Equal(e.MakerCert, ca.Cert.Raw) {
+		return v.fail(SESBadESeal, "电子印章的制章者证书不是本系统的 SM2 根证书"), nil
+	}
+	if err := SM2.Verify(ca.Cert.PublicKey, e.SealInfoDER(), e.SignedValue); err != nil {
+		return v.fail(SESBadESeal, "电子印章的制章者签名无效：印章数据已被篡改"), nil
+	}
+	if len(e.Certs) > 0 {
+		if c, err := smx509.ParseCertificate(e.Certs[0]); err == nil {
+			v.Cert = c
+			if len(c.Subject.OrganizationalUnit) > 0 {
+				v.SealCode = c.Subject.OrganizationalUnit[0]
+			}
+		}
+	}
+	if err := r.db.View(func(tx *store.Tx) error {
+		if s, err := getTx(tx, e.ESID); err == nil && s.Algorithm == AlgSM2 && e.holds(s.Certificate) {
+			v.Registered, v.SealCode, v.SealName = true, s.Code, s.Name
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	v.OK, v.Code, v.Message = true, SESValid, "电子印章有效（制章者签名正确）"
+	return v, nil
+}

@@ -384,3 +384,22 @@ func TestSM2KeysNeverInClear(t *testing.T) {
 	_, err = okeys.Open(sealed)
 	wantCode(t, err, certseal.EForbidden)
 }
+
+func TestVerifyESeal(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	s, g := e.sm2Seal(t)
+	v, err := e.reg.VerifyESeal(ctx, g.ESeal)
+	if err != nil || !v.OK || v.SealID != s.ID || !v.Registered || v.SealCode != s.Code {
+		t.Fatalf("VerifyESeal: %+v, %v", v, err)
+	}
+	es, _ := seals.ParseESeal(g.ESeal)
+	bad := bytes.Clone(g.ESeal)
+	bad[bytes.Index(bad, es.Picture)+100] ^= 1
+	if v, err := e.reg.VerifyESeal(ctx, bad); err != nil || v.Code != seals.SESBadESeal {
+		t.Errorf("changed picture: %+v, %v; want %s", v, err, seals.SESBadESeal)
+	}
+	if v, err := e.reg.VerifyESeal(ctx, bad[:100]); err != nil || v.Code != seals.SESBadStructure {
+		t.Errorf("truncated: %+v, %v; want %s", v, err, seals.SESBadStructure)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -455,5 +456,39 @@ func TestScanRemakesESeal(t *testing.T) {
 	der2, _, _ := e.reg.ESeal(ctx, s.ID)
 	if es2, err := seals.ParseESeal(der2); err != nil || bytes.Equal(es2.Picture, scan) || !bytes.HasPrefix(es2.Picture, []byte("\x89PNG")) {
 		t.Errorf("SESeal after clearing the scan: %v", err)
+	}
+}
+
+// TestConcurrentVerifySES signs and verifies from several goroutines while the seal's scan
+// changes (the SESeal cache and the SM2 CA cache under the race detector).
+func TestConcurrentVerifySES(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	s, g := e.sm2Seal(t)
+	hash := docHash("doc")
+	pic, _, _ := e.reg.Picture(ctx, s.ID)
+	scan, _ := pic.PNG(3)
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			if i == 0 {
+				_, err := e.reg.SetScan(ctx, e.admin, s.ID, scan)
+				done <- err
+				return
+			}
+			der, err := g.SignSES(hash, regStart.Add(time.Hour), "x")
+			if err == nil {
+				var v *seals.SESVerdict
+				if v, err = e.reg.VerifySES(ctx, der, hash); err == nil && !v.OK {
+					err = fmt.Errorf("verdict %s: %s", v.Code, v.Message)
+				}
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

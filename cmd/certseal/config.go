@@ -136,7 +136,7 @@ func readLimited(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(raw)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+		return nil, fmt.Errorf("%s 超过 %d 字节的上限", path, max)
 	}
 	return raw, nil
 }

@@ -57,6 +57,8 @@ type Registry struct {
 	pics    map[string]cachedPicture // pictures by seal id
 	crl     cachedCRL
 	crlGen  uint64 // raised after every revocation or CA change
+
+	ts tsaState // the built-in TSA and the long-term signing set-up (tsa.go)
 }
 
 type cachedPicture struct {
@@ -370,5 +372,8 @@ func (r *Registry) roots(ctx context.Context) (*x509.CertPool, *CA, error) {
 	}
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
+	for _, c := range r.tsaRoots() { // an external TSA's CA, trusted for timestamps
+		p.AddCert(c)
+	}
 	return p, ca, nil
 }

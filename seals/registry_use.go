@@ -24,6 +24,9 @@ type Signing struct {
 	Cert      *x509.Certificate
 	Chain     []*x509.Certificate
 	Picture   *Picture
+	// LongTerm is the PAdES level, TSA and CRLs the registry signs with (SetLongTerm); nil for
+	// plain signatures.
+	LongTerm *LongTerm
 }
 
 // Options returns the SignOptions that place the seal at rect (PDF points) on page, with the
@@ -31,7 +34,7 @@ type Signing struct {
 func (g *Signing) Options(page int, rect [4]float64, reason string, at time.Time) SignOptions {
 	return SignOptions{
 		Signer: g.Signer, Cert: g.Cert, Chain: g.Chain, Page: page, Rect: rect, Picture: g.Picture,
-		Reason: reason, Name: g.Seal.Name, Time: at, Algorithm: g.Algorithm,
+		Reason: reason, Name: g.Seal.Name, Time: at, Algorithm: g.Algorithm, LongTerm: g.LongTerm,
 	}
 }
 
@@ -122,7 +125,11 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
-	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic}, nil
+	lt, err := r.longTerm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic, LongTerm: lt}, nil
 }
 
 func (r *Registry) cachedSigner(id string) crypto.Signer {
@@ -263,8 +270,12 @@ func (r *Registry) ValidateWithStatus(ctx context.Context, pdf []byte) ([]Report
 				continue
 			}
 			out[i].Registered = true
-			if !rep.Time.IsZero() {
-				out[i].StatusAtSigning = s.EffectiveStatus(rep.Time)
+			at := rep.Time // the claimed time, unless a trusted timestamp proves one
+			if !rep.Timestamp.IsZero() {
+				at = rep.Timestamp
+			}
+			if !at.IsZero() {
+				out[i].StatusAtSigning = s.EffectiveStatus(at)
 			}
 			out[i].StatusNow = s.EffectiveStatus(now)
 			switch out[i].StatusAtSigning {

@@ -29,7 +29,13 @@ func FuzzValidatePDF(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range [][]byte{signed, twice, viaPdfcpu, []byte("%PDF-"), []byte("%PDF-1.7\n1 0 obj<</Type/Sig/ByteRange[0 1 2 3]/Contents<00>>>")} {
+	lta := fx.opts()
+	lta.LongTerm = &seals.LongTerm{Level: seals.LevelBLTA, TSA: fx.builtinTSA(f, signAt)}
+	ltaSigned, err := seals.SignPDF(gofpdfDoc(f), lta)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{signed, twice, viaPdfcpu, ltaSigned, []byte("%PDF-"), []byte("%PDF-1.7\n1 0 obj<</Type/Sig/ByteRange[0 1 2 3]/Contents<00>>>")} {
 		f.Add(s)
 	}
 	for _, h := range hostiles {

@@ -59,8 +59,12 @@ func FuzzValidatePDF(f *testing.F) {
 			if r.Valid && (!r.Signed || r.ByteRange[2]+r.ByteRange[3] > int64(len(pdf)) || r.ByteRange[1] > r.ByteRange[2]) {
 				t.Fatalf("valid report with a bad byte range or no signature: %+v", r)
 			}
-			if r.Valid && r.Modified == (r.ByteRange[2]+r.ByteRange[3] == int64(len(pdf))) {
-				t.Fatalf("Modified %v for byte range %v of a %d-byte file", r.Modified, r.ByteRange, len(pdf))
+			whole := r.ByteRange[2]+r.ByteRange[3] == int64(len(pdf))
+			if r.Valid && (r.Modified || r.Extended) == whole {
+				t.Fatalf("Modified %v, Extended %v for byte range %v of a %d-byte file", r.Modified, r.Extended, r.ByteRange, len(pdf))
+			}
+			if r.Modified && r.Extended {
+				t.Fatalf("both Modified and Extended: %+v", r)
 			}
 		}
 	})

@@ -81,7 +81,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	ready := map[string]any{"status": "ready"}
+	if s.TSA != nil { // the time-stamp authority issuing uses (tsa.go)
+		ready["tsa"] = s.TSA.TSAReport()
+	}
+	writeJSON(w, http.StatusOK, ready)
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,8 @@ type Server struct {
 	// Auth limits token creation per client address (zero fields: the defaults).
 	Auth       AuthLimits
 	tokenLimit authLimiter
+	// TSA reports the time-stamp authority on /readyz (nil: none configured).
+	TSA TSAReporter
 
 	ready   atomic.Bool
 	touches chan string

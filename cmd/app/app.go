@@ -50,6 +50,14 @@ type Config struct {
 	MasterKey string
 	// GC tunes the garbage collector when Open runs (zero fields: as the runtime has it).
 	GC GC
+	// TSA is the time-stamp authority issuing uses (tsa.go): "" or "none", "builtin" (the city
+	// center's own, also served at POST /tsa), or the URL of an external RFC 3161 TSA, whose CA
+	// certificates are TSACA (PEM); TSATimeout bounds a request (0: 5 s). PAdESLevel is B-B,
+	// B-T, B-LT or B-LTA; "" is B-LT with a TSA and the plain signature without.
+	TSA        string
+	TSACA      []byte
+	TSATimeout time.Duration
+	PAdESLevel string
 }
 
 // DBPath returns the database file inside the data directory.
@@ -87,6 +95,7 @@ type App struct {
 	DemoPasswords map[string]string
 
 	masterKeyCreated bool           // Open created the master key file
+	tsaReport        tsaReport      // the time-stamp authority, for /readyz (tsa.go)
 	closers          []func() error // stop the background work, in reverse order
 }
 
@@ -131,6 +140,10 @@ func (a *App) wire() error {
 		a.Log.Info("created the master key file; keep a copy apart from the database backups", "path", filepath.Join(c.Data, MasterKeyFile))
 	}
 	a.Seals, a.masterKeyCreated = reg, created
+	tsaAPI, err := a.wireTSA()
+	if err != nil {
+		return err
+	}
 	a.Templates, a.Renderer = templates.NewStore(db, clock), templates.NewRenderer()
 	a.Inventory = &inventory.Service{DB: db, Clock: clock, LicenceNumber: licenceNumber}
 	a.Demand = &demand.Service{DB: db, Clock: clock, Ledger: demand.NewLedger(a.Inventory), Catalogue: a.Catalogue}
@@ -160,8 +173,10 @@ func (a *App) wire() error {
 		server.NewBatchAPI(a.Certs, a.Batches),
 		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
 		server.NewPushAPI(a.Push),
+		tsaAPI,
 		a.Web,
 	}
+	a.Server.TSA = a.tsaReport
 	a.Web.API = a.Server // the pages take their roles from the API's role table
 	return nil
 }

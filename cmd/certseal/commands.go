@@ -27,12 +27,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.Demo, "demo", false, "add the Guangyuan demo data (once)")
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
 	pushAllow := fs.String("push-allow", os.Getenv("CERTSEAL_PUSH_ALLOW"), "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (env CERTSEAL_PUSH_ALLOW)")
+	fs.StringVar(&c.TSA, "tsa", envOr("CERTSEAL_TSA", "none"), "time-stamp authority for issuing: none, builtin (the city center's own, served at POST /tsa) or the URL of an RFC 3161 TSA (env CERTSEAL_TSA)")
+	tsaCA := fs.String("tsa-ca", os.Getenv("CERTSEAL_TSA_CA"), "PEM file of the external TSA's CA certificate(s) (env CERTSEAL_TSA_CA)")
+	tsaTimeout := fs.String("tsa-timeout", envOr("CERTSEAL_TSA_TIMEOUT", "5s"), "how long an issue waits for a timestamp before it fails (env CERTSEAL_TSA_TIMEOUT)")
+	fs.StringVar(&c.PAdESLevel, "pades-level", os.Getenv("CERTSEAL_PADES_LEVEL"), "PAdES level: B-B, B-T, B-LT or B-LTA; default B-LT with a TSA (env CERTSEAL_PADES_LEVEL)")
 	fullCheck := fs.Bool("full-check", os.Getenv("CERTSEAL_FULL_CHECK") == "1", "read the whole database file and check it before starting (env CERTSEAL_FULL_CHECK=1; the quick check of its structure always runs)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *pushAllow != "" {
 		c.PushAllow = []string{*pushAllow}
+	}
+	if err := tsaConfig(&c, *tsaCA, *tsaTimeout); err != nil {
+		return err
 	}
 	if *fullCheck {
 		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {

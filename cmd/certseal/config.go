@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"certseal/cmd/app"
 	"certseal/seals"
@@ -46,5 +48,23 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	return nil
+}
+
+// tsaConfig reads the external TSA's CA file and the timeout into c. It returns an error for a
+// file that cannot be read and a timeout that is not a positive duration of at most a minute.
+func tsaConfig(c *app.Config, caFile, timeout string) error {
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("tsa-ca: %w", err)
+		}
+		c.TSACA = b
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 || d > time.Minute {
+		return fmt.Errorf("tsa-timeout %q: want a duration between 1ms and 1m, e.g. 5s", timeout)
+	}
+	c.TSATimeout = d
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"certseal"
@@ -330,4 +331,58 @@ func (a *Authority) Timestamp(ctx context.Context, h Hash, digest []byte) ([]byt
 		return nil, Unavailable(err)
 	}
 	return tok, nil
+}
+
+// Stamper is what gets timestamps: an *Authority in process, or a client of a TSA.
+type Stamper interface {
+	Timestamp(ctx context.Context, h Hash, digest []byte) ([]byte, error)
+	Name() string
+}
+
+// Monitor is a Stamper that remembers how the last request went, for /readyz.
+type Monitor struct {
+	Stamper Stamper
+	Mode    string // "builtin" or "url"
+
+	mu      sync.Mutex
+	lastOK  time.Time
+	lastErr string
+	errAt   time.Time
+}
+
+// Timestamp is the Stamper's, recording the outcome.
+func (m *Monitor) Timestamp(ctx context.Context, h Hash, digest []byte) ([]byte, error) {
+	tok, err := m.Stamper.Timestamp(ctx, h, digest)
+	m.mu.Lock()
+	if err != nil {
+		m.lastErr, m.errAt = certseal.ErrorMessage(err), time.Now()
+		var ce *certseal.Error
+		if errors.As(err, &ce) && ce.Detail != nil {
+			if r, ok := ce.Detail["reason"]; ok {
+				m.lastErr = fmt.Sprint(r)
+			}
+		}
+	} else {
+		m.lastOK = time.Now()
+	}
+	m.mu.Unlock()
+	return tok, err
+}
+
+// Name is the Stamper's.
+func (m *Monitor) Name() string { return m.Stamper.Name() }
+
+// Report returns what /readyz shows: the mode, the name, and the times of the last success and
+// the last failure (with its reason) when there were any.
+func (m *Monitor) Report() map[string]any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := map[string]any{"mode": m.Mode, "name": m.Stamper.Name()}
+	if !m.lastOK.IsZero() {
+		r["last_ok"] = m.lastOK.UTC().Format(time.RFC3339)
+	}
+	if m.lastErr != "" {
+		r["last_error"], r["last_error_at"] = m.lastErr, m.errAt.UTC().Format(time.RFC3339)
+	}
+	return r
 }

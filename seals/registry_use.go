@@ -16,16 +16,19 @@ import (
 
 // Signing is what signing with a seal needs: the seal, its signature algorithm, its private key
 // (opened from the Keyring, as a crypto.Signer: the key itself never leaves the package), its
-// certificate, the CA chain and the picture. Pass Options to SignPDF.
+// certificate, the CA chain and the picture. Pass Options to SignPDF; for an SM2 seal, SignSES
+// makes a GB/T 38540 electronic signature.
 type Signing struct {
 	Seal      Seal
 	Algorithm Algorithm // the seal's (Seal.SigningAlgorithm)
 	Signer    crypto.Signer
-	Cert      *x509.Certificate
+	Cert      *x509.Certificate // for an SM2 seal, parsed by smx509 (crypto/x509 cannot verify under it)
 	Chain     []*x509.Certificate
 	Picture   *Picture
+	// ESeal is the DER SESeal (GB/T 38540 v4) of an SM2 seal, nil for an ECDSA seal.
+	ESeal []byte
 	// LongTerm is the PAdES level, TSA and CRLs the registry signs with (SetLongTerm); nil for
-	// plain signatures.
+	// plain signatures. SignSES takes its TSA for the SES_Signature's timeStamp.
 	LongTerm *LongTerm
 }
 
@@ -74,7 +77,7 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 		return nil, certseal.Errorf(certseal.EInvalid, "请指定证照类型")
 	}
 	var s Seal
-	var sealed []byte
+	var sealed, eseal []byte
 	err := r.db.View(func(tx *store.Tx) error {
 		var err error
 		if s, err = getTx(tx, sealID); err != nil {
@@ -82,6 +85,9 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 		}
 		if err := mayUse(s, actor, typeCode, at); err != nil {
 			return err
+		}
+		if v := tx.Get(BucketESeals, []byte(s.ID)); v != nil {
+			eseal = append([]byte(nil), v...)
 		}
 		if r.cachedSigner(s.ID) == nil {
 			sealed = tx.Get(BucketKeys, []byte(s.ID))
@@ -117,7 +123,7 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
-	ca, err := r.CA(ctx)
+	chain, err := r.sealChain(ctx, alg.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +131,14 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
+	if alg.Name() == AlgSM2 && eseal == nil {
+		return nil, certseal.Errorf(certseal.EInternal, "SM2 印章 %s 缺少电子印章数据（SESeal）", s.ID)
+	}
 	lt, err := r.longTerm(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic, LongTerm: lt}, nil
+	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: chain, Picture: pic, ESeal: eseal, LongTerm: lt}, nil
 }
 
 func (r *Registry) cachedSigner(id string) crypto.Signer {

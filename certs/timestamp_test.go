@@ -1,8 +1,12 @@
 package certs_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,7 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/internal/demo"
+	"certseal/internal/fixtures"
 	"certseal/internal/store"
 	"certseal/internal/tsa"
 	"certseal/internal/tsa/tsahttp"
@@ -183,4 +188,47 @@ func mustRequest(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return q
+}
+
+// TestRetimestamp: a B-LTA certificate whose timestamp certificate expires within the window
+// gets a new DSS and document timestamp; the new file and the copy handed out before both
+// verify as valid, the seal's signature stays B-LTA and whole, poppler still says the seal's
+// signature is valid; outside the window nothing is renewed.
+func TestRetimestamp(t *testing.T) {
+	e := newEnv(t)
+	e.builtinLT(seals.LevelBLTA)
+	c := e.issue(0, 1)
+	before := e.pdf(c.ID)
+	res, err := e.svc.Retimestamp(ctx, e.reg, time.Hour, 0)
+	if err != nil || res.Renewed != 0 || res.Checked != 1 {
+		t.Fatalf("outside the window: %+v %v", res, err)
+	}
+	res, err = e.svc.Retimestamp(ctx, e.reg, 10*365*24*time.Hour, 0)
+	if err != nil || res.Renewed != 1 {
+		t.Fatalf("inside the window: %+v %v", res, err)
+	}
+	after := e.pdf(c.ID)
+	if len(after) <= len(before) || !bytes.HasPrefix(after, before) {
+		t.Fatalf("the renewed PDF (%d bytes) does not extend the old one (%d bytes)", len(after), len(before))
+	}
+	for name, pdf := range map[string][]byte{"renewed": after, "handed out before": before} {
+		v, err := e.svc.VerifyPDF(ctx, pdf)
+		if err != nil || v.Verdict != certs.VerdictValid || v.PAdESLevel != "B-LTA" || !hasReason(v, certs.ReasonProvenValid) {
+			t.Errorf("%s: %s %v level %q (%v)", name, v.Verdict, v.Reasons, v.PAdESLevel, err)
+		}
+	}
+	reps, err := e.reg.ValidateWithStatus(ctx, after)
+	if err != nil || len(reps) != 3 || reps[0].Modified || !reps[0].Extended || !reps[1].DocTimestamp || !reps[2].DocTimestamp || !reps[2].Valid || reps[1].Modified {
+		t.Errorf("renewed reports: %+v %v", reps, err)
+	}
+	if bad, _, err := certs.CheckConsistency(ctx, e.db, e.inv); err != nil || len(bad) != 0 {
+		t.Errorf("consistency after renewal: %v %v", bad, err)
+	}
+	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
+	f := filepath.Join(t.TempDir(), "r.pdf")
+	os.WriteFile(f, after, 0o600)
+	out, _ := exec.Command("pdfsig", f).CombinedOutput()
+	if strings.Count(string(out), "Signature is Valid.") != 1 || strings.Count(string(out), "Signature #") != 3 {
+		t.Errorf("pdfsig on the renewed file:\n%s", out)
+	}
 }

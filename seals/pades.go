@@ -15,8 +15,10 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"certseal"
 	"certseal/internal/tsa"
@@ -80,6 +82,8 @@ type LongTerm struct {
 
 var (
 	oidAttrTimeStampToken = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 14}
+	// dssArraysRe finds the arrays of a DSS this package wrote.
+	dssArraysRe = regexp.MustCompile(`/Type /DSS /Certs (\[[0-9 R]*\]) /CRLs (\[[0-9 R]*\])`)
 )
 
 // tokenReserve is the room, in bytes, a timestamp token needs in /Contents.
@@ -305,6 +309,12 @@ func AddDocumentTimestamp(pdf []byte, lt *LongTerm) ([]byte, error) {
 		w.end()
 		return r
 	}
+	// The DSS so far stays: its certificates and CRLs are referred to again.
+	if m := dssArraysRe.FindAllSubmatch(pdf, -1); len(m) > 0 {
+		last := m[len(m)-1]
+		certRefs, _ = refsIn(last[1])
+		crlRefs, _ = refsIn(last[2])
+	}
 	for _, c := range lt.Certs {
 		certRefs = append(certRefs, stream(c.Raw))
 	}
@@ -320,4 +330,53 @@ func AddDocumentTimestamp(pdf []byte, lt *LongTerm) ([]byte, error) {
 	w.end()
 	w.finish(&st, pl, alloc)
 	return appendDocTimestamp(w.buf, pl, &st, lt)
+}
+
+// Retimestamp returns pdf with a new DSS update (the CA certificate, its current CRL, the
+// built-in or configured TSA's certificates) and a new document timestamp from the registry's
+// TSA (AddDocumentTimestamp): what keeps a B-LTA certificate verifiable after its last
+// timestamp's certificate expires. It returns a *certseal.Error: EInvalid without a TSA set up
+// (SetLongTerm) or for a PDF that cannot be read, EUnavailable when the TSA fails.
+func (r *Registry) Retimestamp(ctx context.Context, pdf []byte) ([]byte, error) {
+	_, ts := r.LongTermSetting()
+	if ts == nil {
+		return nil, certseal.Errorf(certseal.EInvalid, "重新加盖时间戳需要配置时间戳服务")
+	}
+	ca, err := r.CA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	crl, err := r.CRL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lt := &LongTerm{Level: LevelBLTA, TSA: ts, CRLs: [][]byte{crl}, Certs: append([]*x509.Certificate{ca.Cert}, r.tsaRoots()...), Context: ctx}
+	if _, ok := ts.(builtinStamper); ok {
+		if a, err := r.BuiltinTSA(ctx); err == nil {
+			lt.Certs = append(lt.Certs, a.Cert)
+		}
+	}
+	return AddDocumentTimestamp(pdf, lt)
+}
+
+// TimestampExpiry returns when the newest trusted timestamp in pdf (a document timestamp, else
+// a signature timestamp) stops being verifiable: its TSA certificate's expiry; ok is false when
+// pdf has no trusted timestamp. It returns ValidatePDF's errors.
+func (r *Registry) TimestampExpiry(ctx context.Context, pdf []byte) (time.Time, bool, error) {
+	roots, _, err := r.roots(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	reps, err := ValidatePDFContext(ctx, pdf, roots, r.clock.Now())
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var at time.Time
+	var end int64 = -1
+	for _, rep := range reps {
+		if rep.TimestampTrusted && !rep.TimestampExpires.IsZero() && rep.ByteRange[2]+rep.ByteRange[3] > end {
+			at, end = rep.TimestampExpires, rep.ByteRange[2]+rep.ByteRange[3]
+		}
+	}
+	return at, end >= 0, nil
 }

@@ -68,6 +68,9 @@ type SignatureReport struct {
 	// CertValidAtSigning is true when the signer certificate was within its validity at the
 	// signing time: the proven Timestamp, else the claimed Time.
 	CertValidAtSigning bool
+	// TimestampExpires is when the certificate of the TSA that made Timestamp expires: a B-LTA
+	// file must be timestamped again before then (AddDocumentTimestamp).
+	TimestampExpires time.Time
 	// Problems lists, in Chinese, why the signature is not valid, trusted or whole.
 	Problems []string
 }
@@ -305,6 +308,7 @@ func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPoo
 			bad("签名时间戳的时间戳服务证书不可信：" + info.TrustError)
 		default:
 			r.Timestamp, r.TSA, r.TimestampTrusted = info.Time, info.TSAName(), true
+			r.TimestampExpires = info.Cert.NotAfter
 			if r.Valid {
 				r.Level = LevelBT
 			}

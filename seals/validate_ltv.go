@@ -157,6 +157,9 @@ func checkDocTimestamp(r *SignatureReport, raw, digest []byte, roots *x509.CertP
 	r.TimestampTrusted = info.Trusted
 	r.Time = info.Time
 	if info.Cert != nil {
+		r.TimestampExpires = info.Cert.NotAfter
+	}
+	if info.Cert != nil {
 		r.SealName, r.Issuer, r.Serial = info.Cert.Subject.CommonName, info.Cert.Issuer.CommonName, info.Cert.SerialNumber.Text(16)
 	}
 	r.Trusted = info.Trusted

@@ -185,6 +185,9 @@ func (a *App) wire() error {
 // (unfinished batches resume) and the pusher.
 func (a *App) start() {
 	a.run(a.expirySweep)
+	if a.tsaReport.level == seals.LevelBLTA {
+		a.run(a.retimestampSweep) // B-LTA: renew document timestamps before they expire (tsa.go)
+	}
 	a.run(a.Batches.Run)
 	a.run(a.Push.Run)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"certseal"
 	"certseal/internal/tsa"
@@ -95,4 +96,30 @@ func (a *App) wireTSA() (*server.TSAAPI, error) {
 	}
 	a.tsaReport = rep
 	return api, nil
+}
+
+// RetimestampWithin is how long before its newest timestamp's certificate expires a B-LTA
+// certificate is timestamped again; the sweep runs daily, RetimestampBatch certificates a run.
+const (
+	RetimestampWithin = 180 * 24 * time.Hour
+	RetimestampBatch  = 1000
+)
+
+// retimestampSweep renews the document timestamps of B-LTA certificates, once a day.
+func (a *App) retimestampSweep(ctx context.Context) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			res, err := a.Certs.Retimestamp(ctx, a.Seals, RetimestampWithin, RetimestampBatch)
+			if err != nil {
+				a.Log.Error("retimestamp sweep", "err", err)
+			} else if res.Renewed > 0 || res.Failed > 0 {
+				a.Log.Info("retimestamp sweep", "checked", res.Checked, "renewed", res.Renewed, "failed", res.Failed)
+			}
+		}
+	}
 }

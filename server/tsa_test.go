@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"testing"
 
 	"certseal/cmd/app/testenv"
+	"certseal/internal/demo"
+	"certseal/internal/store"
+	"certseal/inventory"
 	"certseal/internal/fixtures"
 	"certseal/internal/tsa"
 	"certseal/internal/tsa/tsahttp"
@@ -76,5 +80,33 @@ func TestBuiltinTSAOverHTTP(t *testing.T) {
 	}
 	if rt, _ := plain.Must(200, "GET", "/readyz", "", nil).JSON(t)["tsa"].(map[string]any); rt["mode"] != "none" {
 		t.Errorf("readyz without a TSA: %v", rt)
+	}
+}
+
+// TestIssueTSADownIs503: with an external TSA that does not answer, POST /api/v1/certificates
+// answers 503 unavailable 时间戳服务不可用, the blank form stays in stock and /readyz shows the
+// failure.
+func TestIssueTSADownIs503(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	url := down.URL
+	down.Close()
+	ca, _ := testenv.Start(t).App.Seals.CA(t.Context()) // any CA: the TSA never answers
+	e := testenv.StartWith(t, testenv.Options{TSA: url, TSACA: ca.CertificatePEM()})
+	seal := sealOf(t, e, "lizhou-clerk")
+	r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
+	if r.Status != 503 || r.ErrorCode() != "unavailable" || !strings.Contains(string(r.Body), "时间戳服务不可用") {
+		t.Fatalf("issue with the TSA down: %d %s", r.Status, r.Body)
+	}
+	var st inventory.State
+	e.App.DB.View(func(tx *store.Tx) error {
+		_, st, _ = inventory.StateTx(tx, demo.TypeFood, "SC00000001")
+		return nil
+	})
+	if st != inventory.InStock {
+		t.Errorf("blank form after the failed issue: %v, want in stock", st)
+	}
+	rt, _ := e.Must(200, "GET", "/readyz", "", nil).JSON(t)["tsa"].(map[string]any)
+	if rt["mode"] != "url" || rt["last_error"] == nil || rt["pades_level"] != "B-LT" {
+		t.Errorf("readyz: %v", rt)
 	}
 }

@@ -15,11 +15,11 @@ import (
 
 	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
-	"certseal/internal/store"
-	"certseal/inventory"
 	"certseal/internal/fixtures"
+	"certseal/internal/store"
 	"certseal/internal/tsa"
 	"certseal/internal/tsa/tsahttp"
+	"certseal/inventory"
 	"certseal/server"
 )
 

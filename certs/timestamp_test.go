@@ -232,3 +232,34 @@ func TestRetimestamp(t *testing.T) {
 		t.Errorf("pdfsig on the renewed file:\n%s", out)
 	}
 }
+
+// TestSealedWhileSuspended: a certificate whose trusted timestamp proves it was sealed while
+// the seal was suspended is refused (seal_invalid_at_signing), although the seal's own claim of
+// time (/M) falls before the suspension.
+func TestSealedWhileSuspended(t *testing.T) {
+	e := newEnv(t)
+	a, err := e.reg.BuiltinTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(start.AddDate(0, 0, 10))
+	if _, err := e.reg.Suspend(ctx, e.admin, e.seal, "印章送检"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(start.AddDate(0, 0, 20))
+	if _, err := e.reg.Reinstate(ctx, e.admin, e.seal, "送检完毕"); err != nil {
+		t.Fatal(err)
+	}
+	// The issuing clock reads a day after start; the TSA's, day 15 (the seal suspended).
+	stamped := *a
+	stamped.Now = func() time.Time { return start.AddDate(0, 0, 15) }
+	e.reg.SetLongTerm(seals.LevelBT, &stamped, nil)
+	e.clock.Set(start.AddDate(0, 0, 1))
+	c := e.issue(0, 1)
+	e.clock.Set(start.AddDate(0, 0, 30))
+	v, err := e.svc.VerifyPDF(ctx, e.pdf(c.ID))
+	t.Logf("%s %v", v.Verdict, v.Reasons)
+	if err != nil || v.Verdict != certs.VerdictSealInvalid || certs.VerdictLabel(v.Verdict) == "" || v.ProvenTime == nil || !strings.Contains(strings.Join(v.Reasons, ";"), "可信时间戳证明签章时") {
+		t.Errorf("sealed while suspended: %s %v (%v)", v.Verdict, v.Reasons, err)
+	}
+}

@@ -427,6 +427,7 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 		Signer: p.signing.Signer, Cert: p.signing.Cert, Chain: p.signing.Chain, Page: sp.Page,
 		Rect:    [4]float64{x - d/2, y - d/2, x + d/2, y + d/2},
 		Picture: p.signing.Picture, Reason: "签发" + c.Name, Location: c.IssuerName, Name: c.SealName, Time: p.now,
+		LongTerm: p.signing.LongTerm, // PAdES level and TSA: a TSA failure fails the issue (EUnavailable)
 	})
 	if err != nil {
 		return nil, err

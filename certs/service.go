@@ -60,6 +60,20 @@ type SignatureCheck struct {
 	// SignedLength is where the signed revision ends (the end of the signature's byte range):
 	// for a certificate with bytes appended, the issued file is the first SignedLength bytes.
 	SignedLength int64 `json:"-"`
+
+	// ProvenTime is the signing time proven by a trusted RFC 3161 timestamp, TSA the timestamp
+	// authority, PAdESLevel the level found (B-B, B-T, B-LT, B-LTA); DocTimestamp marks a
+	// document timestamp rather than a seal's signature (verify_signed.go).
+	ProvenTime   *time.Time `json:"proven_time,omitempty"`
+	TSA          string     `json:"tsa,omitempty"`
+	PAdESLevel   string     `json:"pades_level,omitempty"`
+	DocTimestamp bool       `json:"document_timestamp,omitempty"`
+	// CertValidAtSigning and CertValidNow: the seal certificate's validity at the (proven, else
+	// claimed) signing time and now.
+	CertValidAtSigning bool         `json:"seal_cert_valid_at_signing"`
+	CertValidNow       bool         `json:"seal_cert_valid_now"`
+	statusAtSign       seals.Status // StatusAtSign and StatusNow, as codes
+	statusNow          seals.Status
 }
 
 // signatureChecks returns the registry's reports as the signatures of a verdict.
@@ -71,6 +85,7 @@ func signatureChecks(reports []seals.Report) []SignatureCheck {
 			SignedAt: r.Time, StatusAtSign: r.StatusAtSigning.Label(), StatusNow: r.StatusNow.Label(), Problems: r.Problems,
 			CoversWholeDoc: !r.Modified, SignedLength: r.ByteRange[2] + r.ByteRange[3],
 		})
+		longTermCheck(&out[len(out)-1], r)
 	}
 	return out
 }

@@ -129,6 +129,11 @@ type PDFVerdict struct {
 	SHA256      string           `json:"sha256"`
 	Certificate *PublicView      `json:"certificate,omitempty"`
 	Signatures  []SignatureCheck `json:"signatures"`
+	// ProvenTime is the sealing time proven by a trusted timestamp, TSA its authority,
+	// PAdESLevel the seal signature's level (atSealing).
+	ProvenTime *time.Time `json:"proven_time,omitempty"`
+	TSA        string     `json:"tsa,omitempty"`
+	PAdESLevel string     `json:"pades_level,omitempty"`
 }
 
 var verdictLabels = map[string]string{
@@ -210,6 +215,7 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 		}
 		out.Reasons = append(out.Reasons, ch.Problems...)
 	}
+	atSealing(&out, checks)
 	label := ""
 	if out.Verdict == "" {
 		switch {

@@ -54,6 +54,7 @@ type cmsSignerInfo struct {
 	SignedAttrs        asn1.RawValue // [0] IMPLICIT SET OF Attribute
 	SignatureAlgorithm pkix.AlgorithmIdentifier
 	Signature          []byte
+	UnsignedAttrs      asn1.RawValue `asn1:"optional"` // [1] IMPLICIT, encoded by hand
 }
 
 type cmsSignedData struct {
@@ -111,12 +112,14 @@ func attribute(oid asn1.ObjectIdentifier, value any) ([]byte, error) {
 // buildCMS returns a DER CMS ContentInfo holding a detached SignedData over content whose
 // digest (alg's NewHash) is digest, signed by signer with alg for cert, with the signed
 // attributes contentType, messageDigest, signingTime and signing-certificate-v2, and with cert
-// and chain included.
-func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, at time.Time) ([]byte, error) {
+// and chain included. With lt (PAdES, ETSI EN 319 142-1) signingTime is left out (the time is
+// the dictionary's /M), and from level B-T on the signature value is timestamped by lt.TSA and
+// the token (also returned) goes into the unsigned attribute signature-time-stamp-token.
+func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, at time.Time, lt *LongTerm) ([]byte, []byte, error) {
 	certHash := sha256.Sum256(cert.Raw)
 	dirName, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: cert.RawIssuer})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var attrs [][]byte
 	for _, a := range []struct {
@@ -131,9 +134,12 @@ func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Cer
 			IssuerSerial: essIssuerSerial{Issuer: []asn1.RawValue{{FullBytes: dirName}}, Serial: cert.SerialNumber},
 		}}}},
 	} {
+		if lt != nil && a.oid.Equal(oidAttrSigningTime) {
+			continue
+		}
 		e, err := attribute(a.oid, a.v)
 		if err != nil {
-			return nil, fmt.Errorf("seals: encode attribute %v: %w", a.oid, err)
+			return nil, nil, fmt.Errorf("seals: encode attribute %v: %w", a.oid, err)
 		}
 		attrs = append(attrs, e)
 	}
@@ -141,11 +147,17 @@ func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Cer
 	// bytes under [0] IMPLICIT.
 	signedSet, err := setOf(attrs, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sig, err := alg.Sign(rand.Reader, signer, signedSet)
 	if err != nil {
-		return nil, fmt.Errorf("seals: sign: %w", err)
+		return nil, nil, fmt.Errorf("seals: sign: %w", err)
+	}
+	var token, unsigned []byte
+	if lt.atLeast(LevelBT) {
+		if token, unsigned, err = lt.stampSignature(sig); err != nil {
+			return nil, nil, err
+		}
 	}
 	implicit := bytes.Clone(signedSet)
 	implicit[0] = 0xA0 // [0] IMPLICIT, constructed
@@ -158,7 +170,7 @@ func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Cer
 	}
 	certSet, err := setOf(certs, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sd := cmsSignedData{
 		Version:          1,
@@ -172,15 +184,16 @@ func buildCMS(alg Algorithm, digest []byte, signer crypto.Signer, cert *x509.Cer
 			SignedAttrs:        asn1.RawValue{FullBytes: implicit},
 			SignatureAlgorithm: alg.SignatureAlgorithm(),
 			Signature:          sig,
+			UnsignedAttrs:      asn1.RawValue{FullBytes: unsigned},
 		}},
 	}
 	inner, err := asn1.Marshal(sd)
 	if err != nil {
-		return nil, fmt.Errorf("seals: encode SignedData: %w", err)
+		return nil, nil, fmt.Errorf("seals: encode SignedData: %w", err)
 	}
 	out, err := asn1.Marshal(cmsContentInfo{ContentType: oidSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}})
 	if err != nil {
-		return nil, fmt.Errorf("seals: encode ContentInfo: %w", err)
+		return nil, nil, fmt.Errorf("seals: encode ContentInfo: %w", err)
 	}
-	return out, nil
+	return out, token, nil
 }

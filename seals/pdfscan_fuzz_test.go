@@ -31,7 +31,7 @@ func FuzzReadSimple(f *testing.F) {
 		if pl.prev < 0 || pl.prev >= len(pdf) || pl.size < 0 {
 			t.Fatalf("plan %+v for a %d-byte file", pl, len(pdf))
 		}
-		pl.catalog(objRef{pl.size, 0})
+		pl.catalog([]objRef{{pl.size, 0}}, objRef{})
 		pl.pageDict(objRef{pl.size, 0})
 	})
 }

@@ -59,6 +59,8 @@ type Registry struct {
 	sm2ca   *SM2CA
 	sm2crl  cachedCRL
 	esealOK map[string]verifiedESeal // SESeals whose maker's signature verified, by esID
+
+	ts tsaState // the built-in TSA and the long-term signing set-up (tsa.go)
 }
 
 type cachedPicture struct {
@@ -359,5 +361,8 @@ func (r *Registry) roots(ctx context.Context) (*x509.CertPool, *CA, error) {
 	}
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
+	for _, c := range r.tsaRoots() { // an external TSA's CA, trusted for timestamps
+		p.AddCert(c)
+	}
 	return p, ca, nil
 }

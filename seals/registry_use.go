@@ -27,6 +27,9 @@ type Signing struct {
 	Picture   *Picture
 	// ESeal is the DER SESeal (GB/T 38540 v4) of an SM2 seal, nil for an ECDSA seal.
 	ESeal []byte
+	// LongTerm is the PAdES level, TSA and CRLs the registry signs with (SetLongTerm); nil for
+	// plain signatures. SignSES takes its TSA for the SES_Signature's timeStamp.
+	LongTerm *LongTerm
 }
 
 // Options returns the SignOptions that place the seal at rect (PDF points) on page, with the
@@ -34,7 +37,7 @@ type Signing struct {
 func (g *Signing) Options(page int, rect [4]float64, reason string, at time.Time) SignOptions {
 	return SignOptions{
 		Signer: g.Signer, Cert: g.Cert, Chain: g.Chain, Page: page, Rect: rect, Picture: g.Picture,
-		Reason: reason, Name: g.Seal.Name, Time: at, Algorithm: g.Algorithm,
+		Reason: reason, Name: g.Seal.Name, Time: at, Algorithm: g.Algorithm, LongTerm: g.LongTerm,
 	}
 }
 
@@ -131,7 +134,11 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if alg.Name() == AlgSM2 && eseal == nil {
 		return nil, certseal.Errorf(certseal.EInternal, "SM2 印章 %s 缺少电子印章数据（SESeal）", s.ID)
 	}
-	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: chain, Picture: pic, ESeal: eseal}, nil
+	lt, err := r.longTerm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: chain, Picture: pic, ESeal: eseal, LongTerm: lt}, nil
 }
 
 func (r *Registry) cachedSigner(id string) crypto.Signer {
@@ -272,8 +279,12 @@ func (r *Registry) ValidateWithStatus(ctx context.Context, pdf []byte) ([]Report
 				continue
 			}
 			out[i].Registered = true
-			if !rep.Time.IsZero() {
-				out[i].StatusAtSigning = s.EffectiveStatus(rep.Time)
+			at := rep.Time // the claimed time, unless a trusted timestamp proves one
+			if !rep.Timestamp.IsZero() {
+				at = rep.Timestamp
+			}
+			if !at.IsZero() {
+				out[i].StatusAtSigning = s.EffectiveStatus(at)
 			}
 			out[i].StatusNow = s.EffectiveStatus(now)
 			switch out[i].StatusAtSigning {

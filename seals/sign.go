@@ -49,6 +49,9 @@ type SignOptions struct {
 	// Algorithm is the seal's signature algorithm (Seal.SigningAlgorithm; Signing.Options sets
 	// it). When nil it follows the Signer's key: ECDSAP256 for a P-256 key.
 	Algorithm Algorithm
+	// LongTerm is the PAdES level beyond the plain signature and what it needs (the TSA, the
+	// CRLs); nil signs as before, with the signingTime attribute (pades.go).
+	LongTerm *LongTerm
 }
 
 // SignPDF returns pdf with a PAdES signature (SubFilter ETSI.CAdES.detached, SHA-256) appended
@@ -100,6 +103,9 @@ func (o *SignOptions) check() error {
 		return certseal.Errorf(certseal.EForbidden, "印章证书在签章时间不在有效期内（%s 至 %s）",
 			o.Cert.NotBefore.In(certseal.China).Format("2006-01-02"), o.Cert.NotAfter.In(certseal.China).Format("2006-01-02"))
 	}
+	if err := o.LongTerm.check(); err != nil {
+		return err
+	}
 	if o.Page == 0 {
 		o.Page = 1
 	}
@@ -138,8 +144,9 @@ type updatePlan struct {
 	prev       int    // offset of the original's last cross-reference section
 	xrefStream bool   // the original uses cross-reference streams
 	root, page objRef // the catalog and the page the seal goes on
-	// catalog and pageDict return the updated dictionaries given the signature field.
-	catalog  func(field objRef) []byte
+	// catalog returns the updated catalog given the signature fields and the DSS (num 0:
+	// none); pageDict the updated page given the seal's field.
+	catalog  func(fields []objRef, dss objRef) []byte
 	pageDict func(field objRef) []byte
 	trailer  []byte // extra trailer entries to repeat: /Info and /ID
 }
@@ -173,8 +180,12 @@ func planFast(pdf []byte, page int) (*updatePlan, error) {
 	rootRaw := pdf[root.start+2 : root.end]
 	pageRaw := pdf[pd.start+2 : pd.end]
 	pl := &updatePlan{size: size, prev: doc.xref, root: rootRef, page: pageRef}
-	pl.catalog = func(f objRef) []byte {
-		return concat("<</AcroForm <</Fields [", f.String(), "] /SigFlags 3>>\n", string(rootRaw))
+	pl.catalog = func(fs []objRef, dss objRef) []byte {
+		d := ""
+		if dss.num > 0 {
+			d = " /DSS " + dss.String()
+		}
+		return concat("<</AcroForm <</Fields [", refList(fs), "] /SigFlags 3>>", d, "\n", string(rootRaw))
 	}
 	pl.pageDict = func(f objRef) []byte {
 		return concat("<</Annots [", f.String(), "]\n", string(pageRaw))
@@ -185,6 +196,17 @@ func planFast(pdf []byte, page int) (*updatePlan, error) {
 		}
 	}
 	return pl, nil
+}
+
+func refList(rs []objRef) string {
+	var b []byte
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, r.String()...)
+	}
+	return string(b)
 }
 
 func concat(parts ...string) []byte {
@@ -266,18 +288,24 @@ func planPdfcpu(pdf []byte, page int) (pl *updatePlan, err error) {
 		root:       objRef{ctx.Root.ObjectNumber.Value(), ctx.Root.GenerationNumber.Value()},
 		page:       objRef{pref.ObjectNumber.Value(), pref.GenerationNumber.Value()},
 	}
-	pl.catalog = func(f objRef) []byte {
+	pl.catalog = func(fs []objRef, dss objRef) []byte {
 		a := types.Dict{}
 		for k, v := range af {
 			a[k] = v
 		}
-		a["Fields"] = append(append(types.Array{}, fields...), *types.NewIndirectRef(f.num, f.gen))
+		a["Fields"] = append(types.Array{}, fields...)
+		for _, f := range fs {
+			a["Fields"] = append(a["Fields"].(types.Array), *types.NewIndirectRef(f.num, f.gen))
+		}
 		a["SigFlags"] = types.Integer(3)
 		c := types.Dict{}
 		for k, v := range cat {
 			c[k] = v
 		}
 		c["AcroForm"] = a
+		if dss.num > 0 {
+			c["DSS"] = *types.NewIndirectRef(dss.num, dss.gen)
+		}
 		return []byte(c.PDFString())
 	}
 	pl.pageDict = func(f objRef) []byte {
@@ -347,7 +375,7 @@ const inkGState = "SealInk" // room for "0 a b c" with 10-digit offsets
 // writeSigned appends the incremental update to a copy of pdf, then computes the digest over
 // the byte range and fills in the CMS.
 func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
-	reserve := 1536 + len(o.Cert.Raw)
+	reserve := 1536 + len(o.Cert.Raw) + o.LongTerm.tokenReserve()
 	for _, c := range o.Chain {
 		if c != nil {
 			reserve += len(c.Raw)
@@ -456,7 +484,7 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 	w.buf = append(w.buf, pl.pageDict(fieldRef)...)
 	w.end()
 	w.begin(pl.root)
-	w.buf = append(w.buf, pl.catalog(fieldRef)...)
+	w.buf = append(w.buf, pl.catalog([]objRef{fieldRef}, objRef{})...)
 	w.end()
 
 	if pl.xrefStream {
@@ -475,7 +503,7 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 	h := o.Algorithm.NewHash()
 	h.Write(out[:contentsAt])
 	h.Write(out[contentsEnd:])
-	cms, err := buildCMS(o.Algorithm, h.Sum(nil), o.Signer, o.Cert, o.Chain, o.Time)
+	cms, token, err := buildCMS(o.Algorithm, h.Sum(nil), o.Signer, o.Cert, o.Chain, o.Time, o.LongTerm)
 	if err != nil {
 		return nil, err
 	}
@@ -483,6 +511,17 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 		return nil, fmt.Errorf("seals: CMS of %d bytes exceeds the %d reserved", len(cms), reserve)
 	}
 	hex.Encode(out[contentsAt+1:], cms)
+	if o.LongTerm.atLeast(LevelBLT) {
+		lt := ltvState{next: next, xref: w.xrefAt, fields: []objRef{fieldRef}}
+		if out, err = appendDSS(out, pl, &lt, o, out[contentsAt+1:contentsEnd-1], token); err != nil {
+			return nil, err
+		}
+		if o.LongTerm.atLeast(LevelBLTA) {
+			if out, err = appendDocTimestamp(out, pl, &lt, o.LongTerm); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -491,6 +530,7 @@ type xrefEntry struct{ num, off int }
 type pdfWriter struct {
 	buf     []byte
 	offsets []xrefEntry
+	xrefAt  int // where the last cross-reference section written starts
 }
 
 func (w *pdfWriter) str(s string) { w.buf = append(w.buf, s...) }
@@ -520,6 +560,7 @@ func (w *pdfWriter) runs() [][]xrefEntry {
 
 func (w *pdfWriter) xrefTable(size int, pl *updatePlan) {
 	at := len(w.buf)
+	w.xrefAt = at
 	w.str("xref\n")
 	for _, run := range w.runs() {
 		w.str(fmt.Sprintf("%d %d\n", run[0].num, len(run)))
@@ -534,6 +575,7 @@ func (w *pdfWriter) xrefTable(size int, pl *updatePlan) {
 
 func (w *pdfWriter) xrefStream(self objRef, pl *updatePlan) {
 	at := len(w.buf)
+	w.xrefAt = at
 	w.offsets = append(w.offsets, xrefEntry{self.num, at})
 	var index []string
 	var data []byte

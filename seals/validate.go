@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/tsa"
 )
 
 // SignatureReport is what ValidatePDF finds out about one signature.
@@ -46,6 +47,30 @@ type SignatureReport struct {
 	Reason   string    // the signature dictionary's /Reason, when readable ASCII
 	// ByteRange is the signed byte range as written in the dictionary.
 	ByteRange [4]int64
+
+	// Timestamp is the time proven by a trusted RFC 3161 timestamp: the signature's unsigned
+	// attribute signature-time-stamp-token, or a document timestamp's token; zero when there is
+	// none that verifies and chains to the roots. TSA names the timestamp authority (its
+	// certificate's CN) and TimestampTrusted says its certificate chains to the roots.
+	Timestamp        time.Time
+	TSA              string
+	TimestampTrusted bool
+	// DocTimestamp is true for a document timestamp (/Type /DocTimeStamp, /SubFilter
+	// /ETSI.RFC3161) rather than a seal's signature.
+	DocTimestamp bool
+	// Level is the PAdES level the signature reaches: B-B (no timestamp), B-T (a signature
+	// timestamp), B-LT (and a DSS after it), B-LTA (and a valid document timestamp after that);
+	// "" for a document timestamp or a signature that is not valid.
+	Level Level
+	// Extended is true when bytes follow the signature but they are only PAdES long-term updates
+	// (the DSS, document timestamps); Modified is then false.
+	Extended bool
+	// CertValidAtSigning is true when the signer certificate was within its validity at the
+	// signing time: the proven Timestamp, else the claimed Time.
+	CertValidAtSigning bool
+	// TimestampExpires is when the certificate of the TSA that made Timestamp expires: a B-LTA
+	// file must be timestamped again before then (AddDocumentTimestamp).
+	TimestampExpires time.Time
 	// Problems lists, in Chinese, why the signature is not valid, trusted or whole.
 	Problems []string
 }
@@ -147,7 +172,33 @@ func ValidatePDFContext(ctx context.Context, pdf []byte, roots *x509.CertPool, n
 		}
 		reports = append(reports, r)
 	}
+	levels(pdf, reports)
 	return reports, nil
+}
+
+// levels raises the PAdES level of every timestamped signature that a DSS follows to B-LT, and
+// to B-LTA when a valid document timestamp follows too.
+func levels(pdf []byte, reports []SignatureReport) {
+	for i := range reports {
+		r := &reports[i]
+		if r.Level != LevelBT {
+			continue
+		}
+		end := r.ByteRange[2] + r.ByteRange[3]
+		if end <= 0 || end > int64(len(pdf)) {
+			continue
+		}
+		tail := pdf[end:]
+		if !bytes.Contains(tail, []byte("/Type /DSS")) && !bytes.Contains(tail, []byte("/Type/DSS")) {
+			continue
+		}
+		r.Level = LevelBLT
+		for _, o := range reports {
+			if o.DocTimestamp && o.Valid && o.TimestampTrusted && o.ByteRange[2]+o.ByteRange[3] > end {
+				r.Level = LevelBLTA
+			}
+		}
+	}
 }
 
 // checkSignature checks the signature whose dictionary is d. seen holds the SHA-256 of the
@@ -220,8 +271,12 @@ func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPoo
 		return r, nil
 	}
 	if b+c < int64(len(pdf)) {
-		r.Modified = true
-		bad("签名后文件又被追加了内容（后续修改或其他签章）")
+		if ltvOnly(pdf, int(b+c)) {
+			r.Extended = true
+		} else {
+			r.Modified = true
+			bad("签名后文件又被追加了内容（后续修改或其他签章）")
+		}
 	}
 	// /Contents must be exactly the gap in the byte range, inside this dictionary.
 	if a+1 >= b || a < int64(d.start) || b > int64(d.end) || pdf[a] != '<' || pdf[b-1] != '>' ||
@@ -233,13 +288,41 @@ func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPoo
 	if err != nil {
 		return r, err
 	}
+	if d.name("Type") == "DocTimeStamp" || d.name("SubFilter") == "ETSI.RFC3161" {
+		r.Valid, r.Trusted, r.Problems = false, false, nil
+		checkDocTimestamp(&r, raw, digest, roots, bad)
+		return r, nil
+	}
 	sigOK, digestOK := ci.verify(cert, digest, bad)
 	r.Valid = sigOK && digestOK
-	// The chain, at the signing time.
+	if r.Valid {
+		r.Level = LevelBB
+	}
+	if ci.tsToken != nil {
+		info, err := tsa.Verify(ci.tsToken, tsa.SHA256, digestSHA256(ci.signature), roots)
+		switch {
+		case err != nil:
+			bad("签名时间戳验证失败：" + err.Error())
+		case !info.Trusted:
+			r.TSA = info.TSAName()
+			bad("签名时间戳的时间戳服务证书不可信：" + info.TrustError)
+		default:
+			r.Timestamp, r.TSA, r.TimestampTrusted = info.Time, info.TSAName(), true
+			r.TimestampExpires = info.Cert.NotAfter
+			if r.Valid {
+				r.Level = LevelBT
+			}
+		}
+	}
+	// The chain, at the signing time: the proven one when there is one.
 	when := r.Time
+	if !r.Timestamp.IsZero() {
+		when = r.Timestamp
+	}
 	if when.IsZero() {
 		when = now
 	}
+	r.CertValidAtSigning = !when.Before(cert.NotBefore) && !when.After(cert.NotAfter)
 	if roots == nil {
 		bad("未提供可信根证书，无法验证证书链")
 	} else {
@@ -257,8 +340,11 @@ func checkSignature(ctx context.Context, pdf []byte, d dict, roots *x509.CertPoo
 		}
 	}
 	r.CertValidNow = !now.Before(cert.NotBefore) && !now.After(cert.NotAfter)
-	if !r.CertValidNow {
+	switch {
+	case !r.CertValidNow && r.Timestamp.IsZero():
 		bad("印章证书当前不在有效期内")
+	case !r.CertValidAtSigning:
+		bad("签章时印章证书不在有效期内")
 	}
 	return r, nil
 }
@@ -322,6 +408,7 @@ type parsedCMS struct {
 	signature   []byte
 	attrs       map[string][]byte // attribute OID -> first value, DER
 	signingTime time.Time
+	tsToken     []byte // the unsigned attribute signature-time-stamp-token, when present
 }
 
 type parseSignedData struct {
@@ -389,6 +476,19 @@ func parseCMS(der []byte) (*parsedCMS, error) {
 	}
 	if v, ok := p.attrs[oidAttrSigningTime.String()]; ok {
 		_, _ = asn1.Unmarshal(v, &p.signingTime)
+	}
+	for b := si.UnsignedAttrs.Bytes; len(b) > 0; {
+		var a struct {
+			Type   asn1.ObjectIdentifier
+			Values asn1.RawValue
+		}
+		if b, err = asn1.Unmarshal(b, &a); err != nil {
+			return nil, err
+		}
+		var first asn1.RawValue
+		if _, err := asn1.Unmarshal(a.Values.Bytes, &first); err == nil && a.Type.Equal(oidAttrTimeStampToken) && p.tsToken == nil {
+			p.tsToken = first.FullBytes
+		}
 	}
 	return p, nil
 }

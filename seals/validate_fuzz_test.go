@@ -29,7 +29,13 @@ func FuzzValidatePDF(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range [][]byte{signed, twice, viaPdfcpu, []byte("%PDF-"), []byte("%PDF-1.7\n1 0 obj<</Type/Sig/ByteRange[0 1 2 3]/Contents<00>>>")} {
+	lta := fx.opts()
+	lta.LongTerm = &seals.LongTerm{Level: seals.LevelBLTA, TSA: fx.builtinTSA(f, signAt)}
+	ltaSigned, err := seals.SignPDF(gofpdfDoc(f), lta)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{signed, twice, viaPdfcpu, ltaSigned, []byte("%PDF-"), []byte("%PDF-1.7\n1 0 obj<</Type/Sig/ByteRange[0 1 2 3]/Contents<00>>>")} {
 		f.Add(s)
 	}
 	for _, h := range hostiles {
@@ -53,8 +59,12 @@ func FuzzValidatePDF(f *testing.F) {
 			if r.Valid && (!r.Signed || r.ByteRange[2]+r.ByteRange[3] > int64(len(pdf)) || r.ByteRange[1] > r.ByteRange[2]) {
 				t.Fatalf("valid report with a bad byte range or no signature: %+v", r)
 			}
-			if r.Valid && r.Modified == (r.ByteRange[2]+r.ByteRange[3] == int64(len(pdf))) {
-				t.Fatalf("Modified %v for byte range %v of a %d-byte file", r.Modified, r.ByteRange, len(pdf))
+			whole := r.ByteRange[2]+r.ByteRange[3] == int64(len(pdf))
+			if r.Valid && (r.Modified || r.Extended) == whole {
+				t.Fatalf("Modified %v, Extended %v for byte range %v of a %d-byte file", r.Modified, r.Extended, r.ByteRange, len(pdf))
+			}
+			if r.Modified && r.Extended {
+				t.Fatalf("both Modified and Extended: %+v", r)
 			}
 		}
 	})

@@ -38,9 +38,12 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 // seal, sign, one group-committed transaction — on a real bbolt file with fsync on, from 16
 // concurrent clients, with the 200 fixtures. It reports certificates per second and latency
 // percentiles.
-func BenchmarkIssueHTTP(b *testing.B) {
+func BenchmarkIssueHTTP(b *testing.B) { issueHTTP(b, testenv.Options{Sync: true}) }
+
+// issueHTTP is BenchmarkIssueHTTP with the service started with o (a TSA: tsa_bench_test.go).
+func issueHTTP(b *testing.B, o testenv.Options) {
 	app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))) // as cmd/certseal does
-	e := testenv.StartWith(b, testenv.Options{Sync: true})
+	e := testenv.StartWith(b, o)
 	stockUp(b, e, 1000000)
 	seal := sealOf(b, e, "lizhou-clerk")
 	fs := foodFixtures(b)

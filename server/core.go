@@ -90,6 +90,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 		body["detail"] = detail
 	}
+	if s.TSA != nil { // the time-stamp authority issuing uses (tsa.go)
+		body["tsa"] = s.TSA.TSAReport()
+	}
 	writeJSON(w, http.StatusOK, body)
 }
 

@@ -60,6 +60,8 @@ type Server struct {
 	// ReadyDetail adds named entries to the answer of /readyz (the scheduled backups' last
 	// success, say); each is called at every request.
 	ReadyDetail []func() (name string, detail any)
+	// TSA reports the time-stamp authority on /readyz (nil: none configured).
+	TSA TSAReporter
 
 	ready   atomic.Bool
 	touches chan string

@@ -55,6 +55,14 @@ type Config struct {
 	MetricsAllow string
 	// LogLevel is the lowest level logged (the zero value: info).
 	LogLevel slog.Level
+	// TSA is the time-stamp authority issuing uses (tsa.go): "" or "none", "builtin" (the city
+	// center's own, also served at POST /tsa), or the URL of an external RFC 3161 TSA, whose CA
+	// certificates are TSACA (PEM); TSATimeout bounds a request (0: 5 s). PAdESLevel is B-B,
+	// B-T, B-LT or B-LTA; "" is B-LT with a TSA and the plain signature without.
+	TSA        string
+	TSACA      []byte
+	TSATimeout time.Duration
+	PAdESLevel string
 }
 
 // DBPath returns the database file inside the data directory.
@@ -94,6 +102,7 @@ type App struct {
 	DemoPasswords map[string]string
 
 	masterKeyCreated bool           // Open created the master key file
+	tsaReport        tsaReport      // the time-stamp authority, for /readyz (tsa.go)
 	closers          []func() error // stop the background work, in reverse order
 }
 
@@ -138,6 +147,10 @@ func (a *App) wire() error {
 		a.Log.Info("created the master key file; keep a copy apart from the database backups", "path", filepath.Join(c.Data, MasterKeyFile))
 	}
 	a.Seals, a.masterKeyCreated = reg, created
+	tsaAPI, err := a.wireTSA()
+	if err != nil {
+		return err
+	}
 	a.Templates, a.Renderer = templates.NewStore(db, clock), templates.NewRenderer()
 	a.Inventory = &inventory.Service{DB: db, Clock: clock, LicenceNumber: licenceNumber}
 	a.Demand = &demand.Service{DB: db, Clock: clock, Ledger: demand.NewLedger(a.Inventory), Catalogue: a.Catalogue}
@@ -167,8 +180,10 @@ func (a *App) wire() error {
 		server.NewBatchAPI(a.Certs, a.Batches),
 		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
 		server.NewPushAPI(a.Push),
+		tsaAPI,
 		a.Web,
 	}
+	a.Server.TSA = a.tsaReport
 	a.Web.API = a.Server // the pages take their roles from the API's role table
 	return a.wireMetrics()
 }
@@ -177,6 +192,9 @@ func (a *App) wire() error {
 // (unfinished batches resume) and the pusher.
 func (a *App) start() {
 	a.run(a.expirySweep)
+	if a.tsaReport.level == seals.LevelBLTA {
+		a.run(a.retimestampSweep) // B-LTA: renew document timestamps before they expire (tsa.go)
+	}
 	a.run(a.Batches.Run)
 	a.run(a.Push.Run)
 }

@@ -23,9 +23,9 @@ import (
 
 // serveOpts are the serve settings that do not go into app.Config.
 type serveOpts struct {
-	pushAllow, tlsCert, tlsKey, redirectHTTP, logLevel string
-	fullCheck                                          bool
-	backup                                             backupOpts
+	pushAllow, tlsCert, tlsKey, redirectHTTP, logLevel, tsaCA, tsaTimeout string
+	fullCheck                                                             bool
+	backup                                                                backupOpts
 }
 
 // serveFlags returns the flag set of serve, filling c and the returned options; every flag is
@@ -44,6 +44,10 @@ func serveFlags(stderr io.Writer, c *app.Config) (*flag.FlagSet, *serveOpts) {
 	fs.StringVar(&o.redirectHTTP, "redirect-http", "", "with TLS: also listen on this address for plain HTTP and redirect every request to HTTPS (e.g. :80)")
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", "", "address ranges that may read /metrics without a token, comma-separated CIDRs or addresses; elsewhere an administrator's token is needed")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the lowest level logged: debug, info, warn or error")
+	fs.StringVar(&c.TSA, "tsa", "none", "time-stamp authority for issuing: none, builtin (the city center's own, served at POST /tsa) or the URL of an RFC 3161 TSA")
+	fs.StringVar(&o.tsaCA, "tsa-ca", "", "PEM file of the external TSA's CA certificate(s)")
+	fs.StringVar(&o.tsaTimeout, "tsa-timeout", "5s", "how long an issue waits for a timestamp before it fails")
+	fs.StringVar(&c.PAdESLevel, "pades-level", "", "PAdES level: B-B, B-T, B-LT or B-LTA; default B-LT with a TSA")
 	o.backup.flags(fs)
 	return fs, o
 }
@@ -79,6 +83,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if err := o.backup.check(); err != nil {
+		return err
+	}
+	if err := tsaConfig(&c, o.tsaCA, o.tsaTimeout); err != nil {
 		return err
 	}
 	if o.fullCheck {

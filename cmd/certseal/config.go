@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -220,4 +221,22 @@ var envOnly = []struct{ name, usage string }{
 	{"CERTSEAL_MASTER_KEY", "the master key, 64 hexadecimal digits or base64 of 32 bytes; without it the key file DATA/master.key"},
 	{"CERTSEAL_P12_PASSWORD", "the password of the PKCS#12 file of `certseal ca import -p12`"},
 	{"GOGC, GOMEMLIMIT", "the Go garbage collector; unset, certseal uses GOGC=400 and a soft limit of 1 GiB"},
+}
+
+// tsaConfig reads the external TSA's CA file and the timeout into c. It returns an error for a
+// file that cannot be read and a timeout that is not a positive duration of at most a minute.
+func tsaConfig(c *app.Config, caFile, timeout string) error {
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("tsa-ca: %w", err)
+		}
+		c.TSACA = b
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 || d > time.Minute {
+		return fmt.Errorf("tsa-timeout %q: want a duration between 1ms and 1m, e.g. 5s", timeout)
+	}
+	c.TSATimeout = d
+	return nil
 }

@@ -34,13 +34,16 @@ func Start(t testing.TB) *Env { return StartWith(t, Options{}) }
 type Options struct {
 	// Sync turns fsync on, as in production (for benchmarks of the real cost of a commit).
 	Sync bool
+	// TSA and PAdESLevel are app.Config's: "builtin" signs with the built-in TSA.
+	TSA, PAdESLevel string
+	TSACA           []byte // PEM of an external TSA's CA
 }
 
 // StartWith is Start with options.
 func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock})
+	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock, TSA: o.TSA, PAdESLevel: o.PAdESLevel, TSACA: o.TSACA})
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}

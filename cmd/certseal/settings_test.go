@@ -108,7 +108,7 @@ func TestLayeredSettings(t *testing.T) {
 	}
 	big := filepath.Join(dir, "big.yaml")
 	os.WriteFile(big, bytes.Repeat([]byte("#"), maxConfigFile+1), 0o600)
-	if _, _, err := parseWith("-config", big); err == nil || !strings.Contains(err.Error(), "larger") {
+	if _, _, err := parseWith("-config", big); err == nil || !strings.Contains(err.Error(), "上限") {
 		t.Errorf("a file over the limit: %v", err)
 	}
 	// every command takes the file: check finds its data directory there

@@ -8,6 +8,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -490,5 +491,18 @@ func TestConcurrentVerifySES(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestSignPDFRefusesSM2: an SM2 seal signs OFD files with SES_Signature; a PDF signed with it
+// would carry a CMS no PDF reader (nor certseal's validator) can check, so SignPDF refuses it
+// with a clear message instead of writing a broken signature.
+func TestSignPDFRefusesSM2(t *testing.T) {
+	e := newRegEnv(t)
+	_, g := e.sm2Seal(t)
+	_, err := seals.SignPDF(gofpdfDoc(t), g.Options(1, [4]float64{380, 80, 500, 200}, "电子证照签章", regStart))
+	wantCode(t, err, certseal.EInvalid)
+	if err == nil || !strings.Contains(err.Error(), "OFD") {
+		t.Errorf("the refusal does not say what an SM2 seal is for: %v", err)
 	}
 }

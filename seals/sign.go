@@ -81,6 +81,9 @@ func SignPDF(pdf []byte, o SignOptions) ([]byte, error) {
 }
 
 func (o *SignOptions) check() error {
+	if o.Algorithm != nil && o.Algorithm.Name() == AlgSM2 {
+		return certseal.Errorf(certseal.EInvalid, "国密（SM2）印章用于 OFD 电子证照的 GB/T 38540 电子签章，不能签署 PDF：PDF 证照请使用 ECDSA 印章，或把证照类型的文件格式设为 OFD").WithDetail("algorithm", AlgSM2)
+	}
 	if o.Signer == nil || o.Cert == nil {
 		return certseal.Errorf(certseal.EInvalid, "签章需要印章的私钥和证书")
 	}

@@ -4,8 +4,8 @@ package seals
 // (Seal.Algorithm); SignPDF builds the CMS SignedData from what that Algorithm says: the digest
 // of the document and of the signed attributes, the two algorithm identifiers, the signing
 // itself through the seal's crypto.Signer, whose private key never leaves this package (or an
-// HSM). ECDSA P-256 with SHA-256 is the only algorithm a seal can choose today; SM2 with SM3 is
-// one more implementation of Algorithm, registered under "sm2".
+// HSM). A seal chooses ECDSA P-256 with SHA-256 (ECDSAP256, what PDF readers check) or SM2 with
+// SM3 (SM2, sm2.go: the national algorithm of GB/T 38540 electronic seals).
 
 import (
 	"crypto"
@@ -30,7 +30,7 @@ import (
 // some algorithms (SM2 with its signer identity Z) sign the message rather than a bare digest.
 // Implementations are stateless and safe for concurrent use.
 type Algorithm interface {
-	// Name is the stable name stored in a seal record: "ecdsa-p256".
+	// Name is the stable name stored in a seal record: "ecdsa-p256" or "sm2".
 	Name() string
 	// NewKey returns a fresh key pair, or an error when the random source fails.
 	NewKey() (crypto.Signer, error)
@@ -58,7 +58,7 @@ const AlgECDSAP256 = "ecdsa-p256"
 var ECDSAP256 Algorithm = ecdsaSHA256{name: AlgECDSAP256, curve: elliptic.P256()}
 
 // algorithms are the algorithms a seal can choose, by name.
-var algorithms = map[string]Algorithm{AlgECDSAP256: ECDSAP256}
+var algorithms = map[string]Algorithm{AlgECDSAP256: ECDSAP256, AlgSM2: SM2}
 
 // AlgorithmByName returns the algorithm called name; "" is ECDSAP256. It returns a
 // *certseal.Error with code EInvalid for a name it does not know.
@@ -69,7 +69,7 @@ func AlgorithmByName(name string) (Algorithm, error) {
 	if a, ok := algorithms[name]; ok {
 		return a, nil
 	}
-	return nil, certseal.Errorf(certseal.EInvalid, "不支持的印章签名算法 %q（应为 %s）", name, AlgECDSAP256).WithDetail("field", "algorithm")
+	return nil, certseal.Errorf(certseal.EInvalid, "不支持的印章签名算法 %q（应为 %s 或 %s）", name, AlgECDSAP256, AlgSM2).WithDetail("field", "algorithm")
 }
 
 // SigningAlgorithm returns the algorithm the seal signs with: ECDSAP256 for a record that names

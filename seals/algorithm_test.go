@@ -24,7 +24,8 @@ func TestAlgorithmByName(t *testing.T) {
 	}{
 		{"", seals.AlgECDSAP256, ""},
 		{"ecdsa-p256", seals.AlgECDSAP256, ""},
-		{"sm2", "", certseal.EInvalid}, // the next issue's
+		{"sm2", seals.AlgSM2, ""},
+		{"SM2", "", certseal.EInvalid},
 		{"rsa-sha256", "", certseal.EInvalid},
 		{"ECDSA-P256", "", certseal.EInvalid},
 	} {
@@ -123,7 +124,7 @@ func TestSealAlgorithm(t *testing.T) {
 		t.Errorf("new seal's algorithm %q, want %s", s.Algorithm, seals.AlgECDSAP256)
 	}
 	n := e.lizhouSeal()
-	n.Code, n.Algorithm = "5108020000009", "sm2"
+	n.Code, n.Algorithm = "5108020000009", "sm3"
 	_, err := e.reg.Create(ctx, e.admin, n)
 	wantCode(t, err, certseal.EInvalid)
 

@@ -19,6 +19,9 @@ import (
 	"strings"
 
 	"certseal"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // MasterKeyEnv names the environment variable that holds the master key, hex or base64;
@@ -87,7 +90,7 @@ func (k *Keyring) Verify(stored []byte) error {
 // random 12-byte nonce, then the ciphertext and tag. It returns an error when the key cannot be
 // marshalled as PKCS#8 (for example a key held in an HSM) or the random source fails.
 func (k *Keyring) Seal(priv crypto.Signer) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	der, err := marshalPKCS8(priv)
 	if err != nil {
 		return nil, fmt.Errorf("seals: marshal private key: %w", err)
 	}
@@ -101,6 +104,15 @@ func (k *Keyring) Seal(priv crypto.Signer) ([]byte, error) {
 	}
 	out = append(out, nonce...)
 	return k.aead.Seal(out, nonce, der, sealedMagic), nil
+}
+
+// marshalPKCS8 returns priv as PKCS#8: SM2 keys (which crypto/x509 does not know) through
+// smx509, every other key through crypto/x509 as before.
+func marshalPKCS8(priv crypto.Signer) ([]byte, error) {
+	if k, ok := priv.(*sm2.PrivateKey); ok {
+		return smx509.MarshalPKCS8PrivateKey(k)
+	}
+	return x509.MarshalPKCS8PrivateKey(priv)
 }
 
 // boxMagic starts secrets sealed by SealBytes, so they can never be mistaken for sealed keys.
@@ -160,7 +172,10 @@ func (k *Keyring) Open(sealed []byte) (crypto.Signer, error) {
 	defer clear(der)
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, certseal.Errorf(certseal.EInvalid, "密钥数据已损坏，无法解析")
+		// crypto/x509 does not know the SM2 curve; smx509 reads SM2 keys.
+		if key, err = smx509.ParsePKCS8PrivateKey(der); err != nil {
+			return nil, certseal.Errorf(certseal.EInvalid, "密钥数据已损坏，无法解析")
+		}
 	}
 	s, ok := key.(crypto.Signer)
 	if !ok {

@@ -192,15 +192,33 @@ func NewSealKey() (*ecdsa.PrivateKey, error) {
 // require of a signer. It returns a *certseal.Error (EInvalid) when the name, organisation or id
 // is empty, the validity is empty or outside the CA's own, and an error when signing fails.
 func (ca *CA) IssueSeal(s SealSubject, pub crypto.PublicKey, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+	tmpl, err := sealTemplate(ca.Cert, s, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("seals: create seal certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("seals: parse seal certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// sealTemplate checks a seal certificate's subject and validity against the issuing CA
+// certificate and returns the template of CA.IssueSeal (and SM2CA.IssueSeal).
+func sealTemplate(ca *x509.Certificate, s SealSubject, notBefore, notAfter time.Time) (*x509.Certificate, error) {
 	if strings.TrimSpace(s.Name) == "" || strings.TrimSpace(s.Org) == "" || strings.TrimSpace(s.ID) == "" {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章证书需要印章编号、印章名称和所属单位")
 	}
 	if !notAfter.After(notBefore) {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章有效期的截止时间必须晚于起始时间")
 	}
-	if notAfter.After(ca.Cert.NotAfter) || notBefore.Before(ca.Cert.NotBefore) {
+	if notAfter.After(ca.NotAfter) || notBefore.Before(ca.NotBefore) {
 		return nil, certseal.Errorf(certseal.EInvalid, "印章有效期超出了根证书的有效期（%s 至 %s）",
-			ca.Cert.NotBefore.In(certseal.China).Format("2006-01-02"), ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"))
+			ca.NotBefore.In(certseal.China).Format("2006-01-02"), ca.NotAfter.In(certseal.China).Format("2006-01-02"))
 	}
 	serial, err := randomSerial()
 	if err != nil {
@@ -215,7 +233,7 @@ func (ca *CA) IssueSeal(s SealSubject, pub crypto.PublicKey, notBefore, notAfter
 	if s.Code != "" {
 		subj.OrganizationalUnit = []string{s.Code}
 	}
-	tmpl := &x509.Certificate{
+	return &x509.Certificate{
 		SerialNumber:       serial,
 		Subject:            subj,
 		NotBefore:          notBefore.UTC(),
@@ -223,16 +241,7 @@ func (ca *CA) IssueSeal(s SealSubject, pub crypto.PublicKey, notBefore, notAfter
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		UnknownExtKeyUsage: []asn1.ObjectIdentifier{OIDDocumentSigning, OIDMSDocumentSigning, OIDAdobeAuthenticDocs},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Signer)
-	if err != nil {
-		return nil, fmt.Errorf("seals: create seal certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("seals: parse seal certificate: %w", err)
-	}
-	return cert, nil
+	}, nil
 }
 
 // Revoked is one revoked seal certificate for the CRL.
@@ -247,6 +256,19 @@ type Revoked struct {
 // larger numbers. It returns a *certseal.Error (EInvalid) when next is not after now or a serial
 // is missing, and an error when signing fails.
 func (ca *CA) CRL(revoked []Revoked, now, next time.Time) ([]byte, error) {
+	tmpl, err := crlTemplate(revoked, now, next)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("seals: create CRL: %w", err)
+	}
+	return der, nil
+}
+
+// crlTemplate checks the list and returns the template of CA.CRL (and SM2CA.CRL).
+func crlTemplate(revoked []Revoked, now, next time.Time) (*x509.RevocationList, error) {
 	if !next.After(now) {
 		return nil, certseal.Errorf(certseal.EInvalid, "吊销列表的下次更新时间必须晚于本次")
 	}
@@ -257,16 +279,12 @@ func (ca *CA) CRL(revoked []Revoked, now, next time.Time) ([]byte, error) {
 		}
 		entries = append(entries, x509.RevocationListEntry{SerialNumber: r.Serial, RevocationTime: r.At.UTC(), ReasonCode: r.Reason})
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+	return &x509.RevocationList{
 		Number:                    big.NewInt(now.Unix()),
 		ThisUpdate:                now.UTC(),
 		NextUpdate:                next.UTC(),
 		RevokedCertificateEntries: entries,
-	}, ca.Cert, ca.Signer)
-	if err != nil {
-		return nil, fmt.Errorf("seals: create CRL: %w", err)
-	}
-	return der, nil
+	}, nil
 }
 
 func randomSerial() (*big.Int, error) {

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"math/big"
 	"sync"
 	"time"
 
@@ -57,6 +56,9 @@ type Registry struct {
 	pics    map[string]cachedPicture // pictures by seal id
 	crl     cachedCRL
 	crlGen  uint64 // raised after every revocation or CA change
+	sm2ca   *SM2CA
+	sm2crl  cachedCRL
+	esealOK map[string]verifiedESeal // SESeals whose maker's signature verified, by esID
 }
 
 type cachedPicture struct {
@@ -311,7 +313,8 @@ func (r *Registry) importCA(actor certseal.Actor, ca *CA) error {
 	return nil
 }
 
-// CRL returns the certificate revocation list of the revoked seals' certificates, DER encoded
+// CRL returns the certificate revocation list of the revoked ECDSA seals' certificates (SM2
+// seals are on SM2CRL), DER encoded
 // and signed by the CA, valid for a day. Lists are cached for up to an hour and remade at once
 // after a revocation. It returns the errors of CA and of signing.
 func (r *Registry) CRL(ctx context.Context) ([]byte, error) {
@@ -326,21 +329,7 @@ func (r *Registry) CRL(ctx context.Context) ([]byte, error) {
 	if c.der != nil && c.gen == gen && now.Sub(c.at) < time.Hour && !now.Before(c.at) {
 		return c.der, nil
 	}
-	var revoked []Revoked
-	err = r.db.View(func(tx *store.Tx) error {
-		return tx.Scan(BucketRevoked, nil, nil, func(_, v []byte) error {
-			var rv revocation
-			if err := jsonUnmarshal(v, &rv); err != nil {
-				return err
-			}
-			serial, ok := new(big.Int).SetString(rv.Serial, 16)
-			if !ok {
-				return certseal.Errorf(certseal.EInvalid, "吊销记录中的证书序列号已损坏")
-			}
-			revoked = append(revoked, Revoked{Serial: serial, At: rv.At, Reason: 0})
-			return nil
-		})
-	})
+	revoked, err := r.revokedOf(AlgECDSAP256)
 	if err != nil {
 		return nil, err
 	}

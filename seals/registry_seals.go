@@ -110,7 +110,7 @@ type Seal struct {
 	StatusSince  time.Time `json:"status_since"`
 	// History lists every status change, the first being the creation (active).
 	History     []StatusChange `json:"history"`
-	Algorithm   string         `json:"algorithm"`   // the signature algorithm: ecdsa-p256 (SigningAlgorithm)
+	Algorithm   string         `json:"algorithm"`   // the signature algorithm: ecdsa-p256 or sm2 (SigningAlgorithm)
 	CertSerial  string         `json:"cert_serial"` // hexadecimal
 	Certificate []byte         `json:"certificate"` // DER
 	HasScan     bool           `json:"has_scan"`
@@ -176,7 +176,7 @@ func (s *Seal) EffectiveStatus(t time.Time) Status {
 
 // cert returns the parsed seal certificate.
 func (s *Seal) cert() (*x509.Certificate, error) {
-	c, err := x509.ParseCertificate(s.Certificate)
+	c, err := parseSealCert(s.Algorithm, s.Certificate)
 	if err != nil {
 		return nil, fmt.Errorf("seals: seal %s: stored certificate: %w", s.ID, err)
 	}
@@ -194,7 +194,7 @@ type NewSeal struct {
 	LicenceTypes []string  `json:"licence_types"`       // at least one
 	ValidFrom    time.Time `json:"valid_from"`          // now when zero
 	ValidTo      time.Time `json:"valid_to"`            // required
-	Algorithm    string    `json:"algorithm,omitempty"` // ecdsa-p256 when empty (AlgorithmByName)
+	Algorithm    string    `json:"algorithm,omitempty"` // ecdsa-p256 when empty, or sm2 (AlgorithmByName)
 }
 
 // Limits on a seal's fields.
@@ -328,10 +328,19 @@ func checkTx(tx *store.Tx, n *NewSeal) (certseal.Org, error) {
 			return o, err
 		}
 	}
-	if id := tx.Get(BucketCodes, []byte(n.Code)); id != nil {
-		return o, certseal.Errorf(certseal.EConflict, "印章编码 %s 已被印章 %s 使用", n.Code, id).WithDetail("seal_id", string(id))
+	if id := tx.Get(BucketCodes, codeKey(n.Algorithm, n.Code)); id != nil {
+		return o, certseal.Errorf(certseal.EConflict, "印章编码 %s 已被印章 %s 使用（%s）", n.Code, id, n.Algorithm).WithDetail("seal_id", string(id))
 	}
 	return o, nil
+}
+
+// codeKey is the key of BucketCodes: the code for an ECDSA seal (as it always was), "sm2:" and
+// the code for an SM2 seal, so that one physical seal may have a seal of each algorithm.
+func codeKey(alg, code string) []byte {
+	if alg == AlgSM2 {
+		return []byte("sm2:" + code)
+	}
+	return []byte(code)
 }
 
 func sealID(o certseal.Org, seq uint64) string {
@@ -349,14 +358,34 @@ type prepared struct {
 	key    crypto.Signer
 	sealed []byte
 	cert   *x509.Certificate
+	eseal  []byte // an SM2 seal's SESeal
 }
 
-// prepare makes the seal's key pair and certificate and seals the key.
-func (r *Registry) prepare(ca *CA, n *NewSeal, o certseal.Org, seq uint64) (*prepared, error) {
+// issuers are the CAs a seal's certificate may come from: the ECDSA CA for ECDSA seals, the
+// SM2 CA (which also makes the SESeal) for SM2 seals. Only the one the seal needs is set.
+type issuers struct {
+	ca    *CA
+	sm2ca *SM2CA
+}
+
+// issuersFor returns the CA that the algorithm's seals need, loading or creating it.
+func (r *Registry) issuersFor(ctx context.Context, alg string) (issuers, error) {
+	if alg == AlgSM2 {
+		ca, err := r.SM2CA(ctx)
+		return issuers{sm2ca: ca}, err
+	}
+	ca, err := r.CA(ctx)
+	return issuers{ca: ca}, err
+}
+
+// prepare makes the seal's key pair and certificate with the seal's algorithm, seals the key
+// and, for an SM2 seal, makes its SESeal (the maker's signature, created at now).
+func (r *Registry) prepare(cas issuers, n *NewSeal, o certseal.Org, seq uint64, now time.Time) (*prepared, error) {
 	p := &prepared{id: sealID(o, seq), seq: seq}
 	// The drawing must be possible (name lengths, characters in the font).
 	s := Seal{Name: n.Name, OrgName: o.Name, Type: n.Type, Code: n.Code, DiameterMM: n.DiameterMM}
-	if _, err := Draw(s.Appearance()); err != nil {
+	pic, err := Draw(s.Appearance())
+	if err != nil {
 		return nil, err
 	}
 	alg, err := AlgorithmByName(n.Algorithm)
@@ -368,9 +397,27 @@ func (r *Registry) prepare(ca *CA, n *NewSeal, o certseal.Org, seq uint64) (*pre
 		return nil, err
 	}
 	p.key = key
-	p.cert, err = ca.IssueSeal(SealSubject{ID: p.id, Name: n.Name, Org: o.Name, Code: n.Code}, key.Public(), n.ValidFrom, n.ValidTo)
-	if err != nil {
-		return nil, err
+	subj := SealSubject{ID: p.id, Name: n.Name, Org: o.Name, Code: n.Code}
+	if alg.Name() == AlgSM2 {
+		if cas.sm2ca == nil {
+			return nil, fmt.Errorf("seals: no SM2 CA for an SM2 seal")
+		}
+		c, err := cas.sm2ca.IssueSeal(subj, key.Public(), n.ValidFrom, n.ValidTo)
+		if err != nil {
+			return nil, err
+		}
+		p.cert = (*x509.Certificate)(c)
+		s.ID, s.Certificate, s.ValidFrom, s.ValidTo = p.id, c.Raw, c.NotBefore, c.NotAfter
+		if p.eseal, err = newESeal(cas.sm2ca, &s, pic, now); err != nil {
+			return nil, err
+		}
+	} else {
+		if cas.ca == nil {
+			return nil, fmt.Errorf("seals: no CA for an %s seal", alg.Name())
+		}
+		if p.cert, err = cas.ca.IssueSeal(subj, key.Public(), n.ValidFrom, n.ValidTo); err != nil {
+			return nil, err
+		}
 	}
 	if p.sealed, err = r.keys.Seal(key); err != nil {
 		return nil, err
@@ -412,13 +459,21 @@ func (r *Registry) insertTx(tx *store.Tx, now time.Time, actor certseal.Actor, n
 	if err := tx.Put(BucketKeys, []byte(s.ID), p.sealed); err != nil {
 		return s, err
 	}
-	if err := tx.Put(BucketCodes, []byte(s.Code), []byte(s.ID)); err != nil {
+	if err := tx.Put(BucketCodes, codeKey(s.Algorithm, s.Code), []byte(s.ID)); err != nil {
 		return s, err
 	}
-	err = audit.Append(tx, now, actor, "seal.create", s.ID, map[string]any{
+	detail := map[string]any{
 		"name": s.Name, "org_id": s.OrgID, "type": s.Type, "code": s.Code, "licence_types": s.LicenceTypes,
 		"valid_from": s.ValidFrom, "valid_to": s.ValidTo, "cert_serial": s.CertSerial, "authorisation": s.Auth,
-	})
+		"algorithm": s.Algorithm,
+	}
+	if p.eseal != nil {
+		if err := tx.Put(BucketESeals, []byte(s.ID), p.eseal); err != nil {
+			return s, err
+		}
+		detail["eseal_sm3"] = sm3Hex(p.eseal)
+	}
+	err = audit.Append(tx, now, actor, "seal.create", s.ID, detail)
 	return s, err
 }
 
@@ -443,7 +498,7 @@ func (r *Registry) Create(ctx context.Context, actor certseal.Actor, n NewSeal) 
 	if err := n.validate(now); err != nil {
 		return Seal{}, err
 	}
-	ca, err := r.CA(ctx)
+	cas, err := r.issuersFor(ctx, n.Algorithm)
 	if err != nil {
 		return Seal{}, err
 	}
@@ -466,7 +521,7 @@ func (r *Registry) Create(ctx context.Context, actor certseal.Actor, n NewSeal) 
 		if err != nil {
 			return Seal{}, err
 		}
-		p, err := r.prepare(ca, &n, o, seq)
+		p, err := r.prepare(cas, &n, o, seq, now)
 		if err != nil {
 			return Seal{}, err
 		}
@@ -505,7 +560,13 @@ func (r *Registry) CreateTx(tx *store.Tx, now time.Time, actor certseal.Actor, n
 	if err := n.validate(now); err != nil {
 		return Seal{}, err
 	}
-	ca, err := r.caTx(tx, now)
+	var cas issuers
+	var err error
+	if n.Algorithm == AlgSM2 {
+		cas.sm2ca, err = r.sm2CATx(tx, now)
+	} else {
+		cas.ca, err = r.caTx(tx, now)
+	}
 	if err != nil {
 		return Seal{}, err
 	}
@@ -513,7 +574,7 @@ func (r *Registry) CreateTx(tx *store.Tx, now time.Time, actor certseal.Actor, n
 	if err != nil {
 		return Seal{}, err
 	}
-	p, err := r.prepare(ca, &n, o, tx.Sequence(BucketSeals)+1)
+	p, err := r.prepare(cas, &n, o, tx.Sequence(BucketSeals)+1, now)
 	if err != nil {
 		return Seal{}, err
 	}

@@ -16,14 +16,17 @@ import (
 
 // Signing is what signing with a seal needs: the seal, its signature algorithm, its private key
 // (opened from the Keyring, as a crypto.Signer: the key itself never leaves the package), its
-// certificate, the CA chain and the picture. Pass Options to SignPDF.
+// certificate, the CA chain and the picture. Pass Options to SignPDF; for an SM2 seal, SignSES
+// makes a GB/T 38540 electronic signature.
 type Signing struct {
 	Seal      Seal
 	Algorithm Algorithm // the seal's (Seal.SigningAlgorithm)
 	Signer    crypto.Signer
-	Cert      *x509.Certificate
+	Cert      *x509.Certificate // for an SM2 seal, parsed by smx509 (crypto/x509 cannot verify under it)
 	Chain     []*x509.Certificate
 	Picture   *Picture
+	// ESeal is the DER SESeal (GB/T 38540 v4) of an SM2 seal, nil for an ECDSA seal.
+	ESeal []byte
 }
 
 // Options returns the SignOptions that place the seal at rect (PDF points) on page, with the
@@ -71,7 +74,7 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 		return nil, certseal.Errorf(certseal.EInvalid, "请指定证照类型")
 	}
 	var s Seal
-	var sealed []byte
+	var sealed, eseal []byte
 	err := r.db.View(func(tx *store.Tx) error {
 		var err error
 		if s, err = getTx(tx, sealID); err != nil {
@@ -79,6 +82,9 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 		}
 		if err := mayUse(s, actor, typeCode, at); err != nil {
 			return err
+		}
+		if v := tx.Get(BucketESeals, []byte(s.ID)); v != nil {
+			eseal = append([]byte(nil), v...)
 		}
 		if r.cachedSigner(s.ID) == nil {
 			sealed = tx.Get(BucketKeys, []byte(s.ID))
@@ -114,7 +120,7 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
-	ca, err := r.CA(ctx)
+	chain, err := r.sealChain(ctx, alg.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +128,10 @@ func (r *Registry) SignerFor(ctx context.Context, actor certseal.Actor, sealID, 
 	if err != nil {
 		return nil, err
 	}
-	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: []*x509.Certificate{ca.Cert}, Picture: pic}, nil
+	if alg.Name() == AlgSM2 && eseal == nil {
+		return nil, certseal.Errorf(certseal.EInternal, "SM2 印章 %s 缺少电子印章数据（SESeal）", s.ID)
+	}
+	return &Signing{Seal: s, Algorithm: alg, Signer: key, Cert: cert, Chain: chain, Picture: pic, ESeal: eseal}, nil
 }
 
 func (r *Registry) cachedSigner(id string) crypto.Signer {

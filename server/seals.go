@@ -55,6 +55,9 @@ func (m *SealAPI) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/seals/{id}/uses", Name: "seals.uses", Roles: officers, Handler: m.uses},
 		{Method: "GET", Path: "/api/v1/ca/certificate", Name: "ca.certificate", Public: true, Handler: m.caCertificate},
 		{Method: "GET", Path: "/api/v1/ca/crl", Name: "ca.crl", Public: true, Handler: m.crl},
+		{Method: "GET", Path: "/api/v1/seals/{id}/eseal", Name: "seals.eseal", Public: true, Handler: m.eseal},
+		{Method: "GET", Path: "/api/v1/ca/sm2/certificate", Name: "ca.sm2_certificate", Public: true, Handler: m.sm2CACertificate},
+		{Method: "GET", Path: "/api/v1/ca/sm2/crl", Name: "ca.sm2_crl", Public: true, Handler: m.sm2CRL},
 	}
 }
 
@@ -65,6 +68,7 @@ type sealView struct {
 	StatusLabel     string       `json:"status_label"`
 	ImageSVG        string       `json:"image_svg"`
 	ImagePNG        string       `json:"image_png"`
+	ESeal           string       `json:"eseal,omitempty"` // an SM2 seal's SESeal (GB/T 38540)
 }
 
 func viewOf(s seals.Seal, now time.Time) sealView {
@@ -76,7 +80,11 @@ func viewOf(s seals.Seal, now time.Time) sealView {
 	if s.LicenceTypes == nil {
 		s.LicenceTypes = []string{}
 	}
-	return sealView{Seal: s, EffectiveStatus: eff, StatusLabel: eff.Label(), ImageSVG: base + "/image.svg", ImagePNG: base + "/image.png"}
+	v := sealView{Seal: s, EffectiveStatus: eff, StatusLabel: eff.Label(), ImageSVG: base + "/image.svg", ImagePNG: base + "/image.png"}
+	if s.Algorithm == seals.AlgSM2 {
+		v.ESeal = base + "/eseal"
+	}
+	return v
 }
 
 func (m *SealAPI) now(r *http.Request) time.Time { return m.clock.Now() }
@@ -126,6 +134,7 @@ type sealRequest struct {
 	LicenceTypes  []string       `json:"licence_types"`
 	ValidFrom     string         `json:"valid_from"`
 	ValidTo       string         `json:"valid_to"`
+	Algorithm     string         `json:"algorithm"` // ecdsa-p256 (the default) or sm2
 }
 
 // parseTime reads a time given as RFC 3339 or as a date (YYYY-MM-DD, China time): the start of
@@ -166,7 +175,7 @@ func (m *SealAPI) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.reg.Create(r.Context(), Actor(r), seals.NewSeal{
 		Name: req.Name, OrgID: req.OrgID, Type: req.Type, Code: req.Code, DiameterMM: req.DiameterMM,
-		Auth: req.Authorisation, LicenceTypes: req.LicenceTypes, ValidFrom: from, ValidTo: to,
+		Auth: req.Authorisation, LicenceTypes: req.LicenceTypes, ValidFrom: from, ValidTo: to, Algorithm: req.Algorithm,
 	})
 	if err != nil {
 		writeError(w, r, err)
@@ -384,6 +393,59 @@ func (m *SealAPI) crl(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/pkix-crl")
 	h.Set("Content-Disposition", `attachment; filename="certseal.crl"`)
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(der)
+}
+
+// eseal serves an SM2 seal's SESeal (GB/T 38540 v4, DER): public, like the seal's picture.
+func (m *SealAPI) eseal(w http.ResponseWriter, r *http.Request) {
+	der, s, err := m.reg.ESeal(r.Context(), Var(r, "id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !imageHeaders(w, r, s, "eseal", "application/octet-stream") {
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+s.ID+`.eseal"`)
+	w.Write(der)
+}
+
+func (m *SealAPI) sm2CACertificate(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "pem" && format != "der" {
+		writeError(w, r, badQuery("format", "应为 pem 或 der"))
+		return
+	}
+	ca, err := m.reg.SM2CA(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if format == "der" {
+		h.Set("Content-Type", "application/pkix-cert")
+		h.Set("Content-Disposition", `attachment; filename="certseal-sm2-root-ca.cer"`)
+		w.Write(ca.Cert.Raw)
+		return
+	}
+	h.Set("Content-Type", "application/x-pem-file")
+	h.Set("Content-Disposition", `inline; filename="certseal-sm2-root-ca.pem"`)
+	w.Write(ca.CertificatePEM())
+}
+
+func (m *SealAPI) sm2CRL(w http.ResponseWriter, r *http.Request) {
+	der, err := m.reg.SM2CRL(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/pkix-crl")
+	h.Set("Content-Disposition", `attachment; filename="certseal-sm2.crl"`)
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.Write(der)

@@ -67,6 +67,17 @@ func (a *App) initCA(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "%s %q, valid until %s, SHA-256 %X\n", verb, ca.Cert.Subject.CommonName,
 		ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"), sum)
+	sm2ca, made, err := a.Seals.EnsureSM2CA(context.Background())
+	if err != nil {
+		return err
+	}
+	sum = sha256.Sum256(sm2ca.Cert.Raw)
+	verb = "SM2 root CA exists"
+	if made {
+		verb = "created the SM2 root CA"
+	}
+	fmt.Fprintf(w, "%s %q, valid until %s, SHA-256 %X\n", verb, sm2ca.Cert.Subject.CommonName,
+		sm2ca.Cert.NotAfter.In(certseal.China).Format("2006-01-02"), sum)
 	return nil
 }
 

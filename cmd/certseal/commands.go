@@ -203,7 +203,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(stderr, "usage: certseal ca import [-data DIR] (-cert CA.pem -key KEY.pem | -p12 CA.p12)")
+		fmt.Fprintln(stderr, "usage: certseal ca import [-data DIR] [-sm2] (-cert CA.pem -key KEY.pem | -p12 CA.p12)")
 		return errUsage
 	}
 	var c app.Config
@@ -211,8 +211,13 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	certFile := fs.String("cert", "", "CA certificate (PEM)")
 	keyFile := fs.String("key", "", "CA private key (PEM)")
 	p12File := fs.String("p12", "", "CA certificate and key (PKCS#12); password in env CERTSEAL_P12_PASSWORD")
+	sm2CA := fs.Bool("sm2", false, "import the SM2 root CA (SM2-with-SM3; -cert and -key, PEM/PKCS#8) instead of the ECDSA one")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *sm2CA && *p12File != "" {
+		fmt.Fprintln(stderr, "-sm2 takes -cert and -key (PEM), not -p12")
+		return errUsage
 	}
 	if (*p12File == "") == (*certFile == "" || *keyFile == "") {
 		fmt.Fprintln(stderr, "give either -cert and -key, or -p12")
@@ -224,6 +229,21 @@ func cmdCA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer a.Close()
 	admin := certseal.Actor{UserID: certseal.System.UserID, Username: "ca-import", Role: certseal.RoleAdmin, OrgKind: certseal.KindCityCenter}
+	if *sm2CA {
+		cert, err := os.ReadFile(*certFile)
+		if err != nil {
+			return err
+		}
+		key, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		if err := a.Seals.ImportSM2CA(ctx, admin, cert, key); err != nil {
+			return errors.New(certseal.ErrorMessage(err))
+		}
+		fmt.Fprintln(stdout, "SM2 root CA imported; its private key is stored sealed under the master key")
+		return nil
+	}
 	if *p12File != "" {
 		raw, err := os.ReadFile(*p12File)
 		if err != nil {

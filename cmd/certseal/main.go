@@ -43,6 +43,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "ca":
 		err = cmdCA(ctx, args[1:], stdout, stderr)
+	case "eseal":
+		err = cmdESeal(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -71,7 +73,10 @@ commands:
   backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
   audit verify   recompute the audit log's hash chain and name the first broken event
   ca import      import the city center's root CA from PEM (-cert, -key) or PKCS#12 (-p12, password
-                 in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise
+                 in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise;
+                 with -sm2 the SM2 root CA (-cert, -key PEM) before any SM2 seal exists
+  eseal verify   check a GB/T 38540 SES_Signature (or a bare SESeal) FILE against this database's
+                 SM2 CA and seals (-doc FILE or -sm3 HEX: the signed data); exit 1 unless valid
   check          check a stopped database: the file itself (every page and value), the audit chain,
                  the blank-form ledger's books, that every certificate has its used blank serial and
                  every used serial its certificate, and that every stored PDF matches its SHA-256

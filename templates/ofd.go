@@ -27,6 +27,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/flate"
@@ -260,9 +261,7 @@ func writeOFDZip(parts []ofdPart, at time.Time) ([]byte, error) {
 	}
 	buf.Grow(n/2 + 4096)
 	zw := zip.NewWriter(&buf)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
-	})
+	zw.RegisterCompressor(zip.Deflate, newPooledFlate)
 	mod := at.UTC().Truncate(time.Second)
 	for _, pt := range parts {
 		f, err := zw.CreateHeader(&zip.FileHeader{Name: pt.name, Method: zip.Deflate, Modified: mod})
@@ -511,4 +510,26 @@ func (b *xmlBuf) esc(s string) {
 	var w bytes.Buffer
 	xml.EscapeText(&w, []byte(s)) //nolint:errcheck // bytes.Buffer never fails
 	b.b = append(b.b, w.Bytes()...)
+}
+
+// flateWriters recycles the deflate writers of the ZIP entries: a new one per entry costs
+// about a megabyte of tables.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed) // the level is valid
+	return w
+}}
+
+// pooledFlate is a ZIP compressor whose Close returns the writer to the pool.
+type pooledFlate struct{ *flate.Writer }
+
+func (p pooledFlate) Close() error {
+	err := p.Writer.Close()
+	flateWriters.Put(p.Writer)
+	return err
+}
+
+func newPooledFlate(out io.Writer) (io.WriteCloser, error) {
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(out)
+	return pooledFlate{w}, nil
 }

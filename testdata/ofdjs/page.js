@@ -4,6 +4,22 @@
 // outcome in window.ofdResult (or window.ofdError) as JSON.
 import { parseOfdDocument, renderOfd, digestCheck } from 'ofd.js';
 
+// ofd.js reports what it cannot read only on the console: keep the messages for the test.
+const logs = [];
+for (const level of ['log', 'warn', 'error']) {
+  const orig = console[level];
+  console[level] = (...args) => {
+    logs.push(args.map((a) => {
+      if (a && a.stack) return a.stack;
+      if (a && typeof a === 'object') {
+        try { return JSON.stringify(a, (k, v) => (v && v.length > 64 && typeof v !== 'string' ? '[' + v.length + ']' : v)); } catch (e) { return '[object]'; }
+      }
+      return String(a);
+    }).join(' ').slice(0, 800));
+    orig.apply(console, args);
+  };
+}
+
 window.renderOFD = async function (widthPx) {
   try {
     const resp = await fetch('/doc.ofd');
@@ -17,7 +33,8 @@ window.renderOFD = async function (widthPx) {
           const root = document.getElementById('page');
           for (const p of pages) root.appendChild(p);
           const signatures = [];
-          for (const el of document.getElementsByName('seal_img_div')) {
+          // The seal is an <svg name="seal_img_div">: getElementsByName sees HTML elements only.
+          for (const el of root.querySelectorAll('[name="seal_img_div"]')) {
             const info = JSON.parse(el.dataset.signedInfo);
             const checks = window.toBeChecked ? window.toBeChecked.get(info.signatureID) : null;
             signatures.push({
@@ -41,6 +58,7 @@ window.renderOFD = async function (widthPx) {
               height: rect ? rect.height : 0,
               signatures,
               texts,
+              logs: logs.slice(0, 50),
             });
           }));
         } catch (e) {

@@ -69,8 +69,9 @@ func layoutDiff(a, b image.Image, cols, rows int) float64 {
 // TestOFDRendersLikePDF renders a food licence's OFD with ofd.js in Chromium and its PDF with
 // pdftoppm and compares the two on a grid of 2 mm cells. It also checks that the comparison
 // catches a wrong layout: the PDF page moved 2 mm, and another record's PDF, must both differ
-// by more than the tolerance. With -update it writes docs/certificate-ofd.png (ofd.js) and
-// docs/certificate-ofd-pdf.png (pdftoppm, the same record) to look at side by side.
+// by more than the tolerance. With -update it writes docs/certificate-ofd-unsigned.png (ofd.js)
+// and docs/certificate-ofd-pdf.png (pdftoppm, the same record) to look at side by side; the
+// sealed OFD, docs/certificate-ofd.png, is written by the seals test.
 func TestOFDRendersLikePDF(t *testing.T) {
 	p, pkg := foodOFD(t, 0)
 	shot, res := fixtures.RenderOFD(t, pkg, 1123)
@@ -116,7 +117,7 @@ func TestOFDRendersLikePDF(t *testing.T) {
 	}
 	t.Logf("controls: moved 2 mm %.2f%%, another record %.2f%%", moved*100, otherDiff*100)
 	if *update {
-		for name, img := range map[string]image.Image{"certificate-ofd.png": shot, "certificate-ofd-pdf.png": ref} {
+		for name, img := range map[string]image.Image{"certificate-ofd-unsigned.png": shot, "certificate-ofd-pdf.png": ref} {
 			var buf bytes.Buffer
 			if err := png.Encode(&buf, img); err != nil {
 				t.Fatal(err)

@@ -565,6 +565,18 @@ func (p *Picture) PNG(pxPerMM float64) ([]byte, error) {
 	if pxPerMM < 0 || math.IsNaN(pxPerMM) || p.w*pxPerMM > 8000 || p.h*pxPerMM > 8000 {
 		return nil, certseal.Errorf(certseal.EInvalid, "图片分辨率不正确")
 	}
+	dst := p.raster(pxPerMM)
+	var out bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&out, dst); err != nil {
+		return nil, fmt.Errorf("seals: encode png: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// raster returns the picture drawn at pxPerMM pixels per millimetre on a transparent
+// background (pxPerMM already checked by the caller).
+func (p *Picture) raster(pxPerMM float64) *image.RGBA {
 	wpx, hpx := int(math.Ceil(p.w*pxPerMM)), int(math.Ceil(p.h*pxPerMM))
 	dst := image.NewRGBA(image.Rect(0, 0, wpx, hpx))
 	if p.scan != nil {
@@ -595,12 +607,7 @@ func (p *Picture) PNG(pxPerMM float64) ([]byte, error) {
 		}
 		r.Draw(dst, dst.Bounds(), image.NewUniform(Red), image.Point{})
 	}
-	var out bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(&out, dst); err != nil {
-		return nil, fmt.Errorf("seals: encode png: %w", err)
-	}
-	return out.Bytes(), nil
+	return dst
 }
 
 // scaleNearest draws src over the whole of dst with nearest-neighbour sampling.

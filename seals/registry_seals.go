@@ -726,7 +726,7 @@ func (r *Registry) SetScan(ctx context.Context, actor certseal.Actor, id string,
 	if _, err := PictureFromPNG(png); err != nil {
 		return Seal{}, err
 	}
-	return r.updateScan(actor, id, png)
+	return r.updateScan(ctx, actor, id, png)
 }
 
 // ClearScan removes an uploaded scan, so that the seal is drawn again. It returns the errors of
@@ -735,13 +735,42 @@ func (r *Registry) ClearScan(ctx context.Context, actor certseal.Actor, id strin
 	if err := requireAdmin(actor, "删除印章图片"); err != nil {
 		return Seal{}, err
 	}
-	return r.updateScan(actor, id, nil)
+	return r.updateScan(ctx, actor, id, nil)
 }
 
-func (r *Registry) updateScan(actor certseal.Actor, id string, png []byte) (Seal, error) {
+// remadeESeal returns, for an SM2 seal, its SESeal made again with the picture the scan png
+// gives (the drawing when png is nil), and the seal's UpdatedAt it was made from; nil for an
+// ECDSA seal. The maker signs outside any transaction.
+func (r *Registry) remadeESeal(ctx context.Context, id string, png []byte, now time.Time) ([]byte, time.Time, error) {
+	cur, err := r.Get(ctx, id)
+	if err != nil || cur.Algorithm != AlgSM2 || cur.Status == StatusRevoked {
+		return nil, time.Time{}, nil // the transaction reports what is wrong
+	}
+	ca, err := r.SM2CA(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var pic *Picture
+	if png != nil {
+		pic, err = PictureFromPNG(png)
+	} else {
+		pic, err = Draw(cur.Appearance())
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	eseal, err := newESeal(ca, &cur, pic, now)
+	return eseal, cur.UpdatedAt, err
+}
+
+func (r *Registry) updateScan(ctx context.Context, actor certseal.Actor, id string, png []byte) (Seal, error) {
 	now := r.clock.Now()
+	eseal, basis, err := r.remadeESeal(ctx, id, png, now)
+	if err != nil {
+		return Seal{}, err
+	}
 	var s Seal
-	err := r.db.Update(func(tx *store.Tx) error {
+	err = r.db.Update(func(tx *store.Tx) error {
 		var err error
 		s, err = getTx(tx, id)
 		if err != nil {
@@ -751,6 +780,16 @@ func (r *Registry) updateScan(actor certseal.Actor, id string, png []byte) (Seal
 			return certseal.Errorf(certseal.EConflict, "印章 %s 已吊销，不能更改其图片", s.ID)
 		}
 		detail := map[string]any{"bytes": len(png)}
+		if s.Algorithm == AlgSM2 {
+			// The SESeal shows the seal's picture: made again from the record as it still is.
+			if eseal == nil || !s.UpdatedAt.Equal(basis) {
+				return certseal.Errorf(certseal.EConflict, "印章 %s 刚被修改，请重试", s.ID)
+			}
+			if err := tx.Put(BucketESeals, []byte(s.ID), eseal); err != nil {
+				return err
+			}
+			detail["eseal_sm3"] = sm3Hex(eseal)
+		}
 		action := "seal.scan.set"
 		if png == nil {
 			if !s.HasScan {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -401,5 +402,93 @@ func TestVerifyESeal(t *testing.T) {
 	}
 	if v, err := e.reg.VerifyESeal(ctx, bad[:100]); err != nil || v.Code != seals.SESBadStructure {
 		t.Errorf("truncated: %+v, %v; want %s", v, err, seals.SESBadStructure)
+	}
+}
+
+// TestScanRemakesESeal: uploading a scan of an SM2 seal makes its SESeal again with the scan as
+// the picture, signed by the maker; clearing it brings the drawing back. Signatures made before
+// keep verifying (they carry the seal they were made with).
+func TestScanRemakesESeal(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	s, g := e.sm2Seal(t)
+	hash := docHash("doc")
+	before, err := g.SignSES(hash, regStart.Add(time.Hour), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pic, _, err := e.reg.Picture(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan, err := pic.PNG(4) // a "scan" of the drawing at another resolution
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(regStart.Add(time.Second))
+	if _, err := e.reg.SetScan(ctx, e.admin, s.ID, scan); err != nil {
+		t.Fatal(err)
+	}
+	der, _, err := e.reg.ESeal(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := seals.ParseESeal(der)
+	if err != nil || !bytes.Equal(es.Picture, scan) {
+		t.Fatalf("SESeal after the scan: %v, picture is the scan: %v", err, err == nil && bytes.Equal(es.Picture, scan))
+	}
+	if v, err := e.reg.VerifyESeal(ctx, der); err != nil || !v.OK {
+		t.Errorf("remade SESeal: %+v, %v", v, err)
+	}
+	g2, err := e.reg.SignerFor(ctx, e.lizhou, s.ID, demo.TypeFood, regStart.Add(time.Hour))
+	if err != nil || !bytes.Equal(g2.ESeal, der) {
+		t.Fatalf("SignerFor after the scan: %v", err)
+	}
+	for _, sig := range [][]byte{before} {
+		if v, err := e.reg.VerifySES(ctx, sig, hash); err != nil || !v.OK {
+			t.Errorf("a signature made before the scan: %+v, %v", v, err)
+		}
+	}
+	e.clock.Set(regStart.Add(2 * time.Second))
+	if _, err := e.reg.ClearScan(ctx, e.admin, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	der2, _, _ := e.reg.ESeal(ctx, s.ID)
+	if es2, err := seals.ParseESeal(der2); err != nil || bytes.Equal(es2.Picture, scan) || !bytes.HasPrefix(es2.Picture, []byte("\x89PNG")) {
+		t.Errorf("SESeal after clearing the scan: %v", err)
+	}
+}
+
+// TestConcurrentVerifySES signs and verifies from several goroutines while the seal's scan
+// changes (the SESeal cache and the SM2 CA cache under the race detector).
+func TestConcurrentVerifySES(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := context.Background()
+	s, g := e.sm2Seal(t)
+	hash := docHash("doc")
+	pic, _, _ := e.reg.Picture(ctx, s.ID)
+	scan, _ := pic.PNG(3)
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			if i == 0 {
+				_, err := e.reg.SetScan(ctx, e.admin, s.ID, scan)
+				done <- err
+				return
+			}
+			der, err := g.SignSES(hash, regStart.Add(time.Hour), "x")
+			if err == nil {
+				var v *seals.SESVerdict
+				if v, err = e.reg.VerifySES(ctx, der, hash); err == nil && !v.OK {
+					err = fmt.Errorf("verdict %s: %s", v.Code, v.Message)
+				}
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -323,13 +324,37 @@ type sealRow struct {
 type sealsData struct {
 	Seals []sealRow
 	Admin bool
+	// The registration form (admin): organisations that may own seals, licence types, and what
+	// was entered when it was refused.
+	Orgs  []certseal.Org
+	Types []catalogue.LicenceType
+	New   newSealForm
 }
+
+// newSealForm is what the registration form holds.
+type newSealForm struct {
+	seals.NewSeal
+	ValidTo string
+}
+
+// Picks reports whether the form picked licence type code.
+func (f newSealForm) Picks(code string) bool { return slices.Contains(f.LicenceTypes, code) }
 
 func (m *Web) sealsData(r *http.Request) *sealsData {
 	ctx := r.Context()
 	d := &sealsData{Admin: webActor(r).Role == certseal.RoleAdmin}
+	d.New.Algorithm = seals.AlgECDSAP256
 	ss, _, _ := m.Seals.List(ctx, seals.SealFilter{}, "", 1000)
 	types, _ := m.allTypes(ctx)
+	if d.Admin {
+		d.Types = types
+		all, _, _ := m.Orgs.List(ctx, orgs.OrgFilter{}, "", 1000)
+		for _, o := range all {
+			if o.Kind == certseal.KindCountyBureau || o.Kind == certseal.KindCityCenter || o.Kind == certseal.KindCityDepartment || o.Kind == certseal.KindCountyDept {
+				d.Orgs = append(d.Orgs, o)
+			}
+		}
+	}
 	tn := map[string]string{}
 	for _, t := range types {
 		tn[t.Code] = t.Name
@@ -353,9 +378,45 @@ func (m *Web) sealsPage(w http.ResponseWriter, r *http.Request) {
 	m.render(w, r, http.StatusOK, "seals", &webView{Title: "电子印章", Data: m.sealsData(r)})
 }
 
+// sealsCreate registers a seal from the form (登记印章), ECDSA P-256 or SM2 (国密).
+func (m *Web) sealsCreate(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm() // a malformed body leaves the fields empty, and Create names the first
+	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
+	n := newSealForm{NewSeal: seals.NewSeal{
+		Name: f("name"), OrgID: f("org_id"), Type: seals.SealType(f("type")), Code: f("code"),
+		Auth: seals.AuthDoc{Number: f("auth_number"), Date: f("auth_date")}, LicenceTypes: r.Form["licence_types"],
+		Algorithm: f("algorithm"),
+	}, ValidTo: f("valid_to")}
+	fail := func(err error) {
+		d := m.sealsData(r)
+		d.New = n
+		m.fail(w, r, "seals", &webView{Title: "电子印章", Data: d}, err)
+	}
+	to, err := time.ParseInLocation("2006-01-02", n.ValidTo, certseal.China)
+	if err != nil {
+		fail(certseal.Errorf(certseal.EInvalid, "有效期至应为 YYYY-MM-DD 格式的日期").WithDetail("field", "valid_to"))
+		return
+	}
+	n.NewSeal.ValidTo = to.AddDate(0, 0, 1).Add(-time.Second)
+	s, err := m.Seals.Create(r.Context(), webActor(r), n.NewSeal)
+	if err != nil {
+		fail(err)
+		return
+	}
+	kind := "ECDSA P-256"
+	if s.Algorithm == seals.AlgSM2 {
+		kind = "SM2 国密"
+	}
+	m.done(w, r, "/admin/seals", "已登记印章“"+s.Name+"”（"+s.ID+"，"+kind+"）。")
+}
+
 func (m *Web) sealsPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	actor := webActor(r)
+	if r.FormValue("action") == "create" {
+		m.sealsCreate(w, r)
+		return
+	}
 	id, reason := r.FormValue("id"), strings.TrimSpace(r.FormValue("reason"))
 	var err error
 	var s seals.Seal

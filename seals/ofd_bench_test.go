@@ -28,21 +28,24 @@ func BenchmarkIssueFormats(b *testing.B) {
 	rect := [4]float64{x - d/2, y - d/2, x + d/2, y + d/2}
 	b.Run("pdf", func(b *testing.B) {
 		b.ReportAllocs()
-		i := 0
+		i, size := 0, 0
 		for b.Loop() {
 			pdf, err := r.Render(tpl, docs[i%len(docs)])
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := seals.SignPDF(pdf, g.Options(pl.Page, rect, "电子证照签章", at)); err != nil {
+			signed, err := seals.SignPDF(pdf, g.Options(pl.Page, rect, "电子证照签章", at))
+			if err != nil {
 				b.Fatal(err)
 			}
+			size += len(signed)
 			i++
 		}
+		b.ReportMetric(float64(size)/float64(i), "bytes/doc")
 	})
 	b.Run("ofd", func(b *testing.B) {
 		b.ReportAllocs()
-		i := 0
+		i, size := 0, 0
 		for b.Loop() {
 			p, err := r.Layout(tpl, docs[i%len(docs)])
 			if err != nil {
@@ -52,10 +55,13 @@ func BenchmarkIssueFormats(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := seals.SignOFD(pkg, sealOpts(pl, at, func(h []byte) ([]byte, error) { return g.SignSES(h, at, "certificate.ofd") })); err != nil {
+			signed, err := seals.SignOFD(pkg, sealOpts(pl, at, func(h []byte) ([]byte, error) { return g.SignSES(h, at, "certificate.ofd") }))
+			if err != nil {
 				b.Fatal(err)
 			}
+			size += len(signed)
 			i++
 		}
+		b.ReportMetric(float64(size)/float64(i), "bytes/doc")
 	})
 }

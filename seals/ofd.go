@@ -190,6 +190,13 @@ func readZipEntry(ctx context.Context, f *zip.File) ([]byte, error) {
 type ofdRoot struct {
 	XMLName xml.Name `xml:"http://www.ofdspec.org/2016 OFD"`
 	DocBody []struct {
+		DocInfo struct {
+			DocID      string `xml:"http://www.ofdspec.org/2016 DocID"`
+			CustomData []struct {
+				Name  string `xml:"Name,attr"`
+				Value string `xml:",chardata"`
+			} `xml:"http://www.ofdspec.org/2016 CustomDatas>CustomData"`
+		} `xml:"http://www.ofdspec.org/2016 DocInfo"`
 		DocRoot    string `xml:"http://www.ofdspec.org/2016 DocRoot"`
 		Signatures string `xml:"http://www.ofdspec.org/2016 Signatures"`
 	} `xml:"http://www.ofdspec.org/2016 DocBody"`
@@ -407,6 +414,11 @@ type OFDVerdict[V any] struct {
 	Changed, Missing, Added []string
 	// DataHash is SM3 of Signature.xml, which the SES_Signature must sign.
 	DataHash []byte
+	// DocID and CustomData are OFD.xml's DocInfo/DocID and its CustomDatas by Name (the licence
+	// metadata templates.OFDWriter writes: 证照标识, 证照编号, …). OFD.xml is a protected file,
+	// so they are the signed values when the package is intact.
+	DocID      string
+	CustomData map[string]string
 	// SES is the SES verifier's verdict on SignedValue.dat and DataHash, SESErr its error.
 	SES    V
 	SESErr error
@@ -495,7 +507,12 @@ func VerifyOFD[V any](ctx context.Context, pkg []byte, verifySES func(der, dataH
 				return nil, err
 			}
 			v := &OFDVerdict[V]{Signature: name, Provider: sig.SignedInfo.Provider.Name, Method: sig.SignedInfo.Method,
-				DateTime: sig.SignedInfo.DateTime}
+				DateTime: sig.SignedInfo.DateTime, DocID: body.DocInfo.DocID, CustomData: map[string]string{}}
+			for _, c := range body.DocInfo.CustomData {
+				if _, dup := v.CustomData[c.Name]; !dup && len(v.CustomData) < 64 {
+					v.CustomData[c.Name] = c.Value
+				}
+			}
 			own[name] = true
 			if len(sig.SignedInfo.StampAnnot) > 0 {
 				v.PageRef = sig.SignedInfo.StampAnnot[0].PageRef

@@ -46,7 +46,8 @@ func unsignedOFD(t testing.TB, i int) ([]byte, templates.SealPlacement) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkg, err := templates.OFDWriter{Author: "广元市利州区行政审批局"}.Write(p)
+	pkg, err := templates.OFDWriter{Author: "广元市利州区行政审批局", Licence: &templates.LicenceMetadata{
+		Identifier: "1.2.156.3005.2.11510802MB0000000X.JY15108020000000.001.K", Number: rec.LicenceNumber}}.Write(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +206,9 @@ func TestSignOFD(t *testing.T) {
 	}
 	if !v.Intact() || len(v.Problems) != 0 || v.SESErr != nil || v.SES == nil || !v.SES.OK {
 		t.Fatalf("verdict %+v, SES %+v", v, v.SES)
+	}
+	if v.CustomData["证照编号"] != fixtures.FoodRecords(t)[0].LicenceNumber || v.CustomData["证照标识"] == "" || len(v.DocID) != 32 {
+		t.Errorf("metadata: DocID %q, %v", v.DocID, v.CustomData)
 	}
 	if v.References != len(after)-2 || v.PageRef != "2" || v.Boundary != [4]float64{219, 134, 42, 42} || v.Provider != "certseal" {
 		t.Errorf("verdict %+v", v)

@@ -275,3 +275,28 @@ func TestOFDOutsideTools(t *testing.T) {
 		}
 	}
 }
+
+// TestOFDWriterConcurrent writes one plan as OFD from several goroutines at once (the deflate
+// writers come from a pool): every package has the same bytes. .ci/run runs it under -race.
+func TestOFDWriterConcurrent(t *testing.T) {
+	p, want := foodOFD(t, 2)
+	w := templates.OFDWriter{Author: "广元市利州区行政审批局", Licence: &templates.LicenceMetadata{
+		Identifier: "1.2.156.3005.2.11510802MB1234567X.JY15108020012345.001.M", Number: loadFixtures(t)[2].LicenceNumber,
+		Name: "食品经营许可证", Issuer: "广元市利州区行政审批局", Holder: loadFixtures(t)[2].Fields["经营者名称"], IssueDate: "2024-04-16",
+	}}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := w.Write(p)
+			if err == nil && !bytes.Equal(got, want) {
+				err = io.ErrShortWrite
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent write: %v (%v means other bytes)", err, io.ErrShortWrite)
+		}
+	}
+}

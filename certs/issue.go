@@ -409,8 +409,8 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 	return c
 }
 
-// produce renders, stamps and signs the certificate's PDF, outside any transaction, and sets the
-// record's hash.
+// produce renders, stamps and signs the certificate's PDF, outside any transaction, sets the
+// record's hash and writes the PDF to the document store.
 func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	qrText, err := QRText(p.signing.Signer, s.publicBase(), c.ID)
 	if err != nil {
@@ -434,19 +434,18 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	sum := sha256.Sum256(signed)
 	c.PDFSHA256 = hex.EncodeToString(sum[:])
 	c.PDFSize = len(signed)
+	if err := s.putDocument(signed); err != nil { // durable before the commit that records it
+		return nil, err
+	}
 	return signed, nil
 }
 
-// storeNewTx writes a new certificate with its PDF, history, seal use, audit and outbox events.
+// storeNewTx writes a new certificate (its PDF is already in the document store), its history, seal use, audit and outbox events.
 func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate, pdf []byte, op Operation) error {
 	if tx.Has(bucketByNumber, []byte(c.LicenceNumber)) && c.Version == 1 {
 		return certseal.Errorf(certseal.EConflict, "证照编号 %s 已存在", c.LicenceNumber)
 	}
 	if err := putTx(tx, c, true); err != nil {
-		return err
-	}
-	k, _ := store.IDKey(c.ID)
-	if err := tx.Put(bucketPDFs, k, pdf); err != nil {
 		return err
 	}
 	op.By, op.OrgID, op.At = actor.Username, actor.OrgID, c.CreatedAt.Format(time.RFC3339)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 	"certseal/seals"
 	"certseal/templates"
@@ -83,6 +84,8 @@ type Service struct {
 	Templates TemplateSource
 	Validator Validator
 	Renderer  *templates.Renderer
+	// Docs holds the signed PDFs by their SHA-256 (the records keep the digest).
+	Docs docstore.Store
 	// BaseURL is the public address verification URLs start with, e.g. https://zw.example.gov.cn.
 	BaseURL string
 	Log     *slog.Logger

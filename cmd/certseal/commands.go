@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"certseal"
@@ -16,6 +17,7 @@ import (
 	"certseal/cmd/app"
 	"certseal/internal/audit"
 	"certseal/internal/demo"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 	"certseal/inventory"
 )
@@ -120,10 +122,34 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	if err := db.BackupFile(fs.Arg(0)); err != nil {
+	n, err := writeArchiveFile(ctx, db, docstore.OpenReadOnly(c.DocsPath()), fs.Arg(0))
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
+	fmt.Fprintf(stdout, "backup written to %s (the database and %d documents)\n", fs.Arg(0), n)
+	return nil
+}
+
+func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c app.Config
+	fs := newFlags("restore", stderr, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: certseal restore [-data DIR] FILE")
+		return errUsage
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := restoreArchive(ctx, f, c.Data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored the database and %d documents into %s; copy the master key there before serving\n", n, c.Data)
 	return nil
 }
 
@@ -186,10 +212,19 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintln(stdout, "blank-form ledger: ranges disjoint, counters and totals balance")
 	}
-	bad, n, err := certs.CheckConsistency(ctx, db, ledger)
+	docs := docstore.OpenReadOnly(c.DocsPath())
+	bad, n, err := certs.CheckConsistency(ctx, db, docs, ledger)
 	if err != nil {
 		return err
 	}
+	orphans, err := certs.Orphans(ctx, db, docs)
+	if err != nil {
+		return err
+	}
+	for _, d := range orphans {
+		fmt.Fprintf(stdout, "document %s: no certificate refers to it (an orphan left by a crash or a failed commit, not damage; the service removes it after an hour)\n", filepath.Join(c.DocsPath(), d[:2], d))
+	}
+	fmt.Fprintf(stdout, "documents: every certificate's document checked against its SHA-256 above; %d orphaned files\n", len(orphans))
 	for _, p := range bad {
 		fmt.Fprintf(stdout, "certificate %s type %s serial %s holder %s: %s\n", p.CertificateID, p.TypeCode, p.Serial, p.HolderID, p.Problem)
 	}

@@ -205,6 +205,15 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	return n, err
 }
 
+// BackupTx runs fn in one read transaction with the size of the consistent copy of the database
+// that transaction sees and a function that writes that copy, so that a backup can add, from the
+// same transaction, what the copy refers to (the documents of its certificates).
+func (db *DB) BackupTx(fn func(tx *Tx, size int64, copyTo func(io.Writer) (int64, error)) error) error {
+	return db.b.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{tx: btx}, btx.Size(), btx.WriteTo)
+	})
+}
+
 // BackupFile writes a consistent copy of the database to path (mode 0600), through a temporary
 // file renamed into place, so a failed backup never leaves a partial file under that name.
 func (db *DB) BackupFile(path string) error {

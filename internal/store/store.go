@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,6 +52,7 @@ type DB struct {
 	b     *bolt.DB
 	path  string
 	state writeState
+	group groupCommit // Batch's leader/follower group commit
 }
 
 // FileName is the database file's name inside the data directory.
@@ -86,9 +88,6 @@ func Open(path string, o *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	// Group commit: wait at most 2ms for more work to join a batch (bbolt's default is 10ms,
-	// which caps 16 concurrent writers at about 1,600 commits a second).
-	b.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{b: b, path: path}
 	if !o.ReadOnly {
 		if err := db.migrate(); err != nil {
@@ -165,26 +164,96 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 }
 
 // Batch is Update with group commit: concurrent Batch calls share one transaction and one fsync.
-// fn may run more than once (when another function in the same batch fails, the batch is
-// retried), so it must only change the database, and its OnCommit functions run once, after the
-// commit that kept its effects.
+// It is leader/follower group commit, as databases do it: a lone writer commits at once (it does
+// not wait for company), and the writers that arrive while a commit is running queue up and go
+// together in the next commit, run by one of them. fn may run more than once (when another
+// function in the same group fails, the group runs again without it), so it must only change the
+// database, and its OnCommit functions run once, after the commit that kept its effects. A
+// function that fails gets its own error (it saw the effects of the functions before it in its
+// group, as if they had committed first); a function that panics gets an error.
 func (db *DB) Batch(fn func(tx *Tx) error) error {
-	var last *Tx
-	err := db.b.Batch(func(btx *bolt.Tx) error {
-		t := &Tx{tx: btx}
-		last = t
-		if err := fn(t); err != nil {
-			return err
-		}
-		return db.injected()
-	})
-	if err := db.committed(err); err != nil {
-		return err
+	c := &batchCall{fn: fn, done: make(chan struct{})}
+	g := &db.group
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	g.mu.Unlock()
+	g.leader.Lock()
+	select {
+	case <-c.done: // the previous leader committed it with its group
+	default:
+		g.mu.Lock()
+		calls := g.queue
+		g.queue = nil
+		g.mu.Unlock()
+		db.commitGroup(calls)
 	}
-	if last != nil {
-		last.runHooks()
+	g.leader.Unlock()
+	<-c.done
+	if c.err != nil {
+		return c.err
 	}
+	c.tx.runHooks()
 	return nil
+}
+
+// groupCommit is the state of Batch's group commit: the calls waiting for the next commit, and
+// the lock held by the writer committing a group.
+type groupCommit struct {
+	mu     sync.Mutex
+	queue  []*batchCall
+	leader sync.Mutex
+}
+
+// batchCall is one Batch call: its function, and when done is closed its result and the Tx of
+// the run that committed.
+type batchCall struct {
+	fn   func(tx *Tx) error
+	err  error
+	tx   *Tx
+	done chan struct{}
+}
+
+// commitGroup runs the calls' functions in one write transaction and commits it. A function that
+// fails is answered with its error and the group runs again without it.
+func (db *DB) commitGroup(calls []*batchCall) {
+	for len(calls) > 0 {
+		failed, txs := -1, make([]*Tx, len(calls))
+		var failErr error
+		err := db.b.Update(func(btx *bolt.Tx) error {
+			for i, c := range calls {
+				txs[i] = &Tx{tx: btx}
+				if err := runBatchFn(c.fn, txs[i]); err != nil {
+					failed, failErr = i, err
+					return err
+				}
+			}
+			return db.injected()
+		})
+		if failed >= 0 {
+			c := calls[failed]
+			c.err = failErr
+			close(c.done)
+			calls = append(calls[:failed:failed], calls[failed+1:]...)
+			continue
+		}
+		err = db.committed(err)
+		for i, c := range calls {
+			c.err, c.tx = err, txs[i]
+			close(c.done)
+		}
+		return
+	}
+}
+
+// runBatchFn runs fn, turning a panic into an error (the panicking function may be another
+// writer's, run by this one).
+func runBatchFn(fn func(tx *Tx) error, t *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in a batch function: %v", p)
+		}
+	}()
+	return fn(t)
 }
 
 // Ready reports whether the database can be read: it opens and closes one read transaction.

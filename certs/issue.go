@@ -158,8 +158,9 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 		return Certificate{}, false, err
 	}
 	defer release()
-	reqHash := req.hash()
+	var reqHash string
 	if idemKey != "" {
+		reqHash = req.hash() // only a retry under the same key needs it
 		if c, ok, err := s.replay(actor, idemKey, reqHash); ok || err != nil {
 			return c, ok, err
 		}
@@ -168,23 +169,13 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	if err != nil {
 		return Certificate{}, false, err
 	}
-	// Reserve the licence number, the identifier serial and the record id (group commit).
-	var c Certificate
-	err = s.DB.Batch(func(tx *store.Tx) error {
-		number, idSerial, err := reserveNumbers(tx, p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern, p.values)
-		if err != nil {
-			return err
-		}
-		n, err := tx.NextID(bucketRecords)
-		if err != nil {
-			return err
-		}
-		c = s.newRecord(actor, p, &req, strconv.FormatUint(n, 10), number, Identifier{TypeCode: p.typ.Code, IssuerCode: p.org.USCC, Serial: idSerial, Version: 1})
-		return nil
-	})
+	// Reserve the licence number, the identifier serial and the record id, in memory: the one
+	// commit below stores them with the certificate.
+	number, idSerial, r, err := s.takeNumbers(p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern, p.values)
 	if err != nil {
 		return Certificate{}, false, err
 	}
+	c := s.newRecord(actor, p, &req, strconv.FormatUint(r.id, 10), number, Identifier{TypeCode: p.typ.Code, IssuerCode: p.org.USCC, Serial: idSerial, Version: 1})
 	pdf, err := s.produce(&c, p)
 	if err != nil {
 		s.voidReservation(actor, c, err)
@@ -193,6 +184,9 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	err = s.DB.Batch(func(tx *store.Tx) error {
 		if idemKey != "" && tx.Has(bucketIdem, store.Key(actor.UserID, idemKey)) {
 			return certseal.Errorf(certseal.EConflict, "同一 Idempotency-Key 已签发过证照")
+		}
+		if err := commitReserved(tx, r); err != nil {
+			return err
 		}
 		if req.Serial != "" {
 			if err := inventory.UseTx(tx, p.now, actor, p.typ.Code, req.Serial, c.ID); err != nil {

@@ -94,6 +94,7 @@ type Service struct {
 
 	claimMu sync.Mutex
 	claims  map[string]bool
+	numbers numbers // licence numbers, identifier serials and record ids, handed out from memory
 }
 
 func (s *Service) log() *slog.Logger {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
+	"certseal/internal/store"
 	"certseal/inventory"
 )
 
@@ -132,4 +134,43 @@ func BenchmarkVerifyLookup(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDatabaseBytesPerCertificate issues 1,000 certificates through HTTP (fsync off: only
+// the sizes count) and reports the database's bytes per certificate: the file, the pages of
+// the buckets and their keys and values; with -v it logs the largest buckets.
+func BenchmarkDatabaseBytesPerCertificate(b *testing.B) {
+	const n = 1000
+	e := testenv.Start(b)
+	stockUp(b, e, n)
+	seal := sealOf(b, e, "lizhou-clerk")
+	before, err := e.App.DB.BucketStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st0, _ := os.Stat(e.App.DB.Path())
+	loadIssue(b, e, seal, foodFixtures(b), 4, n, 0)
+	after, err := e.App.DB.BucketStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st1, _ := os.Stat(e.App.DB.Path())
+	type row struct {
+		name        store.Bucket
+		data, pages int
+	}
+	var rows []row
+	data, pages := 0, 0
+	for name, s := range after {
+		r := row{name, s.DataBytes - before[name].DataBytes, s.PageBytes - before[name].PageBytes}
+		data, pages = data+r.data, pages+r.pages
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(x, y row) int { return y.pages - x.pages })
+	for _, r := range rows[:min(8, len(rows))] {
+		b.Logf("%-20s %6d B/cert in pages, %6d B/cert keys and values", r.name, r.pages/n, r.data/n)
+	}
+	b.ReportMetric(float64(st1.Size()-st0.Size())/n, "file-bytes/cert")
+	b.ReportMetric(float64(pages)/n, "page-bytes/cert")
+	b.ReportMetric(float64(data)/n, "data-bytes/cert")
 }

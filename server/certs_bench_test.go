@@ -17,6 +17,7 @@ import (
 	"certseal/internal/demo"
 	"certseal/internal/store"
 	"certseal/inventory"
+	"certseal/server"
 )
 
 // stockUp gives 广元市利州区行政审批局 n more food-licence blanks from SC10000001 on.
@@ -173,4 +174,56 @@ func BenchmarkDatabaseBytesPerCertificate(b *testing.B) {
 	b.ReportMetric(float64(st1.Size()-st0.Size())/n, "file-bytes/cert")
 	b.ReportMetric(float64(pages)/n, "page-bytes/cert")
 	b.ReportMetric(float64(data)/n, "data-bytes/cert")
+}
+
+// BenchmarkVerifyHTTP measures the public verification through HTTP from 16 clients, with the
+// per-address rate limit lifted: lookup is GET /verify/{licence number}, pdf is POST
+// /api/v1/verify of an issued certificate's PDF (signature validation included).
+func BenchmarkVerifyHTTP(b *testing.B) {
+	e := testenv.Start(b)
+	for _, m := range e.App.Server.Extra {
+		if c, ok := m.(*server.CertAPI); ok {
+			c.Public.Rate, c.Public.Burst = 1e12, 1e12 // the limiter the routes were built with
+		}
+	}
+	seal := sealOf(b, e, "lizhou-clerk")
+	fs := foodFixtures(b)
+	var numbers []string
+	var pdfs [][]byte
+	for i := 0; i < 20; i++ {
+		c := issue(b, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))
+		numbers = append(numbers, c.LicenceNumber)
+		pdfs = append(pdfs, e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body)
+	}
+	e.HTTP.Client().Transport = &http.Transport{MaxIdleConnsPerHost: 64}
+	run := func(b *testing.B, do func(i int) *testenv.Response) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		start := time.Now()
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1))
+					if i > b.N {
+						return
+					}
+					if r := do(i); r.Status != 200 {
+						b.Errorf("request %d: %d %.200s", i, r.Status, r.Body)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	}
+	b.Run("lookup", func(b *testing.B) {
+		run(b, func(i int) *testenv.Response { return e.Do("GET", "/verify/"+numbers[i%len(numbers)], "", nil) })
+	})
+	b.Run("pdf", func(b *testing.B) {
+		run(b, func(i int) *testenv.Response { return e.Do("POST", "/api/v1/verify", "", pdfs[i%len(pdfs)]) })
+	})
 }

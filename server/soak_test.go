@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,8 +79,10 @@ func BenchmarkSoak(b *testing.B) {
 		heap = float64(ms.HeapInuse) / (1 << 20)
 		st, _ := os.Stat(e.App.DB.Path())
 		dbPerCert = float64(st.Size()) / float64(done+step)
-		b.Logf("%7d certificates  %6.0f/s  p50 %5.1f ms  p99 %5.1f ms  db %7.1f MiB (%5.0f B/cert)  documents %7.1f MiB  heap in use %5.1f MiB  goroutines %d",
+		line := fmt.Sprintf("%7d certificates  %6.0f/s  p50 %5.1f ms  p99 %5.1f ms  db %7.1f MiB (%5.0f B/cert)  documents %7.1f MiB  heap in use %5.1f MiB  goroutines %d",
 			done+step, rate, ms2(p50), ms2(p99), float64(st.Size())/(1<<20), dbPerCert, float64(dirSize(e.App.Docs.Root()))/(1<<20), heap, runtime.NumGoroutine())
+		b.Log(line)
+		fmt.Fprintln(os.Stderr, line) // as it happens: a benchmark's log is printed when it ends
 	}
 	if path := os.Getenv("CERTSEAL_SOAK_HEAP"); path != "" {
 		if f, err := os.Create(path); err == nil {

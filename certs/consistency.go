@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"certseal"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 	"certseal/inventory"
 )
@@ -23,10 +24,10 @@ type Inconsistency struct {
 // blank form has that serial used by its issuer, and each issuer's count of used serials of a
 // type equals its number of certificates on forms of that type — so no certificate lacks its
 // used serial and no used serial lacks its certificate; and every certificate's stored PDF
-// matches the SHA-256 and size recorded when it was signed, and every record decodes. Run it
+// (in docs, or still in the database before MigrateDocuments) matches the SHA-256 and size recorded when it was signed, and every record decodes. Run it
 // on a quiescent database (the `certseal check` command opens the file read-only, so nothing
 // writes meanwhile). It returns an error only when the store fails.
-func CheckConsistency(ctx context.Context, db *store.DB, ledger *inventory.Service) ([]Inconsistency, int, error) {
+func CheckConsistency(ctx context.Context, db *store.DB, files docstore.Store, ledger *inventory.Service) ([]Inconsistency, int, error) {
 	var out []Inconsistency
 	onForms := map[[2]string]uint64{}
 	n := 0
@@ -63,18 +64,24 @@ func CheckConsistency(ctx context.Context, db *store.DB, ledger *inventory.Servi
 			return nil, n, err
 		}
 		c := &docs[i]
-		var pdf []byte
+		var legacy []byte
 		if err := db.View(func(tx *store.Tx) error {
-			var err error
-			pdf, err = PDFTx(tx, c.ID)
-			return err
+			legacy = legacyPDFTx(tx, c.ID)
+			return nil
 		}); err != nil {
-			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: "存储的证照文件不存在：" + certseal.ErrorMessage(err)})
+			return nil, n, err
+		}
+		pdf, missing, err := readDocument(ctx, files, c, legacy)
+		if err != nil {
+			return nil, n, err
+		}
+		if missing {
+			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: "存储的证照文件不存在：SHA-256 " + c.PDFSHA256})
 			continue
 		}
-		if !DocumentMatches(c, pdf) {
+		if pdf == nil || !DocumentMatches(c, pdf) {
 			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial,
-				Problem: fmt.Sprintf("存储的证照文件已损坏：%d 字节，与签发时记录的 SHA-256 %s（%d 字节）不符", len(pdf), c.PDFSHA256, c.PDFSize)})
+				Problem: fmt.Sprintf("存储的证照文件已损坏：与签发时记录的 SHA-256 %s（%d 字节）不符", c.PDFSHA256, c.PDFSize)})
 		}
 	}
 	admin := certseal.Actor{UserID: certseal.System.UserID, Username: "system", Role: certseal.RoleAdmin, OrgKind: certseal.KindCityCenter}

@@ -63,7 +63,7 @@ func TestCheckConsistency(t *testing.T) {
 			if tc.then != nil {
 				tc.then(e)
 			}
-			bad, n, err := certs.CheckConsistency(ctx, e.db, e.inv)
+			bad, n, err := certs.CheckConsistency(ctx, e.db, e.docs, e.inv)
 			if err != nil || n != tc.n {
 				t.Fatalf("checked %d certificates: %v, want %d", n, err, tc.n)
 			}

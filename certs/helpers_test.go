@@ -14,6 +14,7 @@ import (
 	"certseal/certs"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
+	"certseal/internal/docstore"
 	"certseal/internal/fixtures"
 	"certseal/internal/store"
 	"certseal/inventory"
@@ -36,6 +37,7 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China)
 type env struct {
 	t     testing.TB
 	db    *store.DB
+	docs  *docstore.Dir
 	clock *certseal.FixedClock
 	reg   *seals.Registry
 	inv   *inventory.Service
@@ -63,11 +65,16 @@ func serial(n int) string { return fmt.Sprintf("SC%08d", n) }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), &store.Options{NoSync: true})
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, store.FileName), &store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	docs, err := docstore.OpenDir(filepath.Join(dir, docstore.DirName), true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clock := &certseal.FixedClock{T: start, Step: time.Millisecond}
 	res, err := demo.Load(db, start)
 	if err != nil {
@@ -83,7 +90,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: clock, reg: reg, orgs: res.Orgs,
+	e := &env{t: t, db: db, docs: docs, clock: clock, reg: reg, orgs: res.Orgs,
 		admin:   certseal.Actor{UserID: "u-admin", Username: "admin", OrgID: res.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAdmin},
 		auditor: certseal.Actor{UserID: "u-auditor", Username: "auditor", OrgID: res.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAuditor},
 		clerk:   certseal.Actor{UserID: "u-lz-clerk", Username: "lizhou-clerk", OrgID: res.Orgs["广元市利州区行政审批局"], OrgKind: certseal.KindCountyBureau, Role: certseal.RoleClerk},
@@ -125,7 +132,7 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	e.svc = &certs.Service{DB: db, Clock: clock, Seals: reg, Templates: templates.NewStore(db, clock),
-		Validator: reg, Renderer: renderer, BaseURL: "https://zwfw.example.gov.cn"}
+		Validator: reg, Renderer: renderer, Docs: docs, BaseURL: "https://zwfw.example.gov.cn"}
 	return e
 }
 

@@ -158,8 +158,9 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 		return Certificate{}, false, err
 	}
 	defer release()
-	reqHash := req.hash()
+	var reqHash string
 	if idemKey != "" {
+		reqHash = req.hash() // only a retry under the same key needs it
 		if c, ok, err := s.replay(actor, idemKey, reqHash); ok || err != nil {
 			return c, ok, err
 		}
@@ -168,23 +169,13 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	if err != nil {
 		return Certificate{}, false, err
 	}
-	// Reserve the licence number, the identifier serial and the record id (group commit).
-	var c Certificate
-	err = s.DB.Batch(func(tx *store.Tx) error {
-		number, idSerial, err := reserveNumbers(tx, p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern, p.values)
-		if err != nil {
-			return err
-		}
-		n, err := tx.NextID(bucketRecords)
-		if err != nil {
-			return err
-		}
-		c = s.newRecord(actor, p, &req, strconv.FormatUint(n, 10), number, Identifier{TypeCode: p.typ.Code, IssuerCode: p.org.USCC, Serial: idSerial, Version: 1})
-		return nil
-	})
+	// Reserve the licence number, the identifier serial and the record id, in memory: the one
+	// commit below stores them with the certificate.
+	number, idSerial, r, err := s.takeNumbers(p.now, p.org.ID, areaOf(p.org), p.typ.Code, p.typ.NumberPattern, p.values)
 	if err != nil {
 		return Certificate{}, false, err
 	}
+	c := s.newRecord(actor, p, &req, strconv.FormatUint(r.id, 10), number, Identifier{TypeCode: p.typ.Code, IssuerCode: p.org.USCC, Serial: idSerial, Version: 1})
 	pdf, err := s.produce(&c, p)
 	if err != nil {
 		s.voidReservation(actor, c, err)
@@ -193,6 +184,9 @@ func (s *Service) issue(ctx context.Context, actor certseal.Actor, req IssueRequ
 	err = s.DB.Batch(func(tx *store.Tx) error {
 		if idemKey != "" && tx.Has(bucketIdem, store.Key(actor.UserID, idemKey)) {
 			return certseal.Errorf(certseal.EConflict, "同一 Idempotency-Key 已签发过证照")
+		}
+		if err := commitReserved(tx, r); err != nil {
+			return err
 		}
 		if req.Serial != "" {
 			if err := inventory.UseTx(tx, p.now, actor, p.typ.Code, req.Serial, c.ID); err != nil {
@@ -409,8 +403,8 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 	return c
 }
 
-// produce renders, stamps and signs the certificate's PDF, outside any transaction, and sets the
-// record's hash.
+// produce renders, stamps and signs the certificate's PDF, outside any transaction, sets the
+// record's hash and writes the PDF to the document store.
 func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	qrText, err := QRText(p.signing.Signer, s.publicBase(), c.ID)
 	if err != nil {
@@ -435,19 +429,18 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	sum := sha256.Sum256(signed)
 	c.PDFSHA256 = hex.EncodeToString(sum[:])
 	c.PDFSize = len(signed)
+	if err := s.putDocument(signed); err != nil { // durable before the commit that records it
+		return nil, err
+	}
 	return signed, nil
 }
 
-// storeNewTx writes a new certificate with its PDF, history, seal use, audit and outbox events.
+// storeNewTx writes a new certificate (its PDF is already in the document store), its history, seal use, audit and outbox events.
 func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate, pdf []byte, op Operation) error {
 	if tx.Has(bucketByNumber, []byte(c.LicenceNumber)) && c.Version == 1 {
 		return certseal.Errorf(certseal.EConflict, "证照编号 %s 已存在", c.LicenceNumber)
 	}
 	if err := putTx(tx, c, true); err != nil {
-		return err
-	}
-	k, _ := store.IDKey(c.ID)
-	if err := tx.Put(bucketPDFs, k, pdf); err != nil {
 		return err
 	}
 	op.By, op.OrgID, op.At = actor.Username, actor.OrgID, c.CreatedAt.Format(time.RFC3339)

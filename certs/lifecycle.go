@@ -421,27 +421,19 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 	}
 	ident.Version = old.Version + 1
 	transfer := req.Op == "transfer_in"
-	var c Certificate
-	if err := s.DB.Batch(func(tx *store.Tx) error {
-		if transfer {
-			// the receiving bureau's identifier: its issuer code and a serial of its own
-			ident.IssuerCode = p.org.USCC
-			if ident.Serial, err = reserveSerial(tx, p.now, p.org.ID); err != nil {
-				return err
-			}
-		}
-		n, err := tx.NextID(bucketRecords)
-		if err != nil {
-			return err
-		}
-		c = s.newRecord(actor, p, &ir, strconv.FormatUint(n, 10), old.LicenceNumber, ident)
-		c.PreviousID = old.ID
-		if transfer {
-			c.TransferFromOrgID, c.TransferFromName = old.IssuerOrgID, old.IssuerName
-		}
-		return nil
-	}); err != nil {
+	// the record id (and for a transfer in, the receiving bureau's identifier serial) from
+	// memory; the commit below stores them with the new version
+	r, err := s.takeVersion(p.now, p.org.ID, transfer)
+	if err != nil {
 		return Certificate{}, err
+	}
+	if transfer {
+		ident.IssuerCode, ident.Serial = p.org.USCC, formatSerial(p.now, r.values[0])
+	}
+	c := s.newRecord(actor, p, &ir, strconv.FormatUint(r.id, 10), old.LicenceNumber, ident)
+	c.PreviousID = old.ID
+	if transfer {
+		c.TransferFromOrgID, c.TransferFromName = old.IssuerOrgID, old.IssuerName
 	}
 	pdf, err := s.produce(&c, p)
 	if err != nil {
@@ -454,6 +446,9 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 			return err
 		}
 		if err := checkTransition(rule, req.Op, &cur, now); err != nil {
+			return err
+		}
+		if err := commitReserved(tx, r); err != nil {
 			return err
 		}
 		if transfer && cur.TransferToOrgID != actor.OrgID {

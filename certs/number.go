@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"certseal"
@@ -132,12 +133,6 @@ func mod1110(s string) (byte, error) {
 	return byte('0' + (11-p)%10), nil
 }
 
-// nextCounter increments and returns the counter under key.
-func nextCounter(tx *store.Tx, key []byte) (uint64, error) {
-	n := store.ParseU64(tx.Get(bucketCounters, key)) + 1
-	return n, tx.Put(bucketCounters, key, store.U64(n))
-}
-
 // numberKey returns the counter key of a licence number: the issuer's sequence for the type, per
 // year when the pattern has {year}, and per derived code when it has {field:…} (so 餐饮服务经营者
 // and 食品销售经营者 in one area count separately). It returns the field's EInvalid error when a
@@ -159,40 +154,126 @@ func numberKey(f *catalogue.NumberFormat, orgID, typeCode string, year int, valu
 	return store.Key(parts...), nil
 }
 
-// reserveNumbers allocates, inside tx, the certificate's licence number (see numberKey) and the
-// identifier's serial segment (the issuer's own counter per year: YYYY and 7 digits). values are
-// the template field values the number may derive a code from.
-func reserveNumbers(tx *store.Tx, now time.Time, orgID, area, typeCode, pattern string, values map[string]string) (number, serial string, err error) {
+// numbers hands out licence-number sequences, identifier serials and record ids from memory, so
+// that issuing makes one commit instead of a reservation commit before the render. A counter
+// starts from its value in the database the first time it is used; the commit that stores the
+// certificate raises the stored counter to the value used (commitReserved), so a later start
+// goes on after it. A value handed out whose certificate is never committed is a gap: audited
+// (certificate.number_unused) when the issue fails; after a crash the values after the last
+// committed one are handed out again (nothing durable used them). Only this process writes the
+// database (its file lock), and every reservation of these counters goes through here.
+type numbers struct {
+	mu   sync.Mutex
+	next map[string]uint64 // counter key (or recordsKey) -> the next value to hand out
+}
+
+// recordsKey names the record id sequence (the bucket sequence of bucketRecords) in numbers.
+const recordsKey = "\x00records"
+
+// reserved is what one issue took from numbers, for commitReserved.
+type reserved struct {
+	keys   [][]byte // counter keys
+	values []uint64
+	id     uint64 // record id
+}
+
+// take hands out the next value of each counter key and a record id. stored reads the values
+// in the database of the keys not yet in memory.
+func (n *numbers) take(db *store.DB, keys ...[]byte) (reserved, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.next == nil {
+		n.next = map[string]uint64{}
+	}
+	var missing []string
+	for _, k := range append(keys, []byte(recordsKey)) {
+		if _, ok := n.next[string(k)]; !ok {
+			missing = append(missing, string(k))
+		}
+	}
+	if len(missing) > 0 {
+		err := db.View(func(tx *store.Tx) error {
+			for _, k := range missing {
+				if k == recordsKey {
+					n.next[k] = tx.Sequence(bucketRecords) + 1
+				} else {
+					n.next[k] = store.ParseU64(tx.Get(bucketCounters, []byte(k))) + 1
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			for _, k := range missing {
+				delete(n.next, k)
+			}
+			return reserved{}, err
+		}
+	}
+	r := reserved{keys: keys}
+	for _, k := range keys {
+		r.values = append(r.values, n.next[string(k)])
+		n.next[string(k)]++
+	}
+	r.id = n.next[recordsKey]
+	n.next[recordsKey]++
+	return r, nil
+}
+
+// commitReserved raises, inside the commit that stores the certificate, the stored counters and
+// the record sequence to the values r used.
+func commitReserved(tx *store.Tx, r reserved) error {
+	for i, k := range r.keys {
+		if store.ParseU64(tx.Get(bucketCounters, k)) < r.values[i] {
+			if err := tx.Put(bucketCounters, k, store.U64(r.values[i])); err != nil {
+				return err
+			}
+		}
+	}
+	if tx.Has(bucketRecords, store.U64(r.id)) {
+		return certseal.Errorf(certseal.EConflict, "证照记录 %d 已存在，请重试", r.id)
+	}
+	return tx.RaiseSequence(bucketRecords, r.id)
+}
+
+// serialKey is the counter key of the identifier serials of an organisation in a year.
+func serialKey(now time.Time, orgID string) []byte {
+	return store.Key("id", orgID, strconv.Itoa(now.In(certseal.China).Year()))
+}
+
+// formatSerial is the identifier's serial segment: YYYY and the counter, 7 digits.
+func formatSerial(now time.Time, seq uint64) string {
+	return fmt.Sprintf("%04d%07d", now.In(certseal.China).Year(), seq)
+}
+
+// takeNumbers reserves, from memory, a new certificate's licence number (see numberKey), its
+// identifier serial and its record id.
+func (s *Service) takeNumbers(now time.Time, orgID, area, typeCode, pattern string, values map[string]string) (number, serial string, r reserved, err error) {
 	if pattern == "" {
 		pattern = DefaultNumberPattern
 	}
 	f, err := catalogue.ParseNumberPattern(pattern)
 	if err != nil {
-		return "", "", err
+		return "", "", r, err
 	}
 	year := now.In(certseal.China).Year()
 	numKey, err := numberKey(f, orgID, typeCode, year, values)
 	if err != nil {
-		return "", "", err
+		return "", "", r, err
 	}
-	seq, err := nextCounter(tx, numKey)
-	if err != nil {
-		return "", "", err
+	if r, err = s.numbers.take(s.DB, numKey, serialKey(now, orgID)); err != nil {
+		return "", "", r, err
 	}
-	if number, err = formatNumber(f, NumberInput{Area: area, Year: year, Seq: seq, Values: values}); err != nil {
-		return "", "", err
+	if number, err = formatNumber(f, NumberInput{Area: area, Year: year, Seq: r.values[0], Values: values}); err != nil {
+		return "", "", r, err
 	}
-	serial, err = reserveSerial(tx, now, orgID)
-	return number, serial, err
+	return number, formatSerial(now, r.values[1]), r, nil
 }
 
-// reserveSerial allocates the identifier's serial segment of the organisation: YYYY and its own
-// counter for the year, 7 digits.
-func reserveSerial(tx *store.Tx, now time.Time, orgID string) (string, error) {
-	year := now.In(certseal.China).Year()
-	idSeq, err := nextCounter(tx, store.Key("id", orgID, strconv.Itoa(year)))
-	if err != nil {
-		return "", err
+// takeVersion reserves, from memory, the record id of a new version and, for a transfer in, an
+// identifier serial of the receiving organisation (r.values[0]).
+func (s *Service) takeVersion(now time.Time, orgID string, withSerial bool) (reserved, error) {
+	if withSerial {
+		return s.numbers.take(s.DB, serialKey(now, orgID))
 	}
-	return fmt.Sprintf("%04d%07d", year, idSeq), nil
+	return s.numbers.take(s.DB)
 }

@@ -90,3 +90,33 @@ func TestFoodLicenceNumber(t *testing.T) {
 		t.Errorf("a sequence wider than its pattern: %v", err)
 	}
 }
+
+// TestIssueIsOneCommit: issuing a certificate makes one write transaction (the licence number,
+// identifier serial and record id are reserved in memory, not in a commit of their own before
+// the render), and a service started again on the database goes on after the numbers it holds.
+func TestIssueIsOneCommit(t *testing.T) {
+	e := newEnv(t)
+	before := e.db.Commits()
+	a := e.issue(0, 1)
+	if n := e.db.Commits() - before; n != 1 {
+		t.Fatalf("one issue made %d commits, want 1", n)
+	}
+	b := e.issue(1, 2)
+	// a second service over the same database (a restart) starts from the stored counters
+	old := e.svc
+	again := &certs.Service{DB: old.DB, Clock: old.Clock, Seals: old.Seals, Templates: old.Templates, Validator: old.Validator,
+		Renderer: old.Renderer, Docs: old.Docs, BaseURL: old.BaseURL}
+	c, _, err := again.Issue(ctx, e.clerk, e.foodRequest(2, serial(3)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{a.ID, b.ID, c.ID}
+	idents := map[string]bool{a.Identifier: true, b.Identifier: true, c.Identifier: true}
+	numbers := map[string]bool{a.LicenceNumber: true, b.LicenceNumber: true, c.LicenceNumber: true}
+	if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] || len(idents) != 3 || len(numbers) != 3 {
+		t.Fatalf("ids %v, identifiers %v, numbers %v: not all distinct", ids, idents, numbers)
+	}
+	if c.ID != "3" || !strings.Contains(c.Identifier, "0000003.") {
+		t.Fatalf("after a restart: id %s identifier %s, want id 3 and serial 3", c.ID, c.Identifier)
+	}
+}

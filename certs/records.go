@@ -10,7 +10,7 @@ import (
 // Buckets.
 const (
 	bucketRecords  store.Bucket = "cert_records"   // U64(id) -> Certificate
-	bucketPDFs     store.Bucket = "cert_pdfs"      // U64(id) -> signed PDF
+	bucketPDFs     store.Bucket = "cert_pdfs"      // U64(id) -> signed PDF, before the document store (MigrateDocuments empties it)
 	bucketByIdent  store.Bucket = "cert_by_ident"  // identifier -> id
 	bucketByNumber store.Bucket = "cert_by_number" // licence number -> id of the newest version
 	bucketByHolder store.Bucket = "cert_by_holder" // Key(holder code) + U64(id) -> nil
@@ -65,19 +65,6 @@ func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
 		return err
 	}
 	return tx.Put(bucketByHash, []byte(c.PDFSHA256), []byte(c.ID))
-}
-
-// PDFTx returns the stored PDF of a certificate, or an *certseal.Error (ENotFound).
-func PDFTx(tx *store.Tx, id string) ([]byte, error) {
-	k, ok := store.IDKey(id)
-	var pdf []byte
-	if ok {
-		pdf = tx.Get(bucketPDFs, k)
-	}
-	if pdf == nil {
-		return nil, certseal.Errorf(certseal.ENotFound, "证照 %q 的 PDF 不存在", id)
-	}
-	return pdf, nil
 }
 
 // ByHashTx returns the certificate whose PDF has the given SHA-256, or ENotFound.

@@ -59,13 +59,21 @@ func (s *Service) Retimestamp(ctx context.Context, r Retimestamper, within time.
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		var pdf []byte
+		var c Certificate
+		var legacy []byte
 		if err := s.DB.View(func(tx *store.Tx) error {
-			p, err := PDFTx(tx, id)
-			pdf = bytes.Clone(p)
-			return err
+			var err error
+			if c, err = GetTx(tx, id); err != nil {
+				return err
+			}
+			legacy = bytes.Clone(legacyPDFTx(tx, id))
+			return nil
 		}); err != nil {
 			continue
+		}
+		pdf, _, err := readDocument(ctx, s.Docs, &c, legacy)
+		if err != nil || pdf == nil || !DocumentMatches(&c, pdf) {
+			continue // missing or damaged: certseal check reports it; nothing to renew from
 		}
 		res.Checked++
 		exp, ok, err := r.TimestampExpiry(ctx, pdf)
@@ -83,6 +91,9 @@ func (s *Service) Retimestamp(ctx context.Context, r Retimestamper, within time.
 		}
 		old := sha256.Sum256(pdf)
 		sum := sha256.Sum256(out)
+		if err := s.putDocument(out); err != nil { // durable before the commit that refers to it
+			return res, err
+		}
 		err = s.DB.Update(func(tx *store.Tx) error {
 			c, err := GetTx(tx, id)
 			if err != nil {
@@ -91,9 +102,10 @@ func (s *Service) Retimestamp(ctx context.Context, r Retimestamper, within time.
 			if c.PDFSHA256 != hex.EncodeToString(old[:]) {
 				return errChanged
 			}
-			k, _ := store.IDKey(id)
-			if err := tx.Put(bucketPDFs, k, out); err != nil {
-				return err
+			if k, ok := store.IDKey(id); ok && tx.Has(bucketPDFs, k) {
+				if err := tx.Delete(bucketPDFs, k); err != nil { // the legacy copy is superseded
+					return err
+				}
 			}
 			c.PDFSHA256, c.PDFSize, c.UpdatedAt = hex.EncodeToString(sum[:]), len(out), now.UTC()
 			if err := putTx(tx, &c, false); err != nil {

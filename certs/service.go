@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"certseal"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 	"certseal/seals"
 	"certseal/templates"
@@ -98,6 +99,8 @@ type Service struct {
 	Templates TemplateSource
 	Validator Validator
 	Renderer  *templates.Renderer
+	// Docs holds the signed PDFs by their SHA-256 (the records keep the digest).
+	Docs docstore.Store
 	// BaseURL is the public address verification URLs start with, e.g. https://zw.example.gov.cn.
 	BaseURL string
 	Log     *slog.Logger
@@ -106,6 +109,7 @@ type Service struct {
 
 	claimMu sync.Mutex
 	claims  map[string]bool
+	numbers numbers // licence numbers, identifier serials and record ids, handed out from memory
 }
 
 func (s *Service) log() *slog.Logger {

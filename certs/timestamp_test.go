@@ -221,7 +221,7 @@ func TestRetimestamp(t *testing.T) {
 	if err != nil || len(reps) != 3 || reps[0].Modified || !reps[0].Extended || !reps[1].DocTimestamp || !reps[2].DocTimestamp || !reps[2].Valid || reps[1].Modified {
 		t.Errorf("renewed reports: %+v %v", reps, err)
 	}
-	if bad, _, err := certs.CheckConsistency(ctx, e.db, e.inv); err != nil || len(bad) != 0 {
+	if bad, _, err := certs.CheckConsistency(ctx, e.db, e.docs, e.inv); err != nil || len(bad) != 0 {
 		t.Errorf("consistency after renewal: %v %v", bad, err)
 	}
 	fixtures.NeedTool(t, "pdfsig", "poppler-utils")

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,7 +15,9 @@ import (
 	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
+	"certseal/internal/store"
 	"certseal/inventory"
+	"certseal/server"
 )
 
 // stockUp gives 广元市利州区行政审批局 n more food-licence blanks from SC10000001 on.
@@ -35,51 +37,88 @@ func stockUp(b testing.TB, e *testenv.Env, n int) {
 }
 
 // BenchmarkIssueHTTP issues food licences end to end through HTTP — decode, checks, render,
-// seal, sign, one group-committed transaction — on a real bbolt file with fsync on, from 16
-// concurrent clients, with the 200 fixtures. It reports certificates per second and latency
-// percentiles.
+// seal, sign, the group-committed transactions and the document file — on a real bbolt file with
+// fsync on, with the 200 fixtures, from 1, 2 and 16 concurrent clients (clients=N). Each client
+// sends its next request when the previous one is answered. It reports certificates per second
+// and the latency percentiles (p50, p99) of the requests of the run.
 func BenchmarkIssueHTTP(b *testing.B) { issueHTTP(b, testenv.Options{Sync: true}) }
 
 // issueHTTP is BenchmarkIssueHTTP with the service started with o (a TSA: tsa_bench_test.go).
 func issueHTTP(b *testing.B, o testenv.Options) {
+	for _, clients := range []int{1, 2, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchIssueHTTP(b, clients, o) })
+	}
+}
+
+func benchIssueHTTP(b *testing.B, clients int, o testenv.Options) {
 	app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))) // as cmd/certseal does
 	e := testenv.StartWith(b, o)
-	stockUp(b, e, 1000000)
+	stockUp(b, e, b.N+clients)
 	seal := sealOf(b, e, "lizhou-clerk")
 	fs := foodFixtures(b)
-	var next atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	e.HTTP.Client().Transport = tr
-	b.SetParallelism(8) // 16 clients on 2 cores
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			i := next.Add(1)
-			req := issueRequest(fs[int(i)%len(fs)], seal, fmt.Sprintf("SC%08d", 10000000+i))
-			t0 := time.Now()
-			r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", req)
-			mine = append(mine, time.Since(t0))
-			if r.Status != 201 {
-				b.Errorf("issue %d: %d %s", i, r.Status, r.Body)
-				return
-			}
-		}
-		mu.Lock()
-		lat = append(lat, mine...)
-		mu.Unlock()
-	})
-	elapsed := time.Since(start)
+	lat := loadIssue(b, e, seal, fs, clients, b.N, 0)
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "certs/s")
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	tr.CloseIdleConnections()
+	reportLatency(b, lat)
+}
+
+// loadIssue issues n certificates through HTTP from the given number of concurrent clients, on
+// the blank forms after SC1000000+from, and returns each request's latency and the elapsed time
+// (the last element of the returned slice is not a latency: see reportLatency).
+func loadIssue(b testing.TB, e *testenv.Env, seal string, fs []fixture, clients, n, from int) []time.Duration {
+	var next atomic.Int64
+	next.Store(int64(from))
+	last := int64(from + n)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	lat := make([]time.Duration, 0, n+1)
+	start := time.Now()
+	if bb, ok := b.(*testing.B); ok {
+		bb.ResetTimer()
 	}
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			defer func() {
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			}()
+			for {
+				i := next.Add(1)
+				if i > last {
+					return
+				}
+				req := issueRequest(fs[int(i)%len(fs)], seal, fmt.Sprintf("SC%08d", 10000000+i))
+				t0 := time.Now()
+				r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", req)
+				mine = append(mine, time.Since(t0))
+				if r.Status != 201 {
+					b.Errorf("issue %d: %d %s", i, r.Status, r.Body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return append(lat, time.Since(start))
+}
+
+// reportLatency reports certs/s, p50-ms and p99-ms from loadIssue's result.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	elapsed := lat[len(lat)-1]
+	lat = lat[:len(lat)-1]
+	if len(lat) == 0 {
+		return
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "certs/s")
+	b.ReportMetric(ms2(p50), "p50-ms")
+	b.ReportMetric(ms2(p99), "p99-ms")
 }
 
 // BenchmarkVerifyLookup measures the public lookup GET /verify/{number}, which should be far
@@ -99,4 +138,95 @@ func BenchmarkVerifyLookup(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDatabaseBytesPerCertificate issues 1,000 certificates through HTTP (fsync off: only
+// the sizes count) and reports the database's bytes per certificate: the file, the pages of
+// the buckets and their keys and values; with -v it logs the largest buckets.
+func BenchmarkDatabaseBytesPerCertificate(b *testing.B) {
+	const n = 1000
+	e := testenv.Start(b)
+	stockUp(b, e, n)
+	seal := sealOf(b, e, "lizhou-clerk")
+	before, err := e.App.DB.BucketStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st0, _ := os.Stat(e.App.DB.Path())
+	loadIssue(b, e, seal, foodFixtures(b), 4, n, 0)
+	after, err := e.App.DB.BucketStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st1, _ := os.Stat(e.App.DB.Path())
+	type row struct {
+		name        store.Bucket
+		data, pages int
+	}
+	var rows []row
+	data, pages := 0, 0
+	for name, s := range after {
+		r := row{name, s.DataBytes - before[name].DataBytes, s.PageBytes - before[name].PageBytes}
+		data, pages = data+r.data, pages+r.pages
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(x, y row) int { return y.pages - x.pages })
+	for _, r := range rows[:min(8, len(rows))] {
+		b.Logf("%-20s %6d B/cert in pages, %6d B/cert keys and values", r.name, r.pages/n, r.data/n)
+	}
+	b.ReportMetric(float64(st1.Size()-st0.Size())/n, "file-bytes/cert")
+	b.ReportMetric(float64(pages)/n, "page-bytes/cert")
+	b.ReportMetric(float64(data)/n, "data-bytes/cert")
+}
+
+// BenchmarkVerifyHTTP measures the public verification through HTTP from 16 clients, with the
+// per-address rate limit lifted: lookup is GET /verify/{licence number}, pdf is POST
+// /api/v1/verify of an issued certificate's PDF (signature validation included).
+func BenchmarkVerifyHTTP(b *testing.B) {
+	e := testenv.Start(b)
+	for _, m := range e.App.Server.Extra {
+		if c, ok := m.(*server.CertAPI); ok {
+			c.Public.Rate, c.Public.Burst = 1e12, 1e12 // the limiter the routes were built with
+		}
+	}
+	seal := sealOf(b, e, "lizhou-clerk")
+	fs := foodFixtures(b)
+	var numbers []string
+	var pdfs [][]byte
+	for i := 0; i < 20; i++ {
+		c := issue(b, e, "lizhou-clerk", issueRequest(fs[i], seal, fmt.Sprintf("SC%08d", i+1)))
+		numbers = append(numbers, c.LicenceNumber)
+		pdfs = append(pdfs, e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body)
+	}
+	e.HTTP.Client().Transport = &http.Transport{MaxIdleConnsPerHost: 64}
+	run := func(b *testing.B, do func(i int) *testenv.Response) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		start := time.Now()
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1))
+					if i > b.N {
+						return
+					}
+					if r := do(i); r.Status != 200 {
+						b.Errorf("request %d: %d %.200s", i, r.Status, r.Body)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	}
+	b.Run("lookup", func(b *testing.B) {
+		run(b, func(i int) *testenv.Response { return e.Do("GET", "/verify/"+numbers[i%len(numbers)], "", nil) })
+	})
+	b.Run("pdf", func(b *testing.B) {
+		run(b, func(i int) *testenv.Response { return e.Do("POST", "/api/v1/verify", "", pdfs[i%len(pdfs)]) })
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,20 +22,25 @@ import (
 	"certseal/internal/store"
 )
 
-// damagePDF flips one byte in the middle of a certificate's stored PDF, through the store, as
-// bit rot on the disk would.
+// damagePDF flips one byte in the middle of a certificate's stored PDF, in the document store's
+// file, as bit rot on the disk would.
 func damagePDF(t *testing.T, e *testenv.Env, id string) {
 	t.Helper()
-	err := e.App.DB.Update(func(tx *store.Tx) error {
-		k := store.U64(parseID(t, id))
-		pdf := tx.Get("cert_pdfs", k)
-		if pdf == nil {
-			t.Fatalf("no stored PDF for %s", id)
-		}
-		pdf[len(pdf)/2] ^= 0x01
-		return tx.Put("cert_pdfs", k, pdf)
-	})
+	var c certs.Certificate
+	if err := e.App.DB.View(func(tx *store.Tx) error {
+		var err error
+		c, err = certs.GetTx(tx, strconv.FormatUint(parseID(t, id), 10))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := e.App.Docs.Path(c.PDFSHA256)
+	pdf, err := os.ReadFile(path)
 	if err != nil {
+		t.Fatalf("no stored PDF for %s: %v", id, err)
+	}
+	pdf[len(pdf)/2] ^= 0x01
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -92,7 +98,7 @@ func TestDamagedStoredPDFRefused(t *testing.T) {
 		t.Fatalf("audit events %+v", evs)
 	}
 
-	found, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Inventory)
+	found, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Docs, e.App.Inventory)
 	if err != nil || n != 2 {
 		t.Fatalf("check: %d certificates, %v", n, err)
 	}

@@ -51,6 +51,18 @@ var deflaters = sync.Pool{New: func() any {
 	return d
 }}
 
+// fontDeflateLevel is the level of the embedded subset font's stream: Huffman coding without
+// matches. The subset's glyph outlines find few long matches, so BestSpeed's match search cost
+// two and a half times as long for a stream 28% smaller (BenchmarkFontDeflate: a food licence's
+// 69 KB subset, 918 µs → 349 µs, 37 KB → 52 KB; the certificate grows by about 14 KB).
+const fontDeflateLevel = zlib.HuffmanOnly
+
+var fontDeflaters = sync.Pool{New: func() any {
+	d := &deflater{}
+	d.zw, _ = zlib.NewWriterLevel(&d.out, fontDeflateLevel) // the level is valid
+	return d
+}}
+
 // deflate returns src zlib-compressed in a buffer of d's; it stays valid until d's next use.
 func (d *deflater) deflate(src []byte) []byte {
 	d.out.b = d.out.b[:0]
@@ -516,7 +528,9 @@ func (w *docWriter) font(n int, f *pdfFont, d *deflater) {
 	w.str(">>")
 	w.endobj()
 
-	w.stream(n+3, d, sub.data, " /Length1 "+strconv.Itoa(len(sub.data)))
+	fd := fontDeflaters.Get().(*deflater)
+	w.stream(n+3, fd, sub.data, " /Length1 "+strconv.Itoa(len(sub.data)))
+	fontDeflaters.Put(fd)
 
 	cm := getBuf()
 	*cm = toUnicode(*cm, sub.runes)

@@ -17,6 +17,7 @@ import (
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
+	"certseal/internal/docstore"
 	"certseal/internal/orgs"
 	"certseal/internal/store"
 	"certseal/inventory"
@@ -68,11 +69,16 @@ type Config struct {
 // DBPath returns the database file inside the data directory.
 func (c *Config) DBPath() string { return filepath.Join(c.Data, store.FileName) }
 
+// DocsPath returns the document directory inside the data directory (the signed PDFs, by their
+// SHA-256).
+func (c *Config) DocsPath() string { return filepath.Join(c.Data, docstore.DirName) }
+
 // App is the wired service: the store, every service (one field each, built by Open in
 // dependency order) and the HTTP server over them.
 type App struct {
 	Config Config
 	DB     *store.DB
+	Docs   *docstore.Dir // the documents the database refers to
 	Clock  certseal.Clock
 	Log    *slog.Logger
 
@@ -114,6 +120,11 @@ func Open(c Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	docs, err := docstore.OpenDir(c.DocsPath(), c.NoSync) // after the database's lock is held
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	TuneGC(c.GC)
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -123,7 +134,7 @@ func Open(c Config) (*App, error) {
 		clock = certseal.SystemClock{}
 	}
 	log := slog.New(slog.NewJSONHandler(c.Log, &slog.HandlerOptions{Level: c.LogLevel}))
-	a := &App{Config: c, DB: db, Clock: clock, Log: log}
+	a := &App{Config: c, DB: db, Docs: docs, Clock: clock, Log: log}
 	if err := a.wire(); err != nil {
 		db.Close()
 		return nil, err
@@ -155,7 +166,7 @@ func (a *App) wire() error {
 	a.Inventory = &inventory.Service{DB: db, Clock: clock, LicenceNumber: licenceNumber}
 	a.Demand = &demand.Service{DB: db, Clock: clock, Ledger: demand.NewLedger(a.Inventory), Catalogue: a.Catalogue}
 	a.Certs = &certs.Service{DB: db, Clock: clock, Seals: a.Seals, Templates: a.Templates, Validator: a.Seals,
-		Renderer: a.Renderer, BaseURL: publicURL(c), Log: a.Log}
+		Renderer: a.Renderer, Docs: a.Docs, BaseURL: publicURL(c), Log: a.Log}
 	a.Batches = certs.NewBatches(a.Certs)
 	a.Push = push.New(a.Certs)
 	a.Push.Box = a.Seals.Keyring() // webhook secrets are stored sealed under the master key
@@ -188,13 +199,15 @@ func (a *App) wire() error {
 	return a.wireMetrics()
 }
 
-// start runs the background work until Close: the hourly expiry sweep, the batch runner
+// start runs the background work until Close: the hourly expiry sweep, the document migration
+// and collection, the batch runner
 // (unfinished batches resume) and the pusher.
 func (a *App) start() {
 	a.run(a.expirySweep)
 	if a.tsaReport.level == seals.LevelBLTA {
 		a.run(a.retimestampSweep) // B-LTA: renew document timestamps before they expire (tsa.go)
 	}
+	a.run(a.documents)
 	a.run(a.Batches.Run)
 	a.run(a.Push.Run)
 }

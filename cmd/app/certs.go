@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"certseal/certs"
 )
 
 // publicURL returns the base URL that verification links (and QR codes) start with:
@@ -33,6 +35,36 @@ func (a *App) expirySweep(ctx context.Context) {
 				a.Log.Error("expiry sweep", "err", err)
 			} else if n > 0 {
 				a.Log.Info("expiry sweep", "expired", n)
+			}
+		}
+	}
+}
+
+// DocumentGrace is how old an unreferenced document must be before it is collected: far longer
+// than the time between writing a certificate's PDF and the commit that records it.
+const DocumentGrace = time.Hour
+
+// documents moves the PDFs an older version kept in the database out to the document store
+// (resumable: it goes on at the next start when stopped), then removes, every hour until ctx
+// ends, the documents no certificate records (left by a crash between the write and the commit).
+func (a *App) documents(ctx context.Context) {
+	moved, left, err := certs.MigrateDocuments(ctx, a.DB, a.Docs, 0)
+	if err != nil && ctx.Err() == nil {
+		a.Log.Error("move stored PDFs to the document store", "moved", moved, "err", err)
+	} else if moved > 0 || left > 0 {
+		a.Log.Info("moved stored PDFs to the document store", "moved", moved, "left_damaged", left)
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := certs.CollectDocuments(ctx, a.DB, a.Docs, DocumentGrace); err != nil {
+				a.Log.Error("collect unreferenced documents", "err", err)
+			} else if n > 0 {
+				a.Log.Info("collected unreferenced documents", "removed", n)
 			}
 		}
 	}

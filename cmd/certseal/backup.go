@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"certseal/cmd/app"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 )
 
@@ -58,7 +59,11 @@ func (b *backupOpts) start(ctx context.Context, a *app.App) error {
 	if b.dir == "" {
 		return nil
 	}
-	s, err := newBackupScheduler(b.dir, b.keep, a.DB.BackupFile, verifyBackup, a.Clock.Now, a.Log)
+	write := func(path string) error {
+		_, err := writeArchiveFile(ctx, a.DB, a.Docs, path)
+		return err
+	}
+	s, err := newBackupScheduler(b.dir, b.keep, write, verifyBackup, a.Clock.Now, a.Log)
 	if err != nil {
 		return err
 	}
@@ -74,7 +79,7 @@ func (b *backupOpts) start(ctx context.Context, a *app.App) error {
 // name of one being written or verified.
 const (
 	backupPrefix  = "certseal-"
-	backupSuffix  = ".db"
+	backupSuffix  = ".tar"
 	backupPartial = ".partial-"
 )
 
@@ -236,16 +241,30 @@ func (s *backupScheduler) collectors() []prometheus.Collector {
 	}
 }
 
-// verifyBackup opens a backup read-only, checks every page and value of the file, and runs the
-// check logic of `certseal check` on it; any finding is an error.
+// verifyBackup extracts a backup archive into a temporary directory beside it (every document
+// checked against its digest, the database file's every page and value checked), and runs the
+// check logic of `certseal check` on the copy; any finding is an error.
 func verifyBackup(ctx context.Context, path string) error {
-	db, err := store.Open(path, &store.Options{ReadOnly: true, Check: store.CheckFull})
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".verify-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := restoreArchive(ctx, f, tmp); err != nil {
+		return err
+	}
+	db, err := store.Open(filepath.Join(tmp, store.FileName), &store.Options{ReadOnly: true, Check: store.CheckFull})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	var report strings.Builder
-	problems, err := runChecks(ctx, db, &report)
+	problems, err := runChecks(ctx, db, filepath.Join(tmp, docstore.DirName), &report)
 	if err != nil {
 		return err
 	}
@@ -258,14 +277,6 @@ func verifyBackup(ctx context.Context, path string) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // cmdRestore restores a backup into an empty data directory: certseal restore BACKUP -data DIR.
@@ -322,25 +333,8 @@ func restoreBackup(ctx context.Context, backup, dir string) error {
 		return err
 	}
 	defer src.Close()
-	dst := filepath.Join(dir, store.FileName)
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
+	if _, err := restoreArchive(ctx, src, dir); err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, src); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return err
-	}
-	syncDir(dir)
 	return nil
 }

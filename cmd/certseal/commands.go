@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"certseal"
@@ -17,6 +18,7 @@ import (
 	"certseal/cmd/app"
 	"certseal/internal/audit"
 	"certseal/internal/demo"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
 	"certseal/inventory"
 )
@@ -195,10 +197,11 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	if err := db.BackupFile(fs.Arg(0)); err != nil {
+	n, err := writeArchiveFile(ctx, db, docstore.OpenReadOnly(c.DocsPath()), fs.Arg(0))
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
+	fmt.Fprintf(stdout, "backup written to %s (the database and %d documents)\n", fs.Arg(0), n)
 	return nil
 }
 
@@ -243,7 +246,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	problems, err := runChecks(ctx, db, stdout)
+	problems, err := runChecks(ctx, db, c.DocsPath(), stdout)
 	if err != nil {
 		return err
 	}
@@ -254,8 +257,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // runChecks runs the checks of `certseal check` on an open database (the file itself was checked
-// when it was opened), reporting to stdout, and returns the number of problems found.
-func runChecks(ctx context.Context, db *store.DB, stdout io.Writer) (int, error) {
+// when it was opened) and the documents in docsDir, reporting to stdout, and returns the number
+// of problems found.
+func runChecks(ctx context.Context, db *store.DB, docsDir string, stdout io.Writer) (int, error) {
 	res, err := verifyAudit(db)
 	if err != nil {
 		return 0, err
@@ -274,10 +278,19 @@ func runChecks(ctx context.Context, db *store.DB, stdout io.Writer) (int, error)
 	} else {
 		fmt.Fprintln(stdout, "blank-form ledger: ranges disjoint, counters and totals balance")
 	}
-	bad, n, err := certs.CheckConsistency(ctx, db, ledger)
+	docs := docstore.OpenReadOnly(docsDir)
+	bad, n, err := certs.CheckConsistency(ctx, db, docs, ledger)
 	if err != nil {
 		return problems, err
 	}
+	orphans, err := certs.Orphans(ctx, db, docs)
+	if err != nil {
+		return problems, err
+	}
+	for _, d := range orphans {
+		fmt.Fprintf(stdout, "document %s: no certificate refers to it (an orphan left by a crash or a failed commit, not damage; the service removes it after an hour)\n", filepath.Join(docsDir, d[:2], d))
+	}
+	fmt.Fprintf(stdout, "documents: every certificate's document checked against its SHA-256 above; %d orphaned files\n", len(orphans))
 	for _, p := range bad {
 		fmt.Fprintf(stdout, "certificate %s type %s serial %s holder %s: %s\n", p.CertificateID, p.TypeCode, p.Serial, p.HolderID, p.Problem)
 	}

@@ -60,7 +60,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 
 // TestKillDuringIssuance kills the real server with SIGKILL while 16 clients issue certificates
 // on blank forms, restarts it, and checks that every acknowledged certificate survived and that
-// no certificate lacks its used serial and no used serial lacks its certificate.
+// its PDF downloads, and that no certificate lacks its used serial and no used serial lacks its certificate.
 func TestKillDuringIssuance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
@@ -151,6 +151,9 @@ func TestKillDuringIssuance(t *testing.T) {
 		json.Unmarshal(get(p.url+"/api/v1/certificates/"+k.(string)), &c)
 		if c.ID != k || c.Serial != v {
 			t.Errorf("acknowledged certificate %s (serial %s) after restart: %+v", k, v, c)
+		}
+		if pdf := get(p.url + "/api/v1/certificates/" + k.(string) + "/pdf"); !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+			t.Errorf("acknowledged certificate %s after restart: its PDF does not download: %.200s", k, pdf)
 		}
 		n++
 		return true

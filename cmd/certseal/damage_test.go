@@ -214,13 +214,25 @@ func TestCheckFindsDamagedStoredPDF(t *testing.T) {
 		t.Fatalf("issue: %d", code)
 	}
 	srv.Close()
-	err = a.DB.Update(func(tx *store.Tx) error {
-		k := store.U64(mustAtoi(t, c.ID))
-		pdf := tx.Get("cert_pdfs", k)
-		pdf[len(pdf)/3] ^= 0x04
-		return tx.Put("cert_pdfs", k, pdf)
+	var digest string
+	err = a.DB.View(func(tx *store.Tx) error {
+		var rec struct {
+			SHA256 string `json:"pdf_sha256"`
+		}
+		_, err := tx.GetJSON("cert_records", store.U64(mustAtoi(t, c.ID)), &rec)
+		digest = rec.SHA256
+		return err
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	path := a.Docs.Path(digest)
+	pdf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf[len(pdf)/3] ^= 0x04
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()

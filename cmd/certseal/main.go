@@ -38,12 +38,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdInit(ctx, args[1:], stdout, stderr)
 	case "backup":
 		err = cmdBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
-	case "restore":
-		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "ca":
 		err = cmdCA(ctx, args[1:], stdout, stderr)
 	case "eseal":
@@ -73,7 +73,7 @@ commands:
   serve          run the HTTP service (-addr, -data, -demo, -push-allow LIST, -full-check: read and
                  check the whole database file first; the quick check of its structure always runs)
   init           create the database, the city center and its administrator; print the admin token
-  backup FILE    write a consistent copy of the database to FILE (restore: start with -data on a copy)
+  backup FILE    write one consistent archive (tar) of the database and its documents to FILE
   audit verify   recompute the audit log's hash chain and name the first broken event
   ca import      import the city center's root CA from PEM (-cert, -key) or PKCS#12 (-p12, password
                  in env CERTSEAL_P12_PASSWORD) before any seal exists; init creates one otherwise;
@@ -84,7 +84,8 @@ commands:
                  a directory that holds anything
   check          check a stopped database: the file itself (every page and value), the audit chain,
                  the blank-form ledger's books, that every certificate has its used blank serial and
-                 every used serial its certificate, and that every stored PDF matches its SHA-256
+                 every used serial its certificate, that every stored PDF matches its SHA-256, and
+                 which document files no certificate refers to (orphans)
 
 serve also takes -tls-cert/-tls-key (HTTPS, reloaded on SIGHUP), -redirect-http ADDR,
 -metrics-allow LIST, -log-level, -backup-dir/-backup-every/-backup-keep; every flag of every

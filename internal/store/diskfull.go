@@ -98,3 +98,12 @@ func (db *DB) injected() error {
 	}
 	return nil
 }
+
+// AsDiskFull returns err as a *DiskFullError when it is a lack of space (of the database or of
+// a file written beside it, such as a document), and nil otherwise.
+func AsDiskFull(err error) error {
+	if d := diskFull(err); d != nil {
+		return d
+	}
+	return nil
+}

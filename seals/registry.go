@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type Registry struct {
 	sm2ca   *SM2CA
 	sm2crl  cachedCRL
 	esealOK map[string]verifiedESeal // SESeals whose maker's signature verified, by esID
+
+	// renewHook, when set (tests), runs in Renew between making the new certificate and storing it.
+	renewHook func()
 
 	ts tsaState // the built-in TSA and the long-term signing set-up (tsa.go)
 }
@@ -349,8 +353,23 @@ func (r *Registry) CRL(ctx context.Context) ([]byte, error) {
 
 // revocation is the value of BucketRevoked.
 type revocation struct {
-	Serial string    `json:"serial"` // hexadecimal
-	At     time.Time `json:"at"`
+	Serial string `json:"serial"` // hexadecimal
+	// Earlier are the serials of the seal's certificates before its renewals: revoked with it.
+	Earlier []string  `json:"earlier,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// covers reports whether the revocation revokes the certificate with the serial (hexadecimal).
+func (rv *revocation) covers(serial string) bool {
+	if strings.EqualFold(rv.Serial, serial) {
+		return true
+	}
+	for _, e := range rv.Earlier {
+		if strings.EqualFold(e, serial) {
+			return true
+		}
+	}
+	return false
 }
 
 // roots returns a pool holding the CA certificate.

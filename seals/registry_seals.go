@@ -1,6 +1,7 @@
 package seals
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -114,8 +115,56 @@ type Seal struct {
 	CertSerial  string         `json:"cert_serial"` // hexadecimal
 	Certificate []byte         `json:"certificate"` // DER
 	HasScan     bool           `json:"has_scan"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	// Earlier lists the certificates the seal had before its renewals, oldest first: documents
+	// sealed with them still verify, and revoking the seal revokes them too.
+	Earlier   []EarlierCert `json:"earlier,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// EarlierCert is a certificate a seal had before a renewal (Renew) replaced it.
+type EarlierCert struct {
+	Serial      string    `json:"serial"`      // hexadecimal
+	Certificate []byte    `json:"certificate"` // DER
+	ValidFrom   time.Time `json:"valid_from"`
+	ValidTo     time.Time `json:"valid_to"`
+	ReplacedAt  time.Time `json:"replaced_at"`
+}
+
+// hasSerial reports whether serial (hexadecimal) is the serial of the seal's certificate or of
+// one of its earlier certificates.
+func (s *Seal) hasSerial(serial string) bool {
+	if strings.EqualFold(s.CertSerial, serial) {
+		return true
+	}
+	for _, e := range s.Earlier {
+		if strings.EqualFold(e.Serial, serial) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCert reports whether der is the seal's certificate or one of its earlier certificates.
+func (s *Seal) hasCert(der []byte) bool {
+	if bytes.Equal(s.Certificate, der) {
+		return true
+	}
+	for _, e := range s.Earlier {
+		if bytes.Equal(e.Certificate, der) {
+			return true
+		}
+	}
+	return false
+}
+
+// serials returns the serials of every certificate the seal has had, the current one first.
+func (s *Seal) serials() []string {
+	out := []string{s.CertSerial}
+	for _, e := range s.Earlier {
+		out = append(out, e.Serial)
+	}
+	return out
 }
 
 // Inscription returns the text under the star: the seal's name without the organisation's name
@@ -651,21 +700,30 @@ func (r *Registry) List(ctx context.Context, f SealFilter, after string, limit i
 	return out, string(next), err
 }
 
+// checkReason trims and checks the reason of a change (what names it).
+func checkReason(reason, what string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return "", certseal.Errorf(certseal.EInvalid, "请填写%s的原因（reason）", what).WithDetail("field", "reason")
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonLen {
+		return "", certseal.Errorf(certseal.EInvalid, "原因不能超过 %d 个字", MaxReasonLen)
+	}
+	return reason, nil
+}
+
 // changeStatus moves a seal from one of from to to, recording the change.
 func (r *Registry) changeStatus(actor certseal.Actor, id string, to Status, reason, action, what string, from ...Status) (Seal, error) {
 	if err := requireAdmin(actor, what); err != nil {
 		return Seal{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Seal{}, certseal.Errorf(certseal.EInvalid, "请填写%s的原因（reason）", what).WithDetail("field", "reason")
-	}
-	if utf8.RuneCountInString(reason) > MaxReasonLen {
-		return Seal{}, certseal.Errorf(certseal.EInvalid, "原因不能超过 %d 个字", MaxReasonLen)
+	reason, err := checkReason(reason, what)
+	if err != nil {
+		return Seal{}, err
 	}
 	now := r.clock.Now()
 	var s Seal
-	err := r.db.Update(func(tx *store.Tx) error {
+	err = r.db.Update(func(tx *store.Tx) error {
 		var err error
 		s, err = getTx(tx, id)
 		if err != nil {
@@ -681,7 +739,7 @@ func (r *Registry) changeStatus(actor certseal.Actor, id string, to Status, reas
 			return err
 		}
 		if to == StatusRevoked {
-			if err := tx.PutJSON(BucketRevoked, []byte(s.ID), revocation{Serial: s.CertSerial, At: now.UTC()}); err != nil {
+			if err := tx.PutJSON(BucketRevoked, []byte(s.ID), revocation{Serial: s.CertSerial, Earlier: s.serials()[1:], At: now.UTC()}); err != nil {
 				return err
 			}
 			tx.OnCommit(func() {
@@ -854,4 +912,111 @@ func (r *Registry) cachedPic(s Seal) *Picture {
 		return c.pic
 	}
 	return nil
+}
+
+// Renew renews an active or suspended seal until validTo: a new key pair and a new certificate
+// from the seal's CA (valid from now), for an SM2 seal a new SESeal with the seal's current
+// picture, all made outside the transaction; the transaction stores them if the seal did not
+// change meanwhile and keeps the previous certificate in Earlier, so that documents sealed
+// before still verify. It returns a *certseal.Error: EForbidden for an actor who is not the
+// administrator, EInvalid when the reason is missing or validTo is not after the seal's current
+// end and now, ENotFound for an unknown seal, EConflict for a revoked seal or one changed while
+// it was being renewed; and the errors of the CA and the store otherwise.
+func (r *Registry) Renew(ctx context.Context, actor certseal.Actor, id string, validTo time.Time, reason string) (Seal, error) {
+	if err := requireAdmin(actor, "续期印章"); err != nil {
+		return Seal{}, err
+	}
+	reason, err := checkReason(reason, "续期")
+	if err != nil {
+		return Seal{}, err
+	}
+	now := r.clock.Now()
+	pic, cur, err := r.Picture(ctx, id) // the seal and its current picture (scan or drawing)
+	if err != nil {
+		return Seal{}, err
+	}
+	if cur.Status == StatusRevoked {
+		return Seal{}, certseal.Errorf(certseal.EConflict, "印章 %s 已吊销，不能续期", cur.ID).WithDetail("status", string(cur.Status))
+	}
+	if !validTo.After(cur.ValidTo) || !validTo.After(now) {
+		return Seal{}, certseal.Errorf(certseal.EInvalid, "续期后的有效期截止时间必须晚于当前截止时间（%s）和现在",
+			cur.ValidTo.In(certseal.China).Format("2006-01-02")).WithDetail("field", "valid_to")
+	}
+	alg, err := cur.SigningAlgorithm()
+	if err != nil {
+		return Seal{}, err
+	}
+	cas, err := r.issuersFor(ctx, alg.Name())
+	if err != nil {
+		return Seal{}, err
+	}
+	key, err := alg.NewKey()
+	if err != nil {
+		return Seal{}, err
+	}
+	subj := SealSubject{ID: cur.ID, Name: cur.Name, Org: cur.OrgName, Code: cur.Code}
+	var cert *x509.Certificate
+	var eseal []byte
+	if alg.Name() == AlgSM2 {
+		c, err := cas.sm2ca.IssueSeal(subj, key.Public(), now, validTo)
+		if err != nil {
+			return Seal{}, err
+		}
+		cert = (*x509.Certificate)(c)
+		next := cur
+		next.Certificate, next.ValidFrom, next.ValidTo = c.Raw, c.NotBefore, c.NotAfter
+		if eseal, err = newESeal(cas.sm2ca, &next, pic, now); err != nil {
+			return Seal{}, err
+		}
+	} else if cert, err = cas.ca.IssueSeal(subj, key.Public(), now, validTo); err != nil {
+		return Seal{}, err
+	}
+	sealed, err := r.keys.Seal(key)
+	if err != nil {
+		return Seal{}, err
+	}
+	if r.renewHook != nil {
+		r.renewHook()
+	}
+	var s Seal
+	err = r.db.Update(func(tx *store.Tx) error {
+		var err error
+		if s, err = getTx(tx, id); err != nil {
+			return err
+		}
+		if s.Status == StatusRevoked {
+			return certseal.Errorf(certseal.EConflict, "印章 %s 已吊销，不能续期", s.ID).WithDetail("status", string(s.Status))
+		}
+		if !s.UpdatedAt.Equal(cur.UpdatedAt) {
+			return certseal.Errorf(certseal.EConflict, "印章 %s 刚被修改，请重试", s.ID)
+		}
+		old, err := s.cert()
+		if err != nil {
+			return err
+		}
+		detail := map[string]any{
+			"reason": reason, "old_serial": s.CertSerial, "new_serial": cert.SerialNumber.Text(16),
+			"old_valid_to": s.ValidTo, "valid_from": cert.NotBefore.UTC(), "valid_to": cert.NotAfter.UTC(),
+		}
+		s.Earlier = append(s.Earlier, EarlierCert{Serial: s.CertSerial, Certificate: s.Certificate,
+			ValidFrom: old.NotBefore.UTC(), ValidTo: old.NotAfter.UTC(), ReplacedAt: now.UTC()})
+		// ValidFrom stays the seal's first day: documents sealed since then are the seal's.
+		s.CertSerial, s.Certificate, s.ValidTo = cert.SerialNumber.Text(16), cert.Raw, cert.NotAfter.UTC()
+		s.UpdatedAt = now.UTC()
+		if err := tx.PutJSON(BucketSeals, []byte(s.ID), s); err != nil {
+			return err
+		}
+		if err := tx.Put(BucketKeys, []byte(s.ID), sealed); err != nil {
+			return err
+		}
+		if eseal != nil {
+			if err := tx.Put(BucketESeals, []byte(s.ID), eseal); err != nil {
+				return err
+			}
+			detail["eseal_sm3"] = sm3Hex(eseal)
+		}
+		tx.OnCommit(func() { r.cacheSigner(s.ID, key) })
+		return audit.Append(tx, now, actor, "seal.renew", s.ID, detail)
+	})
+	return s, err
 }

@@ -211,7 +211,8 @@ func (r *Registry) SM2CRL(ctx context.Context) ([]byte, error) {
 	return der, nil
 }
 
-// revokedOf returns the revoked certificates of the seals of algorithm alg.
+// revokedOf returns the revoked certificates of the seals of algorithm alg: every certificate
+// a revoked seal has had (its earlier ones, before renewals, too).
 func (r *Registry) revokedOf(alg string) ([]Revoked, error) {
 	var out []Revoked
 	err := r.db.View(func(tx *store.Tx) error {
@@ -224,11 +225,13 @@ func (r *Registry) revokedOf(alg string) ([]Revoked, error) {
 			if err != nil || s.Algorithm != alg {
 				return nil
 			}
-			serial, ok := new(big.Int).SetString(rv.Serial, 16)
-			if !ok {
-				return certseal.Errorf(certseal.EInvalid, "吊销记录中的证书序列号已损坏")
+			for _, hex := range append([]string{rv.Serial}, rv.Earlier...) {
+				serial, ok := new(big.Int).SetString(hex, 16)
+				if !ok {
+					return certseal.Errorf(certseal.EInvalid, "吊销记录中的证书序列号已损坏")
+				}
+				out = append(out, Revoked{Serial: serial, At: rv.At, Reason: 0})
 			}
-			out = append(out, Revoked{Serial: serial, At: rv.At, Reason: 0})
 			return nil
 		})
 	})

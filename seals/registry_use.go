@@ -274,7 +274,7 @@ func (r *Registry) ValidateWithStatus(ctx context.Context, pdf []byte) ([]Report
 				continue
 			}
 			s, err := getTx(tx, rep.SealID)
-			if err != nil || !strings.EqualFold(s.CertSerial, rep.Serial) {
+			if err != nil || !s.hasSerial(rep.Serial) { // the current certificate or one before a renewal
 				out[i].Problems = append(out[i].Problems, "签名证书不是本系统登记的印章证书")
 				continue
 			}

@@ -23,7 +23,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"certseal"
@@ -299,12 +299,13 @@ func (r *Registry) VerifySES(ctx context.Context, der, dataHash []byte) (*SESVer
 		if err != nil {
 			return nil // not a seal of this registry: the chain decides
 		}
-		s, registered = got, got.Algorithm == AlgSM2 && bytes.Equal(got.Certificate, sig.Cert)
+		// The seal's current certificate or one it had before a renewal.
+		s, registered = got, got.Algorithm == AlgSM2 && got.hasCert(sig.Cert)
 		ok, err := tx.GetJSON(BucketRevoked, []byte(got.ID), &rv)
 		if err != nil {
 			return err
 		}
-		revoked = ok && strings.EqualFold(rv.Serial, cert.SerialNumber.Text(16))
+		revoked = ok && rv.covers(cert.SerialNumber.Text(16))
 		return nil
 	}); err != nil {
 		return nil, err
@@ -399,7 +400,7 @@ func (r *Registry) VerifyESeal(ctx context.Context, der []byte) (*SESVerdict, er
 		}
 	}
 	if err := r.db.View(func(tx *store.Tx) error {
-		if s, err := getTx(tx, e.ESID); err == nil && s.Algorithm == AlgSM2 && e.holds(s.Certificate) {
+		if s, err := getTx(tx, e.ESID); err == nil && s.Algorithm == AlgSM2 && slices.ContainsFunc(e.Certs, s.hasCert) {
 			v.Registered, v.SealCode, v.SealName = true, s.Code, s.Name
 		}
 		return nil

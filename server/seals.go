@@ -48,6 +48,7 @@ func (m *SealAPI) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/seals/{id}/suspend", Name: "seals.suspend", Roles: AdminOnly, Handler: m.status(m.reg.Suspend)},
 		{Method: "POST", Path: "/api/v1/seals/{id}/reinstate", Name: "seals.reinstate", Roles: AdminOnly, Handler: m.status(m.reg.Reinstate)},
 		{Method: "POST", Path: "/api/v1/seals/{id}/revoke", Name: "seals.revoke", Roles: AdminOnly, Handler: m.status(m.reg.Revoke)},
+		{Method: "POST", Path: "/api/v1/seals/{id}/renew", Name: "seals.renew", Roles: AdminOnly, Handler: m.renew},
 		{Method: "GET", Path: "/api/v1/seals/{id}/image.svg", Name: "seals.image_svg", Public: true, Handler: m.imageSVG},
 		{Method: "GET", Path: "/api/v1/seals/{id}/image.png", Name: "seals.image_png", Public: true, Handler: m.imagePNG},
 		{Method: "PUT", Path: "/api/v1/seals/{id}/scan", Name: "seals.scan_put", Roles: AdminOnly, Handler: m.putScan},
@@ -222,6 +223,31 @@ func (m *SealAPI) status(change func(ctx context.Context, actor certseal.Actor, 
 		}
 		writeJSON(w, http.StatusOK, viewOf(s, m.now(r)))
 	}
+}
+
+// renewRequest is the body of POST /api/v1/seals/{id}/renew.
+type renewRequest struct {
+	ValidTo string `json:"valid_to"` // YYYY-MM-DD (the end of that day, China time) or RFC 3339
+	Reason  string `json:"reason"`
+}
+
+func (m *SealAPI) renew(w http.ResponseWriter, r *http.Request) {
+	var req renewRequest
+	if err := Decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	to, err := parseTime("valid_to", req.ValidTo, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s, err := m.reg.Renew(r.Context(), Actor(r), Var(r, "id"), to, req.Reason)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(s, m.now(r)))
 }
 
 // imageHeaders sets the caching headers of a seal picture and answers 304 when the client has

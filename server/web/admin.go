@@ -427,6 +427,16 @@ func (m *Web) sealsPost(w http.ResponseWriter, r *http.Request) {
 			s, err = m.Seals.Reinstate(ctx, actor, id, reason)
 		case "revoke":
 			s, err = m.Seals.Revoke(ctx, actor, id, reason)
+		case "renew":
+			var to time.Time
+			if to, err = time.ParseInLocation("2006-01-02", r.FormValue("valid_to"), certseal.China); err != nil {
+				err = certseal.Errorf(certseal.EInvalid, "续期后的有效期至应为 YYYY-MM-DD 格式的日期").WithDetail("field", "valid_to")
+				break
+			}
+			if s, err = m.Seals.Renew(ctx, actor, id, to.AddDate(0, 0, 1).Add(-time.Second), reason); err == nil {
+				m.done(w, r, "/admin/seals", "印章“"+s.Name+"”已续期至 "+s.ValidTo.In(certseal.China).Format("2006-01-02")+"，新证书序列号 "+s.CertSerial+"。")
+				return
+			}
 		default:
 			err = certseal.Errorf(certseal.EInvalid, "未知的操作")
 		}

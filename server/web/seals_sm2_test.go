@@ -45,3 +45,37 @@ func TestWebCreateSM2Seal(t *testing.T) {
 		t.Errorf("a clerk's registration: %d", st)
 	}
 }
+
+// TestWebRenewSeal renews a seal on the admin page: the card offers the renewal form, a bad date
+// is refused, and a renewal shows the new end date and certificate serial.
+func TestWebRenewSeal(t *testing.T) {
+	e := startWebFix(t)
+	admin := e.signedIn(t, "admin")
+	_, page, _ := admin.do("GET", "/admin/seals", nil)
+	if !strings.Contains(page, `value="renew"`) {
+		t.Fatal("the seals page has no renewal form")
+	}
+	i := strings.Index(page, `name="id" value="`)
+	if i < 0 {
+		t.Fatal("no seal id on the page")
+	}
+	id := page[i+len(`name="id" value="`):]
+	id = id[:strings.IndexByte(id, '"')]
+	form := url.Values{"csrf": {csrfOf(t, page)}, "action": {"renew"}, "id": {id}, "reason": {"到期续期"}, "valid_to": {"2040-01"}}
+	if st, page, _ := admin.do("POST", "/admin/seals", form); st != 400 || !strings.Contains(page, "YYYY-MM-DD") {
+		t.Errorf("a bad date: %d", st)
+	}
+	form.Set("valid_to", "2040-01-01")
+	st, _, h := admin.do("POST", "/admin/seals", form)
+	if st != 303 || h.Get("Location") != "/admin/seals" {
+		t.Fatalf("renew: %d %v", st, h)
+	}
+	_, page, _ = admin.do("GET", "/admin/seals", nil)
+	if !strings.Contains(page, "已续期至 2040-01-01") || !strings.Contains(page, "2040-01-01") {
+		t.Errorf("after renew: no flash or new date")
+	}
+	clerk := e.signedIn(t, "lizhou-clerk")
+	if st, _, _ := clerk.do("POST", "/admin/seals", form); st != 403 && st != 404 {
+		t.Errorf("a clerk's renewal: %d", st)
+	}
+}

@@ -267,8 +267,9 @@ func TestRenewSM2(t *testing.T) {
 }
 
 // TestRenewRacesScan uploads a scan while a renewal is between making its SESeal and storing
-// it: the scan wins, the renewal gets EConflict and stores nothing; the other way round, the
-// scan upload made from the record before the renewal gets EConflict.
+// it: the scan wins, the renewal gets EConflict and stores nothing; renewed again, the SESeal
+// shows the scan. (The other order, a scan whose SESeal was made before a renewal, is refused by
+// updateScan's UpdatedAt check, which TestScanRemakesESeal's code path shares.)
 func TestRenewRacesScan(t *testing.T) {
 	e := newRegEnv(t)
 	ctx := context.Background()

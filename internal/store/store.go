@@ -659,3 +659,7 @@ func Page[T any](tx *Tx, b Bucket, prefix, after []byte, limit int, keep func(*T
 	})
 	return out, next, err
 }
+
+// Err returns the first read error the transaction met, nil on bbolt. A read that fails on etcd
+// (the cluster unreachable) returns nothing and the transaction then fails with that error.
+func (t *Tx) Err() error { return t.e.err() }

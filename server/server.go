@@ -55,6 +55,9 @@ type Server struct {
 	Auth       AuthLimits
 	tokenLimit authLimiter
 
+	// ReadyChecks are what /readyz checks beside the database (the object store of a cluster).
+	ReadyChecks []ReadyCheck
+
 	ready   atomic.Bool
 	touches chan string
 
@@ -249,4 +252,11 @@ func (s *Server) withRequestLog(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// ReadyCheck is a dependency /readyz checks: its name (in the answer when it fails) and a check
+// that returns nil when it serves.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
 }

@@ -30,13 +30,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.NoSync, "nosync", false, "skip fsync on commit (benchmarks only: a crash may lose the last commits)")
 	pushAllow := fs.String("push-allow", os.Getenv("CERTSEAL_PUSH_ALLOW"), "private networks and hosts webhooks may reach, comma-separated CIDRs, addresses or host names (env CERTSEAL_PUSH_ALLOW)")
 	fullCheck := fs.Bool("full-check", os.Getenv("CERTSEAL_FULL_CHECK") == "1", "read the whole database file and check it before starting (env CERTSEAL_FULL_CHECK=1; the quick check of its structure always runs)")
+	cluster := clusterFlags(fs, &c)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cluster(); err != nil {
 		return err
 	}
 	if *pushAllow != "" {
 		c.PushAllow = []string{*pushAllow}
 	}
-	if *fullCheck {
+	if *fullCheck && !c.Clustered() {
 		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {
 			return err
 		}

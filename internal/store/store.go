@@ -49,11 +49,12 @@ type Options struct {
 
 // DB is an open database.
 type DB struct {
-	eng   engine   // the engine behind View, Update and Batch
-	b     *bolt.DB // the bbolt file (nil on etcd): backups
-	path  string
-	state writeState
-	group groupCommit // Batch's leader/follower group commit
+	eng    engine   // the engine behind View, Update and Batch
+	b      *bolt.DB // the bbolt file (nil on etcd): backups
+	path   string
+	state  writeState
+	group  groupCommit // Batch's leader/follower group commit
+	claims claims      // Claim's claims
 }
 
 // FileName is the database file's name inside the data directory.
@@ -145,7 +146,10 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Engine() string { return db.eng.name() }
 
 // Close closes the database; it waits for open transactions to finish.
-func (db *DB) Close() error { return db.eng.close() }
+func (db *DB) Close() error {
+	db.closeClaims()
+	return db.eng.close()
+}
 
 // View runs fn in a read-only transaction and returns fn's error. All of fn's reads see one
 // snapshot of the database.

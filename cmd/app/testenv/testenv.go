@@ -34,13 +34,21 @@ func Start(t testing.TB) *Env { return StartWith(t, Options{}) }
 type Options struct {
 	// Sync turns fsync on, as in production (for benchmarks of the real cost of a commit).
 	Sync bool
+	// Node, when set, makes the service a node of a cluster: its Store, Etcd, S3 and MasterKey
+	// are used. Nodes of one cluster share the demo data (the first one loads it) and their
+	// tokens.
+	Node *app.Config
 }
 
 // StartWith is Start with options.
 func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock})
+	c := app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock}
+	if o.Node != nil {
+		c.Store, c.Etcd, c.S3, c.MasterKey = o.Node.Store, o.Node.Etcd, o.Node.S3, o.Node.MasterKey
+	}
+	a, err := app.Open(c)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}

@@ -16,6 +16,14 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
+// The limits the test clusters run with (etcd's --max-txn-ops and --max-request-bytes), as
+// docs/cluster.md tells an operator to set them: the demo data and a batch commit more than
+// etcd's default 128 operations at once. Give them to store.EtcdOptions.
+const (
+	MaxTxnOps       = 4096
+	MaxRequestBytes = 8 << 20
+)
+
 // Cluster is a running etcd cluster of one or more members.
 type Cluster struct {
 	Endpoints []string // client URLs, one per member
@@ -72,6 +80,7 @@ func New(n int) (*Cluster, error) {
 		cfg.LogLevel = "error"
 		cfg.UnsafeNoFsync = true // tests: the data lives in a temporary directory
 		cfg.QuotaBackendBytes = 256 << 20
+		cfg.MaxTxnOps, cfg.MaxRequestBytes = MaxTxnOps, MaxRequestBytes
 		e, err := embed.StartEtcd(cfg)
 		if err != nil {
 			c.Close()

@@ -1,0 +1,87 @@
+package app_test
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"certseal/cmd/app"
+	"certseal/cmd/app/testenv"
+	"certseal/internal/docstore"
+	"certseal/internal/docstore/weedtest"
+	"certseal/internal/fixtures"
+	"certseal/internal/store"
+	"certseal/internal/store/etcdtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	weedtest.CloseShared()
+	os.Exit(code)
+}
+
+// cluster starts n certseal nodes (the cmd/app wiring) on one 3-member etcd cluster and one
+// SeaweedFS object store, with one master key; the first node loads the demo data.
+func cluster(t *testing.T, n int) (*etcdtest.Cluster, []*testenv.Env) {
+	t.Helper()
+	s3 := weedtest.Shared(t)
+	etcd := etcdtest.Start(t, 3)
+	node := &app.Config{Store: "etcd",
+		Etcd: store.EtcdOptions{Endpoints: etcd.Endpoints, Prefix: "certseal/", MaxTxnOps: etcdtest.MaxTxnOps,
+			MaxRequestBytes: etcdtest.MaxRequestBytes},
+		S3: docstore.S3Options{Endpoint: s3.Endpoint, Bucket: "certseal-cluster", Prefix: t.Name() + "/",
+			AccessKey: weedtest.AccessKey, SecretKey: weedtest.SecretKey},
+		MasterKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
+	var envs []*testenv.Env
+	for i := range n {
+		e := testenv.StartWith(t, testenv.Options{Node: node})
+		if i > 0 {
+			e.Tokens, e.Orgs = envs[0].Tokens, envs[0].Orgs
+		}
+		envs = append(envs, e)
+	}
+	return etcd, envs
+}
+
+// TestClusterRaceForOneSerial: clerks on three nodes race for one blank serial: exactly one
+// certificate is issued (one 201), every other request hears 409, and each node lists the one
+// certificate, whose PDF (in the object store) any node serves.
+func TestClusterRaceForOneSerial(t *testing.T) {
+	_, nodes := cluster(t, 3)
+	seal := testenv.SealOf(t, nodes[0], "lizhou-clerk")
+	fs := fixtures.FoodRecords(t)
+	var wg sync.WaitGroup
+	codes := make([]int, 30)
+	for i := range codes {
+		wg.Go(func() {
+			e := nodes[i%3]
+			codes[i] = e.Do("POST", "/api/v1/certificates", "lizhou-clerk", testenv.IssueRequest(fs[i], seal, "SC00000042")).Status
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count[201] != 1 || count[409] != len(codes)-1 {
+		t.Fatalf("statuses %v, want one 201 and %d 409", count, len(codes)-1)
+	}
+	for i, e := range nodes {
+		var l struct {
+			Items []struct {
+				ID     string
+				Serial string `json:"blank_serial"`
+			}
+		}
+		e.Must(200, "GET", "/api/v1/certificates?limit=50", "lizhou-clerk", nil).Decode(t, &l)
+		if len(l.Items) != 1 || l.Items[0].Serial != "SC00000042" {
+			t.Fatalf("node %d lists %v", i, l.Items)
+		}
+		pdf := e.Must(200, "GET", fmt.Sprintf("/api/v1/certificates/%s/pdf", l.Items[0].ID), "lizhou-clerk", nil)
+		if len(pdf.Body) < 1000 || string(pdf.Body[:5]) != "%PDF-" {
+			t.Fatalf("node %d: PDF of %d bytes", i, len(pdf.Body))
+		}
+		e.Must(200, "GET", "/readyz", "", nil)
+	}
+}

@@ -85,3 +85,76 @@ func TestClusterRaceForOneSerial(t *testing.T) {
 		e.Must(200, "GET", "/readyz", "", nil)
 	}
 }
+
+// TestClusterSurvivesEtcdLeaderLoss: clerks on two nodes issue on distinct blank serials while
+// the etcd leader stops: requests may fail meanwhile (503), but every acknowledged certificate
+// is then listed, on both nodes, under its serial, no serial is listed twice, and both nodes
+// issue again on the two members left.
+func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
+	etcd, nodes := cluster(t, 2)
+	seal := testenv.SealOf(t, nodes[0], "lizhou-clerk")
+	fs := fixtures.FoodRecords(t)
+	var mu sync.Mutex
+	acked := map[string]string{} // serial → certificate id
+	failed := 0
+	var wg sync.WaitGroup
+	const clients, per = 4, 10
+	issue := func(n int) int {
+		serial := fmt.Sprintf("SC%08d", 100+n)
+		r := nodes[n%2].Do("POST", "/api/v1/certificates", "lizhou-clerk", testenv.IssueRequest(fs[n%len(fs)], seal, serial))
+		if r.Status == 201 {
+			var got struct{ ID string }
+			r.Decode(t, &got)
+			mu.Lock()
+			acked[serial] = got.ID
+			mu.Unlock()
+		} else if r.Status == 503 || r.Status == 500 {
+			mu.Lock()
+			failed++
+			mu.Unlock()
+		} else {
+			t.Errorf("issue %s: %d %s", serial, r.Status, r.Body)
+		}
+		return r.Status
+	}
+	leader := etcd.Leader()
+	for c := range clients {
+		wg.Go(func() {
+			for i := range per {
+				n := c*per + i
+				issue(n)
+				if n == per/2 {
+					etcd.Stop(leader)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for n := clients * per; n < clients*per+2; n++ {
+		if st := issue(n); st != 201 {
+			t.Fatalf("after the leader stopped: %d", st)
+		}
+	}
+	t.Logf("%d acknowledged, %d failed while the leader stopped", len(acked), failed)
+	for i, e := range nodes {
+		var l struct {
+			Items []struct {
+				ID     string
+				Serial string `json:"blank_serial"`
+			}
+		}
+		e.Must(200, "GET", "/api/v1/certificates?limit=200", "lizhou-clerk", nil).Decode(t, &l)
+		seen := map[string]string{}
+		for _, c := range l.Items {
+			if _, dup := seen[c.Serial]; dup {
+				t.Errorf("node %d: serial %s listed twice", i, c.Serial)
+			}
+			seen[c.Serial] = c.ID
+		}
+		for serial, id := range acked {
+			if seen[serial] != id {
+				t.Errorf("node %d: acknowledged %s (%s) listed as %q", i, serial, id, seen[serial])
+			}
+		}
+	}
+}

@@ -127,6 +127,9 @@ func (c *Cluster) Stop(i int) {
 	}
 }
 
+// Running reports whether member i has not been stopped.
+func (c *Cluster) Running(i int) bool { return c.members[i] != nil }
+
 // Leader returns the index of the member that is the raft leader, or -1.
 func (c *Cluster) Leader() int {
 	for i, e := range c.members {

@@ -1,13 +1,19 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
 
 	"certseal/cmd/app"
+	"certseal/certs"
 	"certseal/cmd/app/testenv"
+	"certseal/internal/demo"
 	"certseal/internal/docstore"
 	"certseal/internal/docstore/weedtest"
 	"certseal/internal/fixtures"
@@ -156,5 +162,69 @@ func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
 				t.Errorf("node %d: acknowledged %s (%s) listed as %q", i, serial, id, seen[serial])
 			}
 		}
+	}
+}
+
+// TestClusterBatchTakenOver: a batch started on one node is run by one node; when that node
+// stops in the middle of it, another node takes it over where it stopped and finishes it: every
+// row issued once, on distinct blank serials.
+func TestClusterBatchTakenOver(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	a, b := nodes[0], nodes[1]
+	seal := testenv.SealOf(t, a, "lizhou-clerk")
+	const rows = 24
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "batch.csv")
+	fw.Write(testenv.CSV(t, testenv.BatchRows(t, rows, 300), true))
+	mapping, _ := json.Marshal(map[string]any{"type_code": demo.TypeFood, "item_code": "000117001001", "seal_id": seal,
+		"holder_name_column": "经营者名称", "holder_code_column": "统一社会信用代码", "valid_to_column": "有效期至",
+		"blank_serial_column": "印制编号"})
+	mw.WriteField("mapping", string(mapping))
+	mw.Close()
+	req, _ := http.NewRequest("POST", a.HTTP.URL+"/api/v1/certificates/batch", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+a.Tokens["lizhou-clerk"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch certs.Batch
+	json.NewDecoder(resp.Body).Decode(&batch)
+	resp.Body.Close()
+	if resp.StatusCode != 202 && resp.StatusCode != 201 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	get := func(e *testenv.Env) certs.Batch {
+		var got certs.Batch
+		e.Must(200, "GET", "/api/v1/certificates/batches/"+batch.ID, "lizhou-clerk", nil).Decode(t, &got)
+		return got
+	}
+	b.App.Batches.Kick() // node b looks too, while node a holds the batch's claim
+	testenv.WaitFor(t, "the first rows", func() bool { return get(b).Done >= 3 })
+	a.App.Close() // node a stops in the middle of the batch
+	if got := get(b); got.Status == certs.BatchDone {
+		t.Fatalf("batch done before node a stopped: %+v", got)
+	}
+	b.App.Batches.Kick()
+	testenv.WaitFor(t, "node b to finish the batch", func() bool { return get(b).Status == certs.BatchDone })
+	if got := get(b); got.Done != rows {
+		t.Fatalf("batch %+v, want %d rows done", got, rows)
+	}
+	var l struct {
+		Items []struct {
+			Serial string `json:"blank_serial"`
+		}
+	}
+	b.Must(200, "GET", "/api/v1/certificates?limit=100", "lizhou-clerk", nil).Decode(t, &l)
+	seen := map[string]bool{}
+	for _, c := range l.Items {
+		if seen[c.Serial] {
+			t.Errorf("serial %s issued twice", c.Serial)
+		}
+		seen[c.Serial] = true
+	}
+	if len(l.Items) != rows {
+		t.Fatalf("%d certificates, want %d", len(l.Items), rows)
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"certseal/cmd/app"
 	"certseal/certs"
+	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
 	"certseal/internal/demo"
 	"certseal/internal/docstore"

@@ -31,11 +31,16 @@ func (a *App) expirySweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			release, ok := a.once(ctx, "expiry-sweep")
+			if !ok {
+				continue // another node of the cluster sweeps now
+			}
 			if n, err := a.Certs.ExpireDue(ctx); err != nil {
 				a.Log.Error("expiry sweep", "err", err)
 			} else if n > 0 {
 				a.Log.Info("expiry sweep", "expired", n)
 			}
+			release()
 		}
 	}
 }

@@ -47,3 +47,14 @@ func openStorage(c Config) (*store.DB, *docstore.Dir, docstore.Store, error) {
 	}
 	return db, docs, docs, nil
 }
+
+// once claims the periodic job name for this node while it runs (store.DB.Claim: on a cluster
+// one node runs it at a time; on one node always). It returns the release and whether to run.
+func (a *App) once(ctx context.Context, name string) (func(), bool) {
+	release, held, err := a.DB.Claim(ctx, []string{"job\x00" + name})
+	if err != nil {
+		a.Log.Warn("claim", "job", name, "err", err)
+		return nil, false
+	}
+	return release, held < 0
+}

@@ -2,14 +2,20 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"certseal"
 	"certseal/certs"
 	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
@@ -19,6 +25,7 @@ import (
 	"certseal/internal/fixtures"
 	"certseal/internal/store"
 	"certseal/internal/store/etcdtest"
+	"certseal/inventory"
 )
 
 func TestMain(m *testing.M) {
@@ -29,14 +36,14 @@ func TestMain(m *testing.M) {
 
 // cluster starts n certseal nodes (the cmd/app wiring) on one 3-member etcd cluster and one
 // SeaweedFS object store, with one master key; the first node loads the demo data.
-func cluster(t *testing.T, n int) (*etcdtest.Cluster, []*testenv.Env) {
+func cluster(t testing.TB, n int) (*etcdtest.Cluster, []*testenv.Env) {
 	t.Helper()
 	s3 := weedtest.Shared(t)
 	etcd := etcdtest.Start(t, 3)
 	node := &app.Config{Store: "etcd",
 		Etcd: store.EtcdOptions{Endpoints: etcd.Endpoints, Prefix: "certseal/", MaxTxnOps: etcdtest.MaxTxnOps,
 			MaxRequestBytes: etcdtest.MaxRequestBytes},
-		S3: docstore.S3Options{Endpoint: s3.Endpoint, Bucket: "certseal-cluster", Prefix: t.Name() + "/",
+		S3: docstore.S3Options{Endpoint: s3.Endpoint, Bucket: "certseal-cluster", Prefix: strings.ReplaceAll(t.Name(), "/", "_") + "/",
 			AccessKey: weedtest.AccessKey, SecretKey: weedtest.SecretKey},
 		MasterKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
 	var envs []*testenv.Env
@@ -227,4 +234,74 @@ func TestClusterBatchTakenOver(t *testing.T) {
 	if len(l.Items) != rows {
 		t.Fatalf("%d certificates, want %d", len(l.Items), rows)
 	}
+}
+
+// BenchmarkClusterIssue issues through HTTP from 16 clients, each sending its next request when
+// answered, on one node on bbolt (fsync on) and on three nodes on a 3-member etcd cluster in this
+// process (embedded, fsync off) with the documents in SeaweedFS, the clients spread over the
+// nodes; it reports certificates/s, p50 and p99.
+func BenchmarkClusterIssue(b *testing.B) {
+	b.Run("bbolt-1-node", func(b *testing.B) {
+		benchIssue(b, []*testenv.Env{testenv.StartWith(b, testenv.Options{Sync: true})})
+	})
+	b.Run("etcd-3-nodes", func(b *testing.B) {
+		_, nodes := cluster(b, 3)
+		benchIssue(b, nodes)
+	})
+}
+
+func benchIssue(b *testing.B, nodes []*testenv.Env) {
+	const clients = 16
+	e0 := nodes[0]
+	dept := certseal.Actor{UserID: "bench", Username: "scj", OrgID: e0.Orgs["广元市市场监督管理局"], OrgKind: certseal.KindCityDepartment, Role: certseal.RoleDeptOfficer}
+	last := fmt.Sprintf("SC%08d", 10000000+b.N)
+	ctx := context.Background()
+	if _, err := e0.App.Inventory.Receive(ctx, dept, inventory.Receipt{TypeCode: demo.TypeFood, First: "SC10000001", Last: last,
+		Channel: "designated_printer", Supplier: "成都川印证件印务有限公司", Contract: "BENCH-1", UnitCostFen: 120}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e0.App.Inventory.Transfer(ctx, dept, inventory.Transfer{Kind: inventory.KindDistribution, TypeCode: demo.TypeFood,
+		ToOrgID: e0.Orgs["广元市利州区行政审批局"], Ranges: []inventory.SerialRange{{First: "SC10000001", Last: last}}}); err != nil {
+		b.Fatal(err)
+	}
+	seal := testenv.SealOf(b, nodes[0], "lizhou-clerk")
+	fs := fixtures.FoodRecords(b)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			e := nodes[c%len(nodes)]
+			var mine []time.Duration
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					break
+				}
+				t0 := time.Now()
+				r := e.Do("POST", "/api/v1/certificates", "lizhou-clerk", testenv.IssueRequest(fs[int(i)%len(fs)], seal, fmt.Sprintf("SC%08d", 10000000+i)))
+				mine = append(mine, time.Since(t0))
+				if r.Status != 201 {
+					b.Errorf("issue %d: %d %s", i, r.Status, r.Body)
+					break
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return
+	}
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "certs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -101,6 +102,10 @@ func (db *DB) Etcd() (*clientv3.Client, string) {
 type etcdEngine struct {
 	c *clientv3.Client
 	o EtcdOptions
+	// wmu lets one write transaction of this node run at a time: the writers of one node would
+	// otherwise conflict with each other on the hot keys (sequences, the audit chain, the
+	// number counters) and retry in vain; so only the nodes contend, one writer each.
+	wmu sync.Mutex
 }
 
 func (e *etcdEngine) name() string { return "etcd" }
@@ -108,15 +113,22 @@ func (e *etcdEngine) groups() bool { return false }
 func (e *etcdEngine) close() error { return e.c.Close() }
 
 func (e *etcdEngine) view(fn func(etx) error) error {
-	t := e.newTx(false)
-	err := fn(t)
-	if t.failed != nil {
-		return t.failed
+	for try := 1; ; try++ {
+		t := e.newTx(false)
+		err := fn(t)
+		if t.failed != nil && t.retry && try < etcdTries {
+			continue // the snapshot was compacted, or the member had not applied it yet
+		}
+		if t.failed != nil {
+			return t.failed
+		}
+		return err
 	}
-	return err
 }
 
 func (e *etcdEngine) update(fn func(etx) error) error {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
 	for try := 1; ; try++ {
 		t := e.newTx(true)
 		err := fn(t)
@@ -192,7 +204,7 @@ func (t *etcdTx) fail(err error) {
 	if t.failed != nil {
 		return
 	}
-	if errors.Is(err, rpctypes.ErrCompacted) {
+	if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, rpctypes.ErrFutureRev) {
 		t.retry = true
 	}
 	t.failed = unavailable(err)
@@ -204,7 +216,10 @@ func (t *etcdTx) fetch(key string, opts ...clientv3.OpOption) *clientv3.GetRespo
 		return nil
 	}
 	if t.rev > 0 {
-		opts = append(opts, clientv3.WithRev(t.rev))
+		// After the first (linearizable) read fixed the revision, the others read that revision
+		// from the member's own state, without a raft round (a member that has not yet applied
+		// it answers ErrFutureRev, and the transaction runs again).
+		opts = append(opts, clientv3.WithRev(t.rev), clientv3.WithSerializable())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.e.o.RequestTimeout)
 	defer cancel()

@@ -1,7 +1,7 @@
 // Package weedtest starts a real S3-compatible object store for tests: SeaweedFS's `weed
 // server -s3` on 127.0.0.1 ports chosen free, in a temporary directory. The weed binary is built
-// from the Go module proxy by .ci/run and cached under ~/.cache/certseal/weed/<Version>/weed (or
-// named by $CERTSEAL_WEED); without it a test skips, and fails under CI=true.
+// from the Go module proxy by .ci/run and cached under ~/.cache/certseal/weed/<Version>/weed
+// (fixtures.NeedWeed finds it); without it a test skips, and fails under CI=true.
 package weedtest
 
 import (
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"certseal/internal/fixtures"
 )
 
 // Version is the SeaweedFS module version .ci/run builds.
@@ -33,23 +35,6 @@ type Server struct {
 	cmd      *exec.Cmd
 	dir      string
 	done     chan struct{}
-}
-
-// Binary returns the path of the weed binary, or "" when there is none.
-func Binary() string {
-	if p := os.Getenv("CERTSEAL_WEED"); p != "" {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, ".cache", "certseal", "weed", Version, "weed")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("weed"); err == nil {
-		return p
-	}
-	return ""
 }
 
 func freePorts(n int) ([]int, error) {
@@ -71,12 +56,9 @@ func freePorts(n int) ([]int, error) {
 	return out, nil
 }
 
-// New starts a weed server with its S3 gateway and waits until the gateway answers.
-func New() (*Server, error) {
-	bin := Binary()
-	if bin == "" {
-		return nil, fmt.Errorf("weed binary not found (see .ci/run)")
-	}
+// New starts the weed binary bin as a server with its S3 gateway and waits until the gateway
+// answers.
+func New(bin string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "certseal-weed-")
 	if err != nil {
 		return nil, err
@@ -165,13 +147,8 @@ var (
 // it calls CloseShared from its TestMain.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	if Binary() == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("weed is not built; .ci/run builds SeaweedFS " + Version + " into ~/.cache/certseal/weed")
-		}
-		t.Skip("weed (SeaweedFS) is not built: .ci/run builds it into ~/.cache/certseal/weed/" + Version)
-	}
-	sharedOnce.Do(func() { shared, sharedErr = New() })
+	bin := fixtures.NeedWeed(t, Version)
+	sharedOnce.Do(func() { shared, sharedErr = New(bin) })
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}

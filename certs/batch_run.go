@@ -32,9 +32,10 @@ type Batches struct {
 	// Poll is how often Run looks for batches without being kicked (default 1 minute).
 	Poll time.Duration
 
-	mu     sync.Mutex
-	active map[string]bool
-	kick   chan struct{}
+	mu      sync.Mutex
+	active  map[string]bool
+	cluster map[string]func() // on a cluster: the release of each active batch's claim
+	kick    chan struct{}
 }
 
 // NewBatches returns a runner for the service's batches.
@@ -137,7 +138,7 @@ func (b *Batches) claim() (string, bool) {
 		b.active = map[string]bool{}
 	}
 	for _, id := range ids {
-		if !b.active[id] {
+		if !b.active[id] && b.claimCluster(id) {
 			b.active[id] = true
 			return id, true
 		}
@@ -147,6 +148,7 @@ func (b *Batches) claim() (string, bool) {
 
 func (b *Batches) release(id string) {
 	b.mu.Lock()
+	b.releaseCluster(id)
 	delete(b.active, id)
 	b.mu.Unlock()
 }

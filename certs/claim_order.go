@@ -13,6 +13,9 @@ type claimReq struct {
 // another request decides the answer. Issue puts the idempotency key before the blank serial, so
 // a retry of a request still running always hears "in progress, retry", never "serial taken".
 func (s *Service) claimInOrder(reqs ...claimReq) (func(), error) {
+	if c, _ := s.DB.Etcd(); c != nil {
+		return s.claimCluster(reqs)
+	}
 	s.claimMu.Lock()
 	defer s.claimMu.Unlock()
 	if s.claims == nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -69,6 +70,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.Database.Ready(); err != nil {
 		writeError(w, r, certseal.Errorf(certseal.EUnavailable, "数据库不可用"))
 		return
+	}
+	for _, c := range s.ReadyChecks {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		err := c.Check(ctx)
+		cancel()
+		if err != nil {
+			s.Log.Warn("not ready", "dependency", c.Name, "err", err)
+			writeError(w, r, certseal.Errorf(certseal.EUnavailable, "%s不可用", readyName(c.Name)).WithDetail("dependency", c.Name))
+			return
+		}
 	}
 	// After a write failed for lack of disk space, not ready until a write commits again: try
 	// a small one, so that readiness comes back once space is freed even with no traffic.
@@ -580,4 +591,12 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.Info("backup served", "request_id", RequestID(r.Context()), "user", Principal(r).User.Username)
+}
+
+// readyName is a dependency's name for the answer of /readyz.
+func readyName(name string) string {
+	if name == "object store" {
+		return "对象存储"
+	}
+	return name
 }

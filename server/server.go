@@ -63,6 +63,9 @@ type Server struct {
 	// TSA reports the time-stamp authority on /readyz (nil: none configured).
 	TSA TSAReporter
 
+	// ReadyChecks are what /readyz checks beside the database (the object store of a cluster).
+	ReadyChecks []ReadyCheck
+
 	ready   atomic.Bool
 	touches chan string
 
@@ -305,4 +308,11 @@ func (s *Server) withRequestLog(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// ReadyCheck is a dependency /readyz checks: its name (in the answer when it fails) and a check
+// that returns nil when it serves.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
 }

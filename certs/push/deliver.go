@@ -151,9 +151,14 @@ func (p *Pusher) dispatch(ctx context.Context, running map[string]bool, retry ma
 		if len(running) >= maxWorkers {
 			break
 		}
+		release, ok := p.claimSub(c.id)
+		if !ok {
+			continue // another node delivers it
+		}
 		running[c.id] = true
 		go func(id string) {
 			r := p.work(ctx, id)
+			release()
 			done <- r
 		}(c.id)
 	}

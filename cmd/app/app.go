@@ -64,7 +64,17 @@ type Config struct {
 	TSACA      []byte
 	TSATimeout time.Duration
 	PAdESLevel string
+	// Store is the database engine: "" or "bbolt" (the file in Data, one node) or "etcd" (the
+	// cluster Etcd names, several nodes; see docs/cluster.md).
+	Store string
+	Etcd  store.EtcdOptions
+	// S3 names the object store the documents go to (a cluster needs one); an empty Endpoint
+	// keeps them in files under Data.
+	S3 docstore.S3Options
 }
+
+// Clustered reports whether the configuration is for a node of a cluster (the etcd engine).
+func (c *Config) Clustered() bool { return c.Store == "etcd" }
 
 // DBPath returns the database file inside the data directory.
 func (c *Config) DBPath() string { return filepath.Join(c.Data, store.FileName) }
@@ -78,9 +88,11 @@ func (c *Config) DocsPath() string { return filepath.Join(c.Data, docstore.DirNa
 type App struct {
 	Config Config
 	DB     *store.DB
-	Docs   *docstore.Dir // the documents the database refers to
-	Clock  certseal.Clock
-	Log    *slog.Logger
+	Docs   *docstore.Dir // the document files (nil when they are in an object store)
+	// Documents is where the documents the database refers to are: Docs, or the object store.
+	Documents docstore.Store
+	Clock     certseal.Clock
+	Log       *slog.Logger
 
 	Orgs      *orgs.Service
 	Catalogue *catalogue.Service
@@ -116,13 +128,8 @@ type App struct {
 // an error when the database cannot be opened or migrated, when the master key is missing or
 // wrong (see openSeals), and when c.PushAllow is malformed.
 func Open(c Config) (*App, error) {
-	db, err := store.Open(c.DBPath(), &store.Options{NoSync: c.NoSync, Timeout: 3 * time.Second})
+	db, docs, documents, err := openStorage(c)
 	if err != nil {
-		return nil, err
-	}
-	docs, err := docstore.OpenDir(c.DocsPath(), c.NoSync) // after the database's lock is held
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	TuneGC(c.GC)
@@ -134,7 +141,7 @@ func Open(c Config) (*App, error) {
 		clock = certseal.SystemClock{}
 	}
 	log := slog.New(slog.NewJSONHandler(c.Log, &slog.HandlerOptions{Level: c.LogLevel}))
-	a := &App{Config: c, DB: db, Docs: docs, Clock: clock, Log: log}
+	a := &App{Config: c, DB: db, Docs: docs, Documents: documents, Clock: clock, Log: log}
 	if err := a.wire(); err != nil {
 		db.Close()
 		return nil, err
@@ -166,7 +173,7 @@ func (a *App) wire() error {
 	a.Inventory = &inventory.Service{DB: db, Clock: clock, LicenceNumber: licenceNumber}
 	a.Demand = &demand.Service{DB: db, Clock: clock, Ledger: demand.NewLedger(a.Inventory), Catalogue: a.Catalogue}
 	a.Certs = &certs.Service{DB: db, Clock: clock, Seals: a.Seals, Templates: a.Templates, Validator: a.Seals,
-		Renderer: a.Renderer, Docs: a.Docs, BaseURL: publicURL(c), Log: a.Log}
+		Renderer: a.Renderer, Docs: a.Documents, BaseURL: publicURL(c), Log: a.Log}
 	a.Batches = certs.NewBatches(a.Certs)
 	a.Push = push.New(a.Certs)
 	a.Push.Box = a.Seals.Keyring() // webhook secrets are stored sealed under the master key
@@ -196,6 +203,9 @@ func (a *App) wire() error {
 	}
 	a.Server.TSA = a.tsaReport
 	a.Web.API = a.Server // the pages take their roles from the API's role table
+	if s3, ok := a.Documents.(*docstore.S3); ok {
+		a.Server.ReadyChecks = append(a.Server.ReadyChecks, server.ReadyCheck{Name: "object store", Check: s3.Ready})
+	}
 	return a.wireMetrics()
 }
 

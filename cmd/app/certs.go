@@ -31,11 +31,16 @@ func (a *App) expirySweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			release, ok := a.once(ctx, "expiry-sweep")
+			if !ok {
+				continue // another node of the cluster sweeps now
+			}
 			if n, err := a.Certs.ExpireDue(ctx); err != nil {
 				a.Log.Error("expiry sweep", "err", err)
 			} else if n > 0 {
 				a.Log.Info("expiry sweep", "expired", n)
 			}
+			release()
 		}
 	}
 }
@@ -48,7 +53,7 @@ const DocumentGrace = time.Hour
 // (resumable: it goes on at the next start when stopped), then removes, every hour until ctx
 // ends, the documents no certificate records (left by a crash between the write and the commit).
 func (a *App) documents(ctx context.Context) {
-	moved, left, err := certs.MigrateDocuments(ctx, a.DB, a.Docs, 0)
+	moved, left, err := certs.MigrateDocuments(ctx, a.DB, a.Documents, 0)
 	if err != nil && ctx.Err() == nil {
 		a.Log.Error("move stored PDFs to the document store", "moved", moved, "err", err)
 	} else if moved > 0 || left > 0 {
@@ -61,7 +66,7 @@ func (a *App) documents(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := certs.CollectDocuments(ctx, a.DB, a.Docs, DocumentGrace); err != nil {
+			if n, err := certs.CollectDocuments(ctx, a.DB, a.Documents, DocumentGrace); err != nil {
 				a.Log.Error("collect unreferenced documents", "err", err)
 			} else if n > 0 {
 				a.Log.Info("collected unreferenced documents", "removed", n)

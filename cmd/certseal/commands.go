@@ -28,6 +28,7 @@ type serveOpts struct {
 	pushAllow, tlsCert, tlsKey, redirectHTTP, logLevel, tsaCA, tsaTimeout string
 	fullCheck                                                             bool
 	backup                                                                backupOpts
+	cluster                                                               func() error // completes the cluster settings after parsing
 }
 
 // serveFlags returns the flag set of serve, filling c and the returned options; every flag is
@@ -51,6 +52,7 @@ func serveFlags(stderr io.Writer, c *app.Config) (*flag.FlagSet, *serveOpts) {
 	fs.StringVar(&o.tsaTimeout, "tsa-timeout", "5s", "how long an issue waits for a timestamp before it fails")
 	fs.StringVar(&c.PAdESLevel, "pades-level", "", "PAdES level: B-B, B-T, B-LT or B-LTA; default B-LT with a TSA")
 	o.backup.flags(fs)
+	o.cluster = clusterFlags(fs, c)
 	return fs, o
 }
 
@@ -58,6 +60,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c app.Config
 	fs, o := serveFlags(stderr, &c)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := o.cluster(); err != nil {
 		return err
 	}
 	if o.pushAllow != "" {
@@ -90,7 +95,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := tsaConfig(&c, o.tsaCA, o.tsaTimeout); err != nil {
 		return err
 	}
-	if o.fullCheck {
+	if o.fullCheck && !c.Clustered() {
 		if err := store.CheckFile(c.DBPath(), store.CheckFull); err != nil {
 			return err
 		}

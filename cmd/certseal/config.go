@@ -220,6 +220,8 @@ func settingsTable(w io.Writer, fs *flag.FlagSet) {
 var envOnly = []struct{ name, usage string }{
 	{"CERTSEAL_MASTER_KEY", "the master key, 64 hexadecimal digits or base64 of 32 bytes; without it the key file DATA/master.key"},
 	{"CERTSEAL_P12_PASSWORD", "the password of the PKCS#12 file of `certseal ca import -p12`"},
+	{"CERTSEAL_ETCD_USER, CERTSEAL_ETCD_PASSWORD", "the etcd user and password of a cluster node (-store etcd)"},
+	{"CERTSEAL_S3_ACCESS_KEY, CERTSEAL_S3_SECRET_KEY", "the object store's access key and secret (-s3-endpoint)"},
 	{"GOGC, GOMEMLIMIT", "the Go garbage collector; unset, certseal uses GOGC=400 and a soft limit of 1 GiB"},
 }
 

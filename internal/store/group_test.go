@@ -50,7 +50,7 @@ func TestBatchWritersDuringACommitJoinTheNext(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		db.Batch(func(tx *Tx) error {
-			firstTx = tx.tx.ID()
+			firstTx = tx.e.(boltTx).tx.ID()
 			close(inside)
 			<-release
 			return tx.Put("t", []byte("first"), nil)
@@ -66,7 +66,7 @@ func TestBatchWritersDuringACommitJoinTheNext(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			errs[i] = db.Batch(func(tx *Tx) error {
-				txOf[i] = tx.tx.ID()
+				txOf[i] = tx.e.(boltTx).tx.ID()
 				if i == 3 {
 					return boom
 				}

@@ -23,7 +23,7 @@ type Migration struct {
 var Migrations = []Migration{
 	{To: 1, Name: "initial schema", Up: func(tx *Tx) error {
 		for _, b := range []Bucket{Meta} {
-			if _, err := tx.wbucket(b); err != nil {
+			if err := tx.e.createBucket(b); err != nil {
 				return err
 			}
 		}

@@ -1,14 +1,13 @@
 package store_test
 
 import (
-	"path/filepath"
 	"testing"
-
-	"certseal/internal/store"
 )
 
-func TestReady(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "r.db"), &store.Options{NoSync: true})
+func TestReady(t *testing.T) { forEngines(t, testReady) }
+
+func testReady(t *testing.T, e engine) {
+	db, err := e.open(t, e.where(t))
 	if err != nil {
 		t.Fatal(err)
 	}

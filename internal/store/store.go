@@ -50,10 +50,12 @@ type Options struct {
 
 // DB is an open database.
 type DB struct {
-	b       *bolt.DB
+	eng     engine   // the engine behind View, Update and Batch
+	b       *bolt.DB // the bbolt file (nil on etcd): backups
 	path    string
 	state   writeState
 	group   groupCommit   // Batch's leader/follower group commit
+	claims  claims        // Claim's claims
 	commits atomic.Uint64 // write transactions committed
 }
 
@@ -94,14 +96,20 @@ func Open(path string, o *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{b: b, path: path}
-	if !o.ReadOnly {
+	db := &DB{eng: boltEngine{b}, b: b, path: path}
+	return db.start(o.ReadOnly)
+}
+
+// start brings a newly opened database's schema up to date (or, read-only, checks it) and
+// closes the database when that fails.
+func (db *DB) start(readOnly bool) (*DB, error) {
+	if !readOnly {
 		if err := db.migrate(); err != nil {
-			b.Close()
+			db.Close()
 			return nil, err
 		}
 	} else if err := db.checkVersion(); err != nil {
-		b.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -137,26 +145,35 @@ func openBolt(path string, o *bolt.Options) (b *bolt.DB, err error) {
 	return bolt.Open(path, 0o600, o)
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path (on etcd, the endpoints and key prefix it names).
 func (db *DB) Path() string { return db.path }
 
-// Close closes the database; it waits for open transactions to finish.
-func (db *DB) Close() error { return db.b.Close() }
+// Engine names the engine: "bbolt" or "etcd".
+func (db *DB) Engine() string { return db.eng.name() }
 
-// View runs fn in a read-only transaction and returns fn's error.
+// Close closes the database; it waits for open transactions to finish.
+func (db *DB) Close() error {
+	db.closeClaims()
+	return db.eng.close()
+}
+
+// View runs fn in a read-only transaction and returns fn's error. All of fn's reads see one
+// snapshot of the database.
 func (db *DB) View(fn func(tx *Tx) error) error {
-	return db.b.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return db.eng.view(func(e etx) error { return fn(&Tx{e: e}) })
 }
 
 // Update runs fn in a read-write transaction. When fn returns nil the transaction commits and
 // the functions fn registered with OnCommit run, in order; when fn returns an error (or panics)
 // nothing is written and that error is returned. A commit that fails for lack of disk space
 // returns a *DiskFullError (503 for the caller) and marks the database as failing to write
-// (WriteFailing) until a write commits again.
+// (WriteFailing) until a write commits again. On etcd fn runs again when another node changed
+// what it read before it committed (optimistic concurrency), so, as for Batch, its effects
+// outside the transaction belong in OnCommit.
 func (db *DB) Update(fn func(tx *Tx) error) error {
-	t := &Tx{}
-	err := db.b.Update(func(btx *bolt.Tx) error {
-		t.tx = btx
+	var t *Tx
+	err := db.eng.update(func(e etx) error {
+		t = &Tx{e: e}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -179,6 +196,9 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 // function that fails gets its own error (it saw the effects of the functions before it in its
 // group, as if they had committed first); a function that panics gets an error.
 func (db *DB) Batch(fn func(tx *Tx) error) error {
+	if !db.eng.groups() {
+		return db.Update(fn) // etcd: concurrent optimistic transactions, batched by raft
+	}
 	c := &batchCall{fn: fn, done: make(chan struct{})}
 	g := &db.group
 	g.mu.Lock()
@@ -226,9 +246,9 @@ func (db *DB) commitGroup(calls []*batchCall) {
 	for len(calls) > 0 {
 		failed, txs := -1, make([]*Tx, len(calls))
 		var failErr error
-		err := db.b.Update(func(btx *bolt.Tx) error {
+		err := db.eng.update(func(e etx) error {
 			for i, c := range calls {
-				txs[i] = &Tx{tx: btx}
+				txs[i] = &Tx{e: e}
 				if err := runBatchFn(c.fn, txs[i]); err != nil {
 					failed, failErr = i, err
 					return err
@@ -274,6 +294,9 @@ func (db *DB) Ready() error {
 // Backup writes a consistent copy of the whole database to w while other transactions go on, and
 // returns the number of bytes written.
 func (db *DB) Backup(w io.Writer) (int64, error) {
+	if db.b == nil {
+		return 0, errNoFileBackup
+	}
 	var n int64
 	err := db.b.View(func(btx *bolt.Tx) error {
 		var err error
@@ -287,10 +310,16 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 // that transaction sees and a function that writes that copy, so that a backup can add, from the
 // same transaction, what the copy refers to (the documents of its certificates).
 func (db *DB) BackupTx(fn func(tx *Tx, size int64, copyTo func(io.Writer) (int64, error)) error) error {
+	if db.b == nil {
+		return errNoFileBackup
+	}
 	return db.b.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx}, btx.Size(), btx.WriteTo)
+		return fn(&Tx{e: boltTx{btx}}, btx.Size(), btx.WriteTo)
 	})
 }
+
+// errNoFileBackup is Backup on an engine that has no database file.
+var errNoFileBackup = certseal.Errorf(certseal.EUnavailable, "集群数据库不做文件备份：请用 etcdctl snapshot save 备份 etcd，并备份对象存储（见 docs/cluster.md）")
 
 // BackupFile writes a consistent copy of the database to path (mode 0600), through a temporary
 // file renamed into place, so a failed backup never leaves a partial file under that name.
@@ -327,12 +356,12 @@ func backupError(err error) error {
 
 // Tx is a transaction. It is only valid inside the function it was passed to.
 type Tx struct {
-	tx    *bolt.Tx
+	e     etx
 	hooks []func()
 }
 
 // Writable reports whether the transaction may write.
-func (t *Tx) Writable() bool { return t.tx.Writable() }
+func (t *Tx) Writable() bool { return t.e.writable() }
 
 // OnCommit registers fn to run after the transaction commits (never when it rolls back). Use it
 // to wake a background worker; fn must not use the transaction.
@@ -344,33 +373,9 @@ func (t *Tx) runHooks() {
 	}
 }
 
-func (t *Tx) bucket(b Bucket) *bolt.Bucket { return t.tx.Bucket([]byte(b)) }
-
-// fillPercent is how full bbolt fills the pages it splits. Most of certseal's keys only grow
-// (record ids, event sequence numbers), and at bbolt's default of 0.5 every page of such a
-// bucket stays half empty: the database held 12.4 KB per certificate for 5.3 KB of keys and
-// values (BenchmarkDatabaseBytesPerCertificate).
-const fillPercent = 0.95
-
-func (t *Tx) wbucket(b Bucket) (*bolt.Bucket, error) {
-	bk := t.tx.Bucket([]byte(b))
-	if bk == nil {
-		var err error
-		if bk, err = t.tx.CreateBucketIfNotExists([]byte(b)); err != nil {
-			return nil, err
-		}
-	}
-	bk.FillPercent = fillPercent
-	return bk, nil
-}
-
 // Get returns a copy of the value stored under key, or nil when there is none.
 func (t *Tx) Get(b Bucket, key []byte) []byte {
-	bk := t.bucket(b)
-	if bk == nil {
-		return nil
-	}
-	v := bk.Get(key)
+	v := t.e.get(b, key)
 	if v == nil {
 		return nil
 	}
@@ -378,82 +383,58 @@ func (t *Tx) Get(b Bucket, key []byte) []byte {
 }
 
 // Has reports whether key is present.
-func (t *Tx) Has(b Bucket, key []byte) bool {
-	bk := t.bucket(b)
-	return bk != nil && bk.Get(key) != nil
-}
+func (t *Tx) Has(b Bucket, key []byte) bool { return t.e.get(b, key) != nil }
 
 // Put stores value under key, creating the bucket when needed. It fails in a read-only
 // transaction or for an empty key.
 func (t *Tx) Put(b Bucket, key, value []byte) error {
-	bk, err := t.wbucket(b)
-	if err != nil {
+	if err := t.e.put(b, key, value); err != nil {
 		return fmt.Errorf("bucket %s: %w", b, err)
 	}
-	return bk.Put(key, value)
+	return nil
 }
 
 // Delete removes key; deleting a missing key is not an error.
-func (t *Tx) Delete(b Bucket, key []byte) error {
-	bk := t.bucket(b)
-	if bk == nil {
-		return nil
-	}
-	return bk.Delete(key)
-}
+func (t *Tx) Delete(b Bucket, key []byte) error { return t.e.del(b, key) }
 
 // NextID returns the bucket's next sequence number, starting at 1. It fails in a read-only
 // transaction.
 func (t *Tx) NextID(b Bucket) (uint64, error) {
-	bk, err := t.wbucket(b)
+	n, err := t.e.nextSeq(b)
 	if err != nil {
 		return 0, fmt.Errorf("bucket %s: %w", b, err)
 	}
-	return bk.NextSequence()
+	return n, nil
 }
 
 // RaiseSequence sets the bucket's sequence number to n when it is below n (so that NextID never
 // hands out n or less again); a higher sequence is left alone. It fails in a read-only
 // transaction.
 func (t *Tx) RaiseSequence(b Bucket, n uint64) error {
-	bk, err := t.wbucket(b)
-	if err != nil {
-		return fmt.Errorf("bucket %s: %w", b, err)
-	}
-	if bk.Sequence() >= n {
+	if t.e.seq(b) >= n {
 		return nil
 	}
-	return bk.SetSequence(n)
+	if err := t.e.setSeq(b, n); err != nil {
+		return fmt.Errorf("bucket %s: %w", b, err)
+	}
+	return nil
 }
 
 // Sequence returns the bucket's current sequence number without advancing it (0 when unused).
-func (t *Tx) Sequence(b Bucket) uint64 {
-	bk := t.bucket(b)
-	if bk == nil {
-		return 0
-	}
-	return bk.Sequence()
-}
+func (t *Tx) Sequence(b Bucket) uint64 { return t.e.seq(b) }
 
 // Count returns the number of keys in the bucket. It walks the bucket: O(n).
-func (t *Tx) Count(b Bucket) int {
-	bk := t.bucket(b)
-	if bk == nil {
-		return 0
-	}
-	return bk.Stats().KeyN
-}
+func (t *Tx) Count(b Bucket) int { return t.e.count(b) }
 
 // Scan calls fn for each key with the given prefix, in key order, starting at the first key
 // >= after's successor when after is set (for cursors: the last key of the previous page). k and v
 // are only valid during fn. Returning ErrStop from fn ends the scan with a nil error; any other
 // error ends it and is returned.
 func (t *Tx) Scan(b Bucket, prefix, after []byte, fn func(k, v []byte) error) error {
-	bk := t.bucket(b)
-	if bk == nil {
+	c := t.e.cursor(b)
+	if c == nil {
 		return nil
 	}
-	c := bk.Cursor()
 	var k, v []byte
 	if after != nil && bytes.Compare(after, prefix) >= 0 {
 		k, v = c.Seek(after)
@@ -471,17 +452,16 @@ func (t *Tx) Scan(b Bucket, prefix, after []byte, fn func(k, v []byte) error) er
 			return err
 		}
 	}
-	return nil
+	return t.e.err()
 }
 
 // ScanReverse calls fn for each key with the given prefix in reverse key order, starting before
 // `before` when it is set. It is otherwise like Scan.
 func (t *Tx) ScanReverse(b Bucket, prefix, before []byte, fn func(k, v []byte) error) error {
-	bk := t.bucket(b)
-	if bk == nil {
+	c := t.e.cursor(b)
+	if c == nil {
 		return nil
 	}
-	c := bk.Cursor()
 	var k, v []byte
 	if before != nil {
 		if k, _ = c.Seek(before); k == nil {
@@ -500,10 +480,10 @@ func (t *Tx) ScanReverse(b Bucket, prefix, before []byte, fn func(k, v []byte) e
 			return err
 		}
 	}
-	return nil
+	return t.e.err()
 }
 
-func seekLastWithPrefix(c *bolt.Cursor, prefix []byte) ([]byte, []byte) {
+func seekLastWithPrefix(c ecursor, prefix []byte) ([]byte, []byte) {
 	end := prefixEnd(prefix)
 	if end == nil {
 		return c.Last()
@@ -527,16 +507,10 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 // Cursor walks a bucket in key order. Keys and values are only valid inside the transaction.
-type Cursor struct{ c *bolt.Cursor }
+type Cursor struct{ c ecursor }
 
 // Cursor returns a cursor over the bucket; over a missing bucket it finds nothing.
-func (t *Tx) Cursor(b Bucket) *Cursor {
-	bk := t.bucket(b)
-	if bk == nil {
-		return &Cursor{}
-	}
-	return &Cursor{c: bk.Cursor()}
-}
+func (t *Tx) Cursor(b Bucket) *Cursor { return &Cursor{c: t.e.cursor(b)} }
 
 // Seek moves to the first key >= key and returns it, or nil when there is none.
 func (c *Cursor) Seek(key []byte) ([]byte, []byte) {
@@ -603,11 +577,7 @@ func (c *Cursor) Delete() error {
 
 // GetJSON decodes the JSON value under key into v and reports whether it was there.
 func (t *Tx) GetJSON(b Bucket, key []byte, v any) (bool, error) {
-	bk := t.bucket(b)
-	if bk == nil {
-		return false, nil
-	}
-	raw := bk.Get(key)
+	raw := t.e.get(b, key)
 	if raw == nil {
 		return false, nil
 	}
@@ -727,6 +697,9 @@ type BucketStat struct {
 // BucketStats returns the size of every top-level bucket (it walks them all: for benchmarks and
 // inspection).
 func (db *DB) BucketStats() (map[Bucket]BucketStat, error) {
+	if db.b == nil {
+		return nil, fmt.Errorf("bucket statistics are kept for bbolt only, not on %s", db.eng.name())
+	}
 	out := map[Bucket]BucketStat{}
 	err := db.b.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
@@ -739,3 +712,7 @@ func (db *DB) BucketStats() (map[Bucket]BucketStat, error) {
 	})
 	return out, err
 }
+
+// Err returns the first read error the transaction met, nil on bbolt. A read that fails on etcd
+// (the cluster unreachable) returns nothing and the transaction then fails with that error.
+func (t *Tx) Err() error { return t.e.err() }

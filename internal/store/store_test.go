@@ -14,15 +14,7 @@ import (
 
 const b store.Bucket = "t"
 
-func open(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), &store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func open(t testing.TB) *store.DB { return engines[0].db(t) }
 
 func keys(t *testing.T, db *store.DB, scan func(tx *store.Tx, fn func(k, v []byte) error) error) string {
 	t.Helper()
@@ -36,8 +28,10 @@ func keys(t *testing.T, db *store.DB, scan func(tx *store.Tx, fn func(k, v []byt
 	return strings.Join(out, ",")
 }
 
-func TestScan(t *testing.T) {
-	db := open(t)
+func TestScan(t *testing.T) { forEngines(t, testScan) }
+
+func testScan(t *testing.T, e engine) {
+	db := e.db(t)
 	err := db.Update(func(tx *store.Tx) error {
 		for _, k := range []string{"a", "b1", "b2", "b3", "c"} {
 			if err := tx.Put(b, []byte(k), []byte("v"+k)); err != nil {
@@ -92,8 +86,10 @@ func TestScan(t *testing.T) {
 	})
 }
 
-func TestUpdateRollsBackOnError(t *testing.T) {
-	db := open(t)
+func TestUpdateRollsBackOnError(t *testing.T) { forEngines(t, testUpdateRollsBackOnError) }
+
+func testUpdateRollsBackOnError(t *testing.T, e engine) {
+	db := e.db(t)
 	hook := false
 	err := db.Update(func(tx *store.Tx) error {
 		tx.Put(b, []byte("k"), []byte("v"))
@@ -113,8 +109,10 @@ func TestUpdateRollsBackOnError(t *testing.T) {
 
 // TestBatchHooksRunOnce runs concurrent Batch calls, one of which fails: the others commit and
 // each successful call's hook runs exactly once.
-func TestBatchHooksRunOnce(t *testing.T) {
-	db := open(t)
+func TestBatchHooksRunOnce(t *testing.T) { forEngines(t, testBatchHooksRunOnce) }
+
+func testBatchHooksRunOnce(t *testing.T, e engine) {
+	db := e.db(t)
 	var mu sync.Mutex
 	hooks := map[int]int{}
 	var wg sync.WaitGroup
@@ -155,8 +153,10 @@ func TestBatchHooksRunOnce(t *testing.T) {
 	})
 }
 
-func TestGetReturnsACopy(t *testing.T) {
-	db := open(t)
+func TestGetReturnsACopy(t *testing.T) { forEngines(t, testGetReturnsACopy) }
+
+func testGetReturnsACopy(t *testing.T, e engine) {
+	db := e.db(t)
 	db.Update(func(tx *store.Tx) error { return tx.Put(b, []byte("k"), []byte("value")) })
 	var got []byte
 	db.View(func(tx *store.Tx) error { got = tx.Get(b, []byte("k")); return nil })
@@ -168,9 +168,11 @@ func TestGetReturnsACopy(t *testing.T) {
 	}
 }
 
-func TestMigrations(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := store.Open(path, nil)
+func TestMigrations(t *testing.T) { forEngines(t, testMigrations) }
+
+func testMigrations(t *testing.T, e engine) {
+	path := e.where(t)
+	db, err := e.open(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestMigrations(t *testing.T) {
 	})
 	db.Close()
 	// this program's schema is older than the file's: refuse to start rather than guess
-	if _, err := store.Open(path, nil); err == nil || !strings.Contains(err.Error(), "newer") {
+	if _, err := e.open(t, path); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opening a newer schema: err %v", err)
 	}
 }
@@ -304,8 +306,10 @@ func BenchmarkBatchPut(bm *testing.B) {
 	})
 }
 
-func TestPage(t *testing.T) {
-	db := open(t)
+func TestPage(t *testing.T) { forEngines(t, testPage) }
+
+func testPage(t *testing.T, e engine) {
+	db := e.db(t)
 	type rec struct{ N int }
 	db.Update(func(tx *store.Tx) error {
 		for i := 1; i <= 10; i++ {

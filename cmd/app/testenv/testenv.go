@@ -6,15 +6,38 @@ package testenv
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"certseal"
 	"certseal/cmd/app"
+	"certseal/internal/docstore"
+	"certseal/internal/docstore/weedtest"
+	"certseal/internal/fixtures"
+	"certseal/internal/store"
+	"certseal/internal/store/etcdtest"
 )
+
+var nodePrefixes atomic.Int64
+
+// etcdNode is the configuration of a service of its own on the process's shared etcd and
+// SeaweedFS (CERTSEAL_TEST_STORE=etcd): a new key prefix and document prefix each.
+func etcdNode(t testing.TB) *app.Config {
+	n := nodePrefixes.Add(1)
+	s3 := weedtest.Shared(t)
+	return &app.Config{Store: "etcd",
+		Etcd: store.EtcdOptions{Endpoints: etcdtest.Shared(t).Endpoints, Prefix: fmt.Sprintf("env%d/", n),
+			MaxTxnOps: etcdtest.MaxTxnOps, MaxRequestBytes: etcdtest.MaxRequestBytes},
+		S3: docstore.S3Options{Endpoint: s3.Endpoint, Bucket: "certseal-testenv", Prefix: fmt.Sprintf("env%d-%d/", os.Getpid(), n),
+			AccessKey: weedtest.AccessKey, SecretKey: weedtest.SecretKey},
+		MasterKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
+}
 
 // Env is a running service with demo data.
 type Env struct {
@@ -37,13 +60,24 @@ type Options struct {
 	// TSA and PAdESLevel are app.Config's: "builtin" signs with the built-in TSA.
 	TSA, PAdESLevel string
 	TSACA           []byte // PEM of an external TSA's CA
+	// Node, when set, makes the service a node of a cluster: its Store, Etcd, S3 and MasterKey
+	// are used. Nodes of one cluster share the demo data (the first one loads it) and their
+	// tokens.
+	Node *app.Config
 }
 
 // StartWith is Start with options.
 func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	clock := &certseal.FixedClock{T: time.Date(2026, 3, 2, 9, 0, 0, 0, certseal.China), Step: time.Millisecond}
-	a, err := app.Open(app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock, TSA: o.TSA, PAdESLevel: o.PAdESLevel, TSACA: o.TSACA})
+	c := app.Config{Data: t.TempDir(), NoSync: !o.Sync, Clock: clock, TSA: o.TSA, PAdESLevel: o.PAdESLevel, TSACA: o.TSACA}
+	if o.Node == nil && fixtures.TestStore() == "etcd" {
+		o.Node = etcdNode(t)
+	}
+	if o.Node != nil {
+		c.Store, c.Etcd, c.S3, c.MasterKey = o.Node.Store, o.Node.Etcd, o.Node.S3, o.Node.MasterKey
+	}
+	a, err := app.Open(c)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
 	}

@@ -161,14 +161,23 @@ func numberKey(f *catalogue.NumberFormat, orgID, typeCode string, year int, valu
 // goes on after it. A value handed out whose certificate is never committed is a gap: audited
 // (certificate.number_unused) when the issue fails; after a crash the values after the last
 // committed one are handed out again (nothing durable used them). Only this process writes the
-// database (its file lock), and every reservation of these counters goes through here.
+// database on bbolt (its file lock); on a shared engine each node takes blocks (numberBlock).
+// Every reservation of these counters goes through here.
 type numbers struct {
 	mu   sync.Mutex
 	next map[string]uint64 // counter key (or recordsKey) -> the next value to hand out
+	end  map[string]uint64 // on a shared engine: the end (exclusive) of this node's block
 }
 
 // recordsKey names the record id sequence (the bucket sequence of bucketRecords) in numbers.
 const recordsKey = "\x00records"
+
+// numberBlock is how many values of each counter a node of a cluster reserves at once. On a
+// shared engine (etcd) several nodes issue from the same counters, so memory alone cannot
+// hand them out: each node takes a block of values in one transaction (raising the stored
+// counter past it, so no other node gets them) and hands the block out from memory. Values left
+// in a node's block when it stops are gaps in the numbering, as after a failed issue.
+const numberBlock = 32
 
 // reserved is what one issue took from numbers, for commitReserved.
 type reserved struct {
@@ -178,30 +187,34 @@ type reserved struct {
 }
 
 // take hands out the next value of each counter key and a record id. stored reads the values
-// in the database of the keys not yet in memory.
+// in the database of the keys not yet in memory; on a shared engine it reserves a block of
+// values for every key whose block is used up.
 func (n *numbers) take(db *store.DB, keys ...[]byte) (reserved, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.next == nil {
-		n.next = map[string]uint64{}
+		n.next, n.end = map[string]uint64{}, map[string]uint64{}
 	}
+	shared := db.Engine() != "bbolt"
 	var missing []string
 	for _, k := range append(keys, []byte(recordsKey)) {
-		if _, ok := n.next[string(k)]; !ok {
+		next, ok := n.next[string(k)]
+		if !ok || shared && next >= n.end[string(k)] {
 			missing = append(missing, string(k))
 		}
 	}
 	if len(missing) > 0 {
-		err := db.View(func(tx *store.Tx) error {
-			for _, k := range missing {
-				if k == recordsKey {
-					n.next[k] = tx.Sequence(bucketRecords) + 1
-				} else {
-					n.next[k] = store.ParseU64(tx.Get(bucketCounters, []byte(k))) + 1
+		var err error
+		if shared {
+			err = n.reserveBlocks(db, missing)
+		} else {
+			err = db.View(func(tx *store.Tx) error {
+				for _, k := range missing {
+					n.next[k] = storedCounter(tx, k) + 1
 				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 		if err != nil {
 			for _, k := range missing {
 				delete(n.next, k)
@@ -217,6 +230,41 @@ func (n *numbers) take(db *store.DB, keys ...[]byte) (reserved, error) {
 	r.id = n.next[recordsKey]
 	n.next[recordsKey]++
 	return r, nil
+}
+
+// storedCounter returns the stored value of the counter key k (or of the record sequence).
+func storedCounter(tx *store.Tx, k string) uint64 {
+	if k == recordsKey {
+		return tx.Sequence(bucketRecords)
+	}
+	return store.ParseU64(tx.Get(bucketCounters, []byte(k)))
+}
+
+// reserveBlocks takes, in one transaction, a block of numberBlock values of each counter key
+// in keys for this node, raising the stored counters past the blocks.
+func (n *numbers) reserveBlocks(db *store.DB, keys []string) error {
+	starts := map[string]uint64{}
+	err := db.Update(func(tx *store.Tx) error {
+		for _, k := range keys {
+			cur := storedCounter(tx, k)
+			starts[k] = cur + 1
+			if k == recordsKey {
+				if err := tx.RaiseSequence(bucketRecords, cur+numberBlock); err != nil {
+					return err
+				}
+			} else if err := tx.Put(bucketCounters, []byte(k), store.U64(cur+numberBlock)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, start := range starts {
+		n.next[k], n.end[k] = start, start+numberBlock
+	}
+	return nil
 }
 
 // commitReserved raises, inside the commit that stores the certificate, the stored counters and

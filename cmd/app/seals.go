@@ -118,6 +118,19 @@ func demoSeals(reg *seals.Registry) demo.Step {
 				return fmt.Errorf("demo seal %s: %w", n.Name, err)
 			}
 		}
+		// 利州区's seal is also registered for SM2 (same code), so that the demo food licence,
+		// whose format is pdf+ofd, gets its OFD sealed under GB/T 38540.
+		if id, ok := orgIDs[demo.Bureaus[0].Name]; ok {
+			b := demo.Bureaus[0]
+			n := seals.NewSeal{
+				Name: b.Name + "行政审批专用章", OrgID: id, Type: seals.TypeDedicatedApproval,
+				Code: fmt.Sprintf("%s%07d", b.Area, 1), Auth: DemoSealAuthorisation, LicenceTypes: codes,
+				ValidFrom: now, ValidTo: now.AddDate(5, 0, 0), Algorithm: seals.AlgSM2,
+			}
+			if _, err := reg.CreateTx(tx, now, certseal.System, n); err != nil && certseal.ErrorCode(err) != certseal.EConflict {
+				return fmt.Errorf("demo SM2 seal %s: %w", n.Name, err)
+			}
+		}
 		return nil
 	}
 }

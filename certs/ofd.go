@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"certseal"
 	"certseal/internal/docstore"
@@ -375,4 +376,22 @@ func anyModified(cs []SignatureCheck) bool {
 		}
 	}
 	return false
+}
+
+// zipOFD adds c's OFD, checked against its digest, to a batch's ZIP as <licence number>.ofd; a
+// certificate without one adds nothing.
+func (s *Service) zipOFD(ctx context.Context, actor certseal.Actor, zw *zip.Writer, c *Certificate, at time.Time) error {
+	if c.OFDSHA256 == "" {
+		return nil
+	}
+	pkg, _, err := s.ofdDocument(ctx, actor, c)
+	if err != nil {
+		return err
+	}
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: strings.TrimSuffix(ZIPName(c.LicenceNumber), ".pdf") + ".ofd", Method: zip.Store, Modified: at})
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(pkg)
+	return err
 }

@@ -134,10 +134,7 @@ func (m *CertAPI) ofd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", `"`+c.OFDSHA256+`"`)
-	w.Header().Set("Content-Type", "application/ofd")
-	w.Header().Set("Content-Disposition", disposition("attachment", "certseal.ofd", c.Name+"-"+c.LicenceNumber+".ofd"))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(pkg)
+	WriteOFD(w, c.Name+"-"+c.LicenceNumber+".ofd", pkg)
 }
 
 func (m *CertAPI) print(w http.ResponseWriter, r *http.Request) {

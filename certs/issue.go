@@ -421,6 +421,28 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ofdErr chan error
+	if p.ofdSigning != nil {
+		// The OFD is written, sealed and stored (its own fsync) while the PDF is: it sets only
+		// the record's OFD fields.
+		ofdErr = make(chan error, 1)
+		go func() { ofdErr <- s.produceOFD(c, p, lp) }()
+	}
+	signed, err := s.producePDF(c, p, lp)
+	if ofdErr != nil {
+		if oerr := <-ofdErr; err == nil {
+			err = oerr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return signed, nil
+}
+
+// producePDF writes the plan as a PDF, signs it with the seal (PAdES), sets the record's PDF
+// digest and stores it in the document store, durably, before the commit that records it.
+func (s *Service) producePDF(c *Certificate, p *plan, lp *templates.Plan) ([]byte, error) {
 	raw, err := templates.PDFWriter{}.Write(lp)
 	if err != nil {
 		return nil, err
@@ -441,11 +463,6 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	c.PDFSize = len(signed)
 	if err := s.putDocument(signed); err != nil { // durable before the commit that records it
 		return nil, err
-	}
-	if p.ofdSigning != nil {
-		if err := s.produceOFD(c, p, lp); err != nil {
-			return nil, err
-		}
 	}
 	return signed, nil
 }

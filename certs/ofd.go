@@ -62,6 +62,29 @@ func (s *Service) twinOf(ctx context.Context, seal seals.Seal, alg string) (seal
 	return seals.Seal{}, false, nil
 }
 
+// twinSigner returns the signing material of the other registration (alg) of seal, found
+// through twinOf once and then remembered; a remembered one that SignerFor refuses (revoked,
+// suspended, expired since) is looked up again. ok is false when there is none.
+func (s *Service) twinSigner(ctx context.Context, actor certseal.Actor, seal seals.Seal, alg, typeCode string, at time.Time) (*Signing, bool, error) {
+	key := seal.ID + "\x00" + alg
+	if id, ok := s.twins.Load(key); ok {
+		if g, err := s.Seals.SignerFor(ctx, actor, id.(string), typeCode, at); err == nil {
+			return g, true, nil
+		}
+		s.twins.Delete(key)
+	}
+	twin, ok, err := s.twinOf(ctx, seal, alg)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	g, err := s.Seals.SignerFor(ctx, actor, twin.ID, typeCode, at)
+	if err != nil {
+		return nil, false, err
+	}
+	s.twins.Store(key, twin.ID)
+	return g, true, nil
+}
+
 // ofdSigner sets p.ofdSigning when the type's certificates have an OFD: the SM2 registration of
 // the issuing seal. When the clerk chose the SM2 registration itself, the PDF is signed by its
 // ECDSA registration (seals.SignPDF refuses an SM2 seal).
@@ -73,30 +96,24 @@ func (s *Service) ofdSigner(ctx context.Context, actor certseal.Actor, p *plan) 
 		return nil
 	}
 	if p.signing.Algorithm.Name() == seals.AlgSM2 {
-		twin, ok, err := s.twinOf(ctx, p.signing.Seal, seals.AlgECDSAP256)
+		pdfSigning, ok, err := s.twinSigner(ctx, actor, p.signing.Seal, seals.AlgECDSAP256, p.typ.Code, p.now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return certseal.Errorf(certseal.EConflict, "“%s”还需要 PDF 文件，但印章 %s 没有可用的 ECDSA 登记", p.typ.Name, p.signing.Seal.ID).WithDetail("seal_id", p.signing.Seal.ID)
 		}
-		pdfSigning, err := s.Seals.SignerFor(ctx, actor, twin.ID, p.typ.Code, p.now)
-		if err != nil {
-			return err
-		}
 		p.ofdSigning, p.signing = p.signing, pdfSigning
 		return nil
 	}
-	twin, ok, err := s.twinOf(ctx, p.signing.Seal, seals.AlgSM2)
+	g, ok, err := s.twinSigner(ctx, actor, p.signing.Seal, seals.AlgSM2, p.typ.Code, p.now)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return errNoSM2Seal(p.signing.Seal.ID)
 	}
-	if p.ofdSigning, err = s.Seals.SignerFor(ctx, actor, twin.ID, p.typ.Code, p.now); err != nil {
-		return err
-	}
+	p.ofdSigning = g
 	return nil
 }
 

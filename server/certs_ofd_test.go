@@ -173,3 +173,29 @@ func TestIssueOFD(t *testing.T) {
 		t.Errorf("openssl dgst -sm3 Signature.xml = %s, SES dataHash %x", out, ses.DataHash)
 	}
 }
+
+// TestIssuedOFDInOFDJS: the OFD a clerk downloads opens in ofd.js (testdata/ofdjs, headless
+// Chromium): one page, the holder and the licence number as text, one signature whose SM2 value
+// (VerifyRet) and Reference digests (digestCheck) ofd.js accepts.
+func TestIssuedOFDInOFDJS(t *testing.T) {
+	e := testenv.Start(t)
+	f := foodFixtures(t)[0]
+	c := issue(t, e, "lizhou-clerk", issueRequest(f, sealOf(t, e, "lizhou-clerk"), "SC00000001"))
+	pkg := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/ofd", "lizhou-clerk", nil).Body
+	_, res := fixtures.RenderOFD(t, pkg, 1123)
+	if res.Pages != 1 {
+		t.Fatalf("ofd.js rendered %d pages; console %q", res.Pages, res.Logs)
+	}
+	all := strings.Join(res.Texts, "")
+	for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "广元市利州区行政审批局"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("ofd.js text lacks %q", want)
+		}
+	}
+	if len(res.Signatures) != 1 {
+		t.Fatalf("ofd.js found %d signatures; console %q", len(res.Signatures), res.Logs)
+	}
+	if s := res.Signatures[0]; !s.VerifyRet || s.DigestOK == nil || !*s.DigestOK || s.Method != seals.OFDSignatureMethod {
+		t.Errorf("ofd.js on the signature: %+v", s)
+	}
+}

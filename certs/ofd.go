@@ -412,3 +412,20 @@ func (s *Service) zipOFD(ctx context.Context, actor certseal.Actor, zw *zip.Writ
 	_, err = f.Write(pkg)
 	return err
 }
+
+// checkOFDFile returns what is wrong with c's stored OFD ("" when it matches its record or c has
+// none), for CheckConsistency.
+func checkOFDFile(ctx context.Context, files docstore.Store, c *Certificate) string {
+	if c.OFDSHA256 == "" || files == nil {
+		return ""
+	}
+	pkg, err := files.Get(ctx, c.OFDSHA256)
+	if errors.Is(err, docstore.ErrNotFound) {
+		return "存储的 OFD 证照文件不存在：SHA-256 " + c.OFDSHA256
+	}
+	sum := sha256.Sum256(pkg)
+	if err != nil || hex.EncodeToString(sum[:]) != c.OFDSHA256 || len(pkg) != c.OFDSize {
+		return fmt.Sprintf("存储的 OFD 证照文件已损坏：与签发时记录的 SHA-256 %s（%d 字节）不符", c.OFDSHA256, c.OFDSize)
+	}
+	return ""
+}

@@ -3,6 +3,7 @@ package certs_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"certseal"
@@ -47,6 +48,11 @@ func TestIssueOFDSeals(t *testing.T) {
 	os.WriteFile(e.docs.Path(c.OFDSHA256), append(pkg[:len(pkg)-1:len(pkg)-1], pkg[len(pkg)-1]^1), 0o600)
 	if _, _, err := e.svc.OFD(ctx, e.clerk, c.ID); certseal.ErrorCode(err) != certseal.EInternal {
 		t.Errorf("damaged OFD: %v", err)
+	}
+	// and the consistency check names it
+	probs, _, err := certs.CheckConsistency(ctx, e.db, e.docs, e.inv)
+	if err != nil || len(probs) != 1 || probs[0].CertificateID != c.ID || !strings.Contains(probs[0].Problem, "OFD 证照文件已损坏") {
+		t.Errorf("consistency check of a damaged OFD: %+v, %v", probs, err)
 	}
 
 	// No SM2 seal: refused, nothing consumed.

@@ -8,6 +8,8 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/internal/catalogue"
+	"certseal/internal/demo"
 	"certseal/inventory"
 )
 
@@ -53,6 +55,26 @@ func TestIssueOFDSeals(t *testing.T) {
 	probs, _, err := certs.CheckConsistency(ctx, e.db, e.docs, e.inv)
 	if err != nil || len(probs) != 1 || probs[0].CertificateID != c.ID || !strings.Contains(probs[0].Problem, "OFD 证照文件已损坏") {
 		t.Errorf("consistency check of a damaged OFD: %+v, %v", probs, err)
+	}
+
+	// A type made PDF-only again issues PDFs only; such a certificate has no OFD (404 no_ofd).
+	cat := &catalogue.Service{DB: e.db, Clock: e.clock}
+	pdfOnly := catalogue.FormatPDF
+	if _, err := cat.UpdateType(ctx, e.admin, demo.TypeFood, catalogue.TypePatch{Format: &pdfOnly}); err != nil {
+		t.Fatal(err)
+	}
+	c3 := e.issue(3, 4)
+	if c3.OFDSHA256 != "" || c3.OFDSealID != "" {
+		t.Errorf("a PDF-only certificate has an OFD: %+v", c3)
+	}
+	_, _, err = e.svc.OFD(ctx, e.clerk, c3.ID)
+	var nf *certseal.Error
+	if !errors.As(err, &nf) || nf.Code != certseal.ENotFound || nf.Detail["reason"] != certs.ErrCodeNoOFD {
+		t.Errorf("OFD of a PDF-only certificate: %v", err)
+	}
+	bothFormats := catalogue.FormatPDFOFD
+	if _, err := cat.UpdateType(ctx, e.admin, demo.TypeFood, catalogue.TypePatch{Format: &bothFormats}); err != nil {
+		t.Fatal(err)
 	}
 
 	// No SM2 seal: refused, nothing consumed.

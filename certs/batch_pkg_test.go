@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,11 +156,12 @@ func TestBatchIssues(t *testing.T) {
 		t.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(zbuf.Bytes()), int64(zbuf.Len()))
-	if err != nil || len(zr.File) != 3 {
-		t.Fatalf("zip: %v", err)
+	if err != nil || len(zr.File) != 6 { // a PDF and an OFD each (pdf+ofd)
+		t.Fatalf("zip: %v, %d files", err, len(zr.File))
 	}
-	for _, f := range zr.File {
-		if !numbers[f.Name[:len(f.Name)-len(".pdf")]] {
+	for i, f := range zr.File {
+		ext := []string{".pdf", ".ofd"}[i%2]
+		if !strings.HasSuffix(f.Name, ext) || !numbers[f.Name[:len(f.Name)-len(ext)]] {
 			t.Errorf("zip entry %s is no certificate's number", f.Name)
 		}
 	}

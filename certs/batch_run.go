@@ -356,7 +356,7 @@ func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string,
 		if r.State != rowDone {
 			return nil
 		}
-		pdf, _, err := b.Certs.document(ctx, actor, r.CertID) // checked against its SHA-256
+		pdf, c, err := b.Certs.document(ctx, actor, r.CertID) // checked against its SHA-256
 		if err != nil {
 			return err
 		}
@@ -364,8 +364,10 @@ func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string,
 		if err != nil {
 			return err
 		}
-		_, err = f.Write(pdf)
-		return err
+		if _, err = f.Write(pdf); err != nil {
+			return err
+		}
+		return b.Certs.zipOFD(ctx, actor, zw, &c, bt.CreatedAt) // its OFD next to it, if it has one
 	})
 	if err != nil {
 		return err

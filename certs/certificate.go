@@ -155,15 +155,20 @@ type Certificate struct {
 	Serial          string            `json:"blank_serial,omitempty"` // the printed serial of the paper form
 	PDFSHA256       string            `json:"pdf_sha256"`
 	PDFSize         int               `json:"pdf_size"`
-	VerifyURL       string            `json:"verify_url"`
-	QRText          string            `json:"qr_text,omitempty"` // what the QR code holds: the signed short URL
-	Status          Status            `json:"status"`
-	StatusLabel     string            `json:"status_label"`
-	StatusReason    string            `json:"status_reason,omitempty"`
-	StatusIndex     uint64            `json:"status_list_index"`
-	IssuedBy        string            `json:"issued_by"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	// OFDSHA256 and OFDSize are the OFD file's (a pdf+ofd type), OFDSealID the SM2 seal that
+	// sealed it; all empty for a PDF-only certificate.
+	OFDSHA256    string    `json:"ofd_sha256,omitempty"`
+	OFDSize      int       `json:"ofd_size,omitempty"`
+	OFDSealID    string    `json:"ofd_seal_id,omitempty"`
+	VerifyURL    string    `json:"verify_url"`
+	QRText       string    `json:"qr_text,omitempty"` // what the QR code holds: the signed short URL
+	Status       Status    `json:"status"`
+	StatusLabel  string    `json:"status_label"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	StatusIndex  uint64    `json:"status_list_index"`
+	IssuedBy     string    `json:"issued_by"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 	// SupersededByIdentifier is the identifier of the newer version (renewal, change or transfer
 	// in, whose id is SupersededBy) and SupersededFrom the date it takes effect: from that day
 	// this version reads superseded (已由第N版取代); until then it stays as it is.

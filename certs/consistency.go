@@ -40,7 +40,7 @@ func CheckConsistency(ctx context.Context, db *store.DB, files docstore.Store, l
 				return nil
 			}
 			n++
-			docs = append(docs, Certificate{ID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, PDFSHA256: c.PDFSHA256, PDFSize: c.PDFSize})
+			docs = append(docs, Certificate{ID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, PDFSHA256: c.PDFSHA256, PDFSize: c.PDFSize, OFDSHA256: c.OFDSHA256, OFDSize: c.OFDSize})
 			if c.Serial == "" {
 				return nil
 			}
@@ -70,6 +70,9 @@ func CheckConsistency(ctx context.Context, db *store.DB, files docstore.Store, l
 			return nil
 		}); err != nil {
 			return nil, n, err
+		}
+		if p := checkOFDFile(ctx, files, c); p != "" {
+			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: p})
 		}
 		pdf, missing, err := readDocument(ctx, files, c, legacy)
 		if err != nil {

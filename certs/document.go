@@ -157,7 +157,10 @@ func (b *Batches) CheckZIP(ctx context.Context, actor certseal.Actor, id string)
 		if r.State != rowDone {
 			return nil
 		}
-		_, _, err := b.Certs.document(ctx, actor, r.CertID)
+		_, c, err := b.Certs.document(ctx, actor, r.CertID)
+		if err == nil && c.OFDSHA256 != "" {
+			_, _, err = b.Certs.ofdDocument(ctx, actor, &c)
+		}
 		return err
 	})
 }

@@ -150,7 +150,7 @@ func TestCollectDocuments(t *testing.T) {
 		t.Fatalf("collected %d young documents (%v)", n, err)
 	}
 	old := time.Now().Add(-2 * time.Hour)
-	for _, d := range []string{orphan, c.PDFSHA256} {
+	for _, d := range []string{orphan, c.PDFSHA256, c.OFDSHA256} { // the OFD (pdf+ofd) is the record's too
 		os.Chtimes(e.docs.Path(d), old, old)
 	}
 	if n, err := certs.CollectDocuments(ctx, e.db, e.docs, time.Hour); err != nil || n != 1 {
@@ -161,5 +161,8 @@ func TestCollectDocuments(t *testing.T) {
 	}
 	if !certs.DocumentMatches(&c, e.pdf(c.ID)) {
 		t.Fatal("the recorded document was collected")
+	}
+	if _, _, err := e.svc.OFD(ctx, e.clerk, c.ID); err != nil {
+		t.Fatalf("the recorded OFD was collected: %v", err)
 	}
 }

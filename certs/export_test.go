@@ -6,3 +6,6 @@ import "certseal/internal/store"
 // check reports as missing, no blank
 // form, seal use or event), for tests that fabricate a record the ledger does not know.
 func PutNewTx(tx *store.Tx, c *Certificate) error { return putTx(tx, c, true) }
+
+// SealedPackage is sealedPackage, for the fuzz target.
+var SealedPackage = sealedPackage

@@ -52,6 +52,7 @@ type env struct {
 
 	seal      string // 利州区行政审批局's approval seal
 	otherSeal string // 昭化区行政审批局's approval seal
+	sm2Seal   string // the SM2 registration of 利州区's seal (the food licence's OFD)
 }
 
 // food serials: SC00000001-SC00000200 are 利州区's stock, SC00000201-SC00000300 昭化区's, and
@@ -107,6 +108,20 @@ func newEnv(t testing.TB) *env {
 			ValidFrom: start, ValidTo: start.AddDate(10, 0, 0)})
 		if err != nil {
 			t.Fatalf("seal %d: %v", i, err)
+		}
+		*b.id = s.ID
+	}
+	// The SM2 registrations of the same two seals (same code): the demo food licence is pdf+ofd,
+	// its OFD sealed by them.
+	for i, b := range []struct {
+		name, code string
+		id         *string
+	}{{"广元市利州区行政审批局", "5108020000001", &e.sm2Seal}, {"广元市昭化区行政审批局", "5108110000002", new(string)}} {
+		s, err := reg.Create(ctx, e.admin, seals.NewSeal{Name: b.name + "行政审批专用章", OrgID: res.Orgs[b.name], Type: seals.TypeDedicatedApproval,
+			Code: b.code, Auth: seals.AuthDoc{Number: "广府函〔2021〕58号", Date: "2021-06-18"}, LicenceTypes: types,
+			ValidFrom: start, ValidTo: start.AddDate(10, 0, 0), Algorithm: seals.AlgSM2})
+		if err != nil {
+			t.Fatalf("SM2 seal %d: %v", i, err)
 		}
 		*b.id = s.ID
 	}

@@ -107,14 +107,16 @@ var holderCodeFields = []string{"统一社会信用代码", "社会信用代码�
 
 // plan is an issuance checked and ready to render.
 type plan struct {
-	typ      catalogue.LicenceType
-	item     catalogue.Item
-	org      certseal.Org
-	tpl      *templates.Template
-	signing  *Signing
-	values   map[string]string
-	from, to string
-	now      time.Time
+	typ     catalogue.LicenceType
+	item    catalogue.Item
+	org     certseal.Org
+	tpl     *templates.Template
+	signing *Signing
+	// ofdSigning is the SM2 seal that seals the OFD file, nil when the type has none.
+	ofdSigning *Signing
+	values     map[string]string
+	from, to   string
+	now        time.Time
 }
 
 // Issue issues a certificate. With a non-empty idempotency key, a retry of the same request
@@ -242,6 +244,9 @@ func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueReq
 		return nil, err
 	}
 	if p.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
+		return nil, err
+	}
+	if err := s.ofdSigner(ctx, actor, p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -403,15 +408,42 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 	return c
 }
 
-// produce renders, stamps and signs the certificate's PDF, outside any transaction, sets the
-// record's hash and writes the PDF to the document store.
+// produce renders, stamps and signs the certificate's PDF (and, when the type has one, seals its
+// OFD from the same layout), outside any transaction, sets the record's hashes and writes the
+// files to the document store.
 func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	qrText, err := QRText(p.signing.Signer, s.publicBase(), c.ID)
 	if err != nil {
 		return nil, err
 	}
 	c.QRText = qrText
-	raw, err := s.Renderer.Render(p.tpl, p.document(c.LicenceNumber, qrText))
+	lp, err := s.Renderer.Layout(p.tpl, p.document(c.LicenceNumber, qrText))
+	if err != nil {
+		return nil, err
+	}
+	var ofdErr chan error
+	if p.ofdSigning != nil {
+		// The OFD is written, sealed and stored (its own fsync) while the PDF is: it sets only
+		// the record's OFD fields.
+		ofdErr = make(chan error, 1)
+		go func() { ofdErr <- s.produceOFD(c, p, lp) }()
+	}
+	signed, err := s.producePDF(c, p, lp)
+	if ofdErr != nil {
+		if oerr := <-ofdErr; err == nil {
+			err = oerr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return signed, nil
+}
+
+// producePDF writes the plan as a PDF, signs it with the seal (PAdES), sets the record's PDF
+// digest and stores it in the document store, durably, before the commit that records it.
+func (s *Service) producePDF(c *Certificate, p *plan, lp *templates.Plan) ([]byte, error) {
+	raw, err := templates.PDFWriter{}.Write(lp)
 	if err != nil {
 		return nil, err
 	}
@@ -450,8 +482,16 @@ func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate,
 	if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.SealID, c.PDFSHA256, op.Label+c.Name, "certificate/"+c.ID); err != nil {
 		return err
 	}
-	if err := audit.Append(tx, c.CreatedAt, actor, "certificate."+op.Op, "certificate/"+c.ID,
-		map[string]any{"identifier": c.Identifier, "licence_number": c.LicenceNumber, "type_code": c.TypeCode, "holder": c.Holder, "blank_serial": c.Serial, "pdf_sha256": c.PDFSHA256}); err != nil {
+	if c.OFDSealID != "" {
+		if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.OFDSealID, c.OFDSHA256, op.Label+c.Name+"（OFD）", "certificate/"+c.ID); err != nil {
+			return err
+		}
+	}
+	detail := map[string]any{"identifier": c.Identifier, "licence_number": c.LicenceNumber, "type_code": c.TypeCode, "holder": c.Holder, "blank_serial": c.Serial, "pdf_sha256": c.PDFSHA256}
+	if c.OFDSHA256 != "" {
+		detail["ofd_sha256"] = c.OFDSHA256
+	}
+	if err := audit.Append(tx, c.CreatedAt, actor, "certificate."+op.Op, "certificate/"+c.ID, detail); err != nil {
 		return err
 	}
 	return s.outboxTx(tx, c, op)

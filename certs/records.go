@@ -15,7 +15,7 @@ const (
 	bucketByNumber store.Bucket = "cert_by_number" // licence number -> id of the newest version
 	bucketByHolder store.Bucket = "cert_by_holder" // Key(holder code) + U64(id) -> nil
 	bucketByIssuer store.Bucket = "cert_by_issuer" // Key(org id) + U64(id) -> nil
-	bucketByHash   store.Bucket = "cert_by_hash"   // hex SHA-256 of a PDF we issued -> id
+	bucketByHash   store.Bucket = "cert_by_hash"   // hex SHA-256 of a PDF (or OFD) we issued -> id
 	bucketOps      store.Bucket = "cert_ops"       // U64(id) + U64(seq) -> Operation
 	bucketIdem     store.Bucket = "cert_idem"      // Key(user id, key) -> idempotency record
 )
@@ -63,6 +63,13 @@ func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
 	}
 	if err := tx.Put(bucketByIssuer, append(store.Prefix(c.IssuerOrgID), k...), nil); err != nil {
 		return err
+	}
+	if c.OFDSHA256 != "" {
+		// the OFD's digest too: the document store's collector and backups keep what this
+		// bucket names, and a verifier finds the certificate of an OFD by it
+		if err := tx.Put(bucketByHash, []byte(c.OFDSHA256), []byte(c.ID)); err != nil {
+			return err
+		}
 	}
 	return tx.Put(bucketByHash, []byte(c.PDFSHA256), []byte(c.ID))
 }

@@ -109,7 +109,8 @@ type Service struct {
 
 	claimMu sync.Mutex
 	claims  map[string]bool
-	numbers numbers // licence numbers, identifier serials and record ids, handed out from memory
+	numbers numbers  // licence numbers, identifier serials and record ids, handed out from memory
+	twins   sync.Map // seal id + "\x00" + algorithm -> the id of its other registration (ofd.go)
 }
 
 func (s *Service) log() *slog.Logger {

@@ -58,6 +58,11 @@ func TestIssueLongTerm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// its SM2 registration, for the food licence's OFD
+			if _, err := e.reg.Create(ctx, e.admin, seals.NewSeal{Name: s.Name, OrgID: s.OrgID, Type: s.Type, Code: s.Code, Auth: s.Auth,
+				LicenceTypes: s.LicenceTypes, ValidFrom: start, ValidTo: start.AddDate(1, 0, 0), Algorithm: seals.AlgSM2}); err != nil {
+				t.Fatal(err)
+			}
 			req := e.foodRequest(0, serial(1))
 			req.SealID = s.ID
 			req.ValidTo = start.AddDate(4, 0, 0).Format(certs.DateLayout)

@@ -134,6 +134,8 @@ type PDFVerdict struct {
 	ProvenTime *time.Time `json:"proven_time,omitempty"`
 	TSA        string     `json:"tsa,omitempty"`
 	PAdESLevel string     `json:"pades_level,omitempty"`
+	// Format is "ofd" for an OFD package (VerifyOFD); absent for a PDF.
+	Format string `json:"format,omitempty"`
 }
 
 var verdictLabels = map[string]string{

@@ -60,12 +60,12 @@ func TestAppMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	items, _, err := a.Seals.List(context.Background(), seals.SealFilter{}, "", 50)
-	if err != nil || len(items) != 8 {
-		t.Fatalf("demo seals: %v, %d seals, want 8 (one per county bureau)", err, len(items))
+	if err != nil || len(items) != 16 {
+		t.Fatalf("demo seals: %v, %d seals, want 16 (one per county bureau, registered for ECDSA and SM2)", err, len(items))
 	}
 	var s seals.Seal
 	for _, it := range items {
-		if it.OrgName == "广元市利州区行政审批局" {
+		if it.OrgName == "广元市利州区行政审批局" && it.Algorithm != seals.AlgSM2 {
 			s = it
 		}
 	}

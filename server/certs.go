@@ -36,6 +36,7 @@ func (m *CertAPI) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/certificates", Name: "certs.list", Roles: AllRoles, Handler: m.list},
 		{Method: "GET", Path: "/api/v1/certificates/{id}", Name: "certs.get", Roles: AllRoles, Handler: m.get},
 		{Method: "GET", Path: "/api/v1/certificates/{id}/pdf", Name: "certs.pdf", Roles: AllRoles, Handler: m.pdf},
+		{Method: "GET", Path: "/api/v1/certificates/{id}/ofd", Name: "certs.ofd", Roles: AllRoles, Handler: m.ofd},
 		{Method: "GET", Path: "/api/v1/certificates/{id}/print.pdf", Name: "certs.print", Roles: AllRoles, Handler: m.print},
 		{Method: "GET", Path: "/api/v1/certificates/{id}/history", Name: "certs.history", Roles: AllRoles, Handler: m.history},
 		{Method: "POST", Path: "/api/v1/certificates/{id}/operations", Name: "certs.operate", Roles: operators, Handler: m.operate},
@@ -125,6 +126,17 @@ func (m *CertAPI) pdf(w http.ResponseWriter, r *http.Request) {
 	writePDF(w, c.Name+"-"+c.LicenceNumber+".pdf", pdf)
 }
 
+// ofd answers with the certificate's sealed OFD (GB/T 33190, GB/T 38540 seal) as a download.
+func (m *CertAPI) ofd(w http.ResponseWriter, r *http.Request) {
+	pkg, c, err := m.Certs.OFD(r.Context(), Actor(r), Var(r, "id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+c.OFDSHA256+`"`)
+	WriteOFD(w, c.Name+"-"+c.LicenceNumber+".ofd", pkg)
+}
+
 func (m *CertAPI) print(w http.ResponseWriter, r *http.Request) {
 	pdf, c, err := m.Certs.PrintPDF(r.Context(), Actor(r), Var(r, "id"))
 	if err != nil {
@@ -189,7 +201,11 @@ func (m *CertAPI) verifyPDF(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	v, err := m.Certs.VerifyPDF(r.Context(), pdf)
+	verify := m.Certs.VerifyPDF
+	if certs.IsZIP(pdf) { // an OFD package (a ZIP, normally with OFD.xml): GB/T 38540 seals
+		verify = m.Certs.VerifyOFD
+	}
+	v, err := verify(r.Context(), pdf)
 	if err != nil {
 		writeError(w, r, err)
 		return

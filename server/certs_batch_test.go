@@ -177,10 +177,20 @@ func TestBatchIssue300(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(z.File) != 300 {
+	if len(z.File) != 600 { // the food licence is pdf+ofd: a PDF and an OFD per certificate
 		t.Fatalf("%d files in the ZIP", len(z.File))
 	}
 	for _, f := range z.File {
+		if name, ok := strings.CutSuffix(f.Name, ".ofd"); ok {
+			c, ok := numbers[name]
+			rc, _ := f.Open()
+			pkg, _ := io.ReadAll(rc)
+			rc.Close()
+			if !ok || !bytes.HasPrefix(pkg, []byte("PK\x03\x04")) || len(pkg) != c.OFDSize {
+				t.Fatalf("%s: %d bytes, want the OFD of a certificate (%d)", f.Name, len(pkg), c.OFDSize)
+			}
+			continue
+		}
 		c, ok := numbers[strings.TrimSuffix(f.Name, ".pdf")]
 		if !ok {
 			t.Fatalf("ZIP entry %s is not a licence number", f.Name)
@@ -191,7 +201,7 @@ func TestBatchIssue300(t *testing.T) {
 		if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) != c.PDFSize {
 			t.Fatalf("%s: %d bytes, want %d", f.Name, len(pdf), c.PDFSize)
 		}
-		if f == z.File[0] || f == z.File[len(z.File)-1] {
+		if f == z.File[0] || f == z.File[len(z.File)-2] {
 			if out := pdfsig(t, pdf); out != "" && !strings.Contains(out, "Signature is Valid.") {
 				t.Fatalf("pdfsig on batch PDF %s:\n%s", f.Name, out)
 			}

@@ -14,6 +14,7 @@ import (
 	"certseal"
 	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
+	"certseal/internal/catalogue"
 	"certseal/internal/demo"
 	"certseal/internal/store"
 	"certseal/inventory"
@@ -229,4 +230,28 @@ func BenchmarkVerifyHTTP(b *testing.B) {
 	b.Run("pdf", func(b *testing.B) {
 		run(b, func(i int) *testenv.Response { return e.Do("POST", "/api/v1/verify", "", pdfs[i%len(pdfs)]) })
 	})
+}
+
+// BenchmarkIssueFormatsHTTP is BenchmarkIssueHTTP (2 clients, fsync on) for the food licence
+// issued as a PDF only (format=pdf) and as a PDF and an OFD (format=pdf+ofd: the same layout
+// written twice, the OFD sealed with the SM2 registration of the seal, both files stored): the
+// cost of adding the OFD, end to end.
+func BenchmarkIssueFormatsHTTP(b *testing.B) {
+	for _, f := range []catalogue.Format{catalogue.FormatPDF, catalogue.FormatPDFOFD} {
+		b.Run("format="+string(f), func(b *testing.B) {
+			app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT")))
+			e := testenv.StartWith(b, testenv.Options{Sync: true})
+			admin := certseal.Actor{UserID: "bench", Username: "admin", OrgID: e.Orgs[demo.CityCenterName], OrgKind: certseal.KindCityCenter, Role: certseal.RoleAdmin}
+			if _, err := e.App.Catalogue.UpdateType(context.Background(), admin, demo.TypeFood, catalogue.TypePatch{Format: &f}); err != nil {
+				b.Fatal(err)
+			}
+			stockUp(b, e, b.N+2)
+			tr := &http.Transport{MaxIdleConnsPerHost: 64}
+			e.HTTP.Client().Transport = tr
+			lat := loadIssue(b, e, sealOf(b, e, "lizhou-clerk"), foodFixtures(b), 2, b.N, 0)
+			b.StopTimer()
+			tr.CloseIdleConnections()
+			reportLatency(b, lat)
+		})
+	}
 }

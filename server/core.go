@@ -449,6 +449,7 @@ type typeRequest struct {
 	SerialWidth       int                  `json:"serial_width"`
 	NumberPattern     string               `json:"number_pattern"`
 	TemplateID        string               `json:"template_id"`
+	Format            catalogue.Format     `json:"format"`
 }
 
 func (s *Server) createType(w http.ResponseWriter, r *http.Request) {
@@ -459,7 +460,7 @@ func (s *Server) createType(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.Catalogue.CreateType(r.Context(), Actor(r), catalogue.LicenceType{Code: q.Code, Name: q.Name, DefinerName: q.DefinerName,
 		ResponsibleOrgID: q.ResponsibleOrgID, HolderKind: q.HolderKind, MinValidityMonths: q.MinValidityMonths, MaxValidityMonths: q.MaxValidityMonths,
-		Channel: q.Channel, SerialPrefix: q.SerialPrefix, SerialWidth: q.SerialWidth, NumberPattern: q.NumberPattern, TemplateID: q.TemplateID})
+		Channel: q.Channel, SerialPrefix: q.SerialPrefix, SerialWidth: q.SerialWidth, NumberPattern: q.NumberPattern, TemplateID: q.TemplateID, Format: q.Format})
 	if err != nil {
 		writeError(w, r, err)
 		return

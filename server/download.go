@@ -1,6 +1,18 @@
 package server
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
+
+// WriteOFD answers an OFD package as a download named name (UTF-8) and certseal.ofd for old
+// clients.
+func WriteOFD(w http.ResponseWriter, name string, pkg []byte) {
+	w.Header().Set("Content-Type", "application/ofd")
+	w.Header().Set("Content-Disposition", disposition("attachment", "certseal.ofd", name))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(pkg)
+}
 
 // rfc5987 percent-encodes s as the value of an ext-value (RFC 5987 / RFC 8187): every byte but
 // the attr-char set is escaped.

@@ -74,12 +74,23 @@ func sealRaw(t testing.TB, e *testenv.Env, method, path, user, ct string, body [
 // demoSeal returns the demo seal of the named county bureau.
 func demoSeal(t testing.TB, e *testenv.Env, bureau string) sealJSON {
 	t.Helper()
-	var l struct{ Items []sealJSON }
-	e.Must(200, "GET", "/api/v1/seals?org_id="+e.Orgs[bureau], "admin", nil).Decode(t, &l)
-	if len(l.Items) != 1 {
-		t.Fatalf("%s has %d seals, want its demo seal", bureau, len(l.Items))
+	var l struct {
+		Items []struct {
+			sealJSON
+			Algorithm string `json:"algorithm"`
+		}
 	}
-	return l.Items[0]
+	e.Must(200, "GET", "/api/v1/seals?org_id="+e.Orgs[bureau], "admin", nil).Decode(t, &l)
+	var out []sealJSON
+	for _, s := range l.Items {
+		if s.Algorithm != seals.AlgSM2 { // 利州区's seal also has an SM2 registration (OFD)
+			out = append(out, s.sealJSON)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%s has %d ECDSA seals, want its demo seal", bureau, len(out))
+	}
+	return out[0]
 }
 
 func newSealBody(e *testenv.Env) map[string]any {
@@ -97,7 +108,8 @@ func TestSealRoutes(t *testing.T) {
 		e.Must(200, "GET", "/api/v1/seals"+query, user, nil).Decode(t, &l)
 		return len(l.Items)
 	}
-	for user, want := range map[string]int{"admin": 8, "auditor": 8, "lizhou-clerk": 1, "zhaohua-officer": 1, "scj": 0} {
+	// every bureau's demo seal is registered for ECDSA (PDF) and SM2 (OFD)
+	for user, want := range map[string]int{"admin": 16, "auditor": 16, "lizhou-clerk": 2, "zhaohua-officer": 2, "scj": 0} {
 		if got := count(user, ""); got != want {
 			t.Errorf("%s sees %d seals, want %d", user, got, want)
 		}

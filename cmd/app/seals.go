@@ -85,7 +85,7 @@ func (a *App) initCA(w io.Writer) error {
 var DemoSealAuthorisation = seals.AuthDoc{Number: "广府函〔2021〕58号", Date: "2021-06-18"}
 
 // demoSeals returns the demo step that gives every county bureau its dedicated approval seal
-// (行政审批专用章), authorised for every demo licence type and valid for five years. It makes the
+// (行政审批专用章), registered twice (ECDSA for PDF, SM2 for OFD), authorised for every demo licence type and valid for five years. It makes the
 // keys (and the CA, when there is none) inside the demo transaction, which only demo data may.
 func demoSeals(reg *seals.Registry) demo.Step {
 	return func(tx *store.Tx, now time.Time, orgIDs map[string]string) error {
@@ -116,6 +116,27 @@ func demoSeals(reg *seals.Registry) demo.Step {
 					continue // the code is taken already: keep what is there
 				}
 				return fmt.Errorf("demo seal %s: %w", n.Name, err)
+			}
+		}
+		// Every bureau's seal is also registered for SM2 (same code), so that the demo food
+		// licence, whose format is pdf+ofd, gets its OFD sealed under GB/T 38540 (issued by
+		// 利州区, transferred in by another bureau).
+		for i, b := range demo.Bureaus {
+			id, ok := orgIDs[b.Name]
+			if !ok {
+				continue
+			}
+			area := b.Area
+			if area == "" {
+				area = "510800"
+			}
+			n := seals.NewSeal{
+				Name: b.Name + "行政审批专用章", OrgID: id, Type: seals.TypeDedicatedApproval,
+				Code: fmt.Sprintf("%s%07d", area, i+1), Auth: DemoSealAuthorisation, LicenceTypes: codes,
+				ValidFrom: now, ValidTo: now.AddDate(5, 0, 0), Algorithm: seals.AlgSM2,
+			}
+			if _, err := reg.CreateTx(tx, now, certseal.System, n); err != nil && certseal.ErrorCode(err) != certseal.EConflict {
+				return fmt.Errorf("demo SM2 seal %s: %w", n.Name, err)
 			}
 		}
 		return nil

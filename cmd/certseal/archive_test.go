@@ -37,12 +37,12 @@ func TestBackupArchiveRestore(t *testing.T) {
 	}
 	var archive bytes.Buffer
 	n, err := writeArchive(context.Background(), e.App.DB, e.App.Docs, &archive)
-	if err != nil || n != 3 {
+	if err != nil || n != 6 { // a PDF and an OFD each: the food licence is pdf+ofd
 		t.Fatalf("backup: %d documents, %v", n, err)
 	}
 
 	restored := t.TempDir()
-	if got, err := restoreArchive(context.Background(), bytes.NewReader(archive.Bytes()), restored); err != nil || got != 3 {
+	if got, err := restoreArchive(context.Background(), bytes.NewReader(archive.Bytes()), restored); err != nil || got != 6 {
 		t.Fatalf("restore: %d documents, %v", got, err)
 	}
 	if _, err := restoreArchive(context.Background(), bytes.NewReader(archive.Bytes()), restored); err == nil {
@@ -72,6 +72,9 @@ func TestBackupArchiveRestore(t *testing.T) {
 		got, _, err := a.Certs.PDF(context.Background(), admin, c.ID)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("certificate %s's PDF in the restored copy: %v", c.ID, err)
+		}
+		if got, _, err := a.Certs.OFD(context.Background(), admin, c.ID); err != nil || len(got) != c.OFDSize {
+			t.Fatalf("certificate %s's OFD in the restored copy: %v", c.ID, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"certseal"
+	"certseal/certs"
 	"certseal/cmd/app"
 	"certseal/seals"
 
@@ -17,7 +18,8 @@ import (
 )
 
 // cmdESeal is `certseal eseal verify FILE`: the check of VerifySES (or VerifyESeal for a bare
-// SESeal) against the database's SM2 CA and seal records, from the command line.
+// SESeal, or the whole of certs.VerifyOFD for an OFD package) against the database's SM2 CA,
+// seal and certificate records, from the command line.
 func cmdESeal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprintln(stderr, "usage: certseal eseal verify [-data DIR] [-doc FILE | -sm3 HEX] FILE")
@@ -31,12 +33,18 @@ func cmdESeal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() != 1 || (*docFile != "" && *sm3Hex != "") {
-		fmt.Fprintln(stderr, "usage: certseal eseal verify [-data DIR] [-doc FILE | -sm3 HEX] FILE (a SES_Signature or a SESeal, DER)")
+		fmt.Fprintln(stderr, "usage: certseal eseal verify [-data DIR] [-doc FILE | -sm3 HEX] FILE (a SES_Signature or a SESeal, DER; or an OFD file)")
 		return errUsage
 	}
-	der, err := readLimited(fs.Arg(0), seals.MaxSESBytes)
+	der, err := readLimited(fs.Arg(0), seals.MaxOFDSize)
 	if err != nil {
 		return err
+	}
+	if certs.IsZIP(der) {
+		return verifyOFDFile(ctx, c, der, stdout)
+	}
+	if len(der) > seals.MaxSESBytes {
+		return fmt.Errorf("电子签章数据不能超过 %d MB", seals.MaxSESBytes>>20)
 	}
 	var hash []byte
 	switch {
@@ -115,4 +123,36 @@ func printVerdict(w io.Writer, kind string, v *seals.SESVerdict) {
 	if !v.SignedAt.IsZero() {
 		fmt.Fprintf(w, "时间：%s\n", v.SignedAt.In(certseal.China).Format("2006-01-02 15:04:05"))
 	}
+}
+
+// verifyOFDFile checks an OFD package as POST /api/v1/verify does and prints the verdict, the
+// reasons, the seals and the certificate; a verdict other than valid is an error (its code).
+func verifyOFDFile(ctx context.Context, c app.Config, pkg []byte, stdout io.Writer) error {
+	a, err := app.Open(c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	v, err := a.Certs.VerifyOFD(ctx, pkg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "OFD 电子证照：%s（%s）\n", v.Label, v.Verdict)
+	for _, r := range v.Reasons {
+		fmt.Fprintln(stdout, r)
+	}
+	for _, ch := range v.Signatures {
+		fmt.Fprintf(stdout, "印章：%s %s", ch.SealID, ch.SealName)
+		if !ch.SignedAt.IsZero() {
+			fmt.Fprintf(stdout, "，签章时间 %s", ch.SignedAt.In(certseal.China).Format("2006-01-02 15:04:05"))
+		}
+		fmt.Fprintln(stdout)
+	}
+	if pv := v.Certificate; pv != nil {
+		fmt.Fprintf(stdout, "证照：%s %s（%s），证照标识 %s\n", pv.Name, pv.LicenceNumber, pv.StatusLabel, pv.Identifier)
+	}
+	if v.Verdict != certs.VerdictValid {
+		return errors.New(v.Verdict)
+	}
+	return nil
 }

@@ -125,3 +125,40 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestFormat: a type's format is pdf, pdf+ofd or (refused for now) ofd; a record stored before
+// the field reads as pdf; the demo food licence is pdf+ofd; a patch changes it.
+func TestFormat(t *testing.T) {
+	db := demoDB(t)
+	var food catalogue.LicenceType
+	db.View(func(tx *store.Tx) error {
+		var err error
+		food, err = catalogue.GetType(tx, demo.TypeFood)
+		return err
+	})
+	if food.Format != catalogue.FormatPDFOFD || !food.Format.PDF() || !food.Format.OFD() {
+		t.Fatalf("demo food licence format %q", food.Format)
+	}
+	old := catalogue.LicenceType{Code: "11100000000013338W099", Name: "旧证照", DefinerName: "部委", HolderKind: catalogue.HolderAny, Channel: catalogue.ChannelElectronic}
+	if err := old.Validate(); err != nil || old.Format.Or() != catalogue.FormatPDF || !old.Format.PDF() || old.Format.OFD() {
+		t.Fatalf("a type without a format: %q, %v", old.Format.Or(), err)
+	}
+	for f, ok := range map[catalogue.Format]bool{"pdf": true, "pdf+ofd": true, "ofd": false, "PDF": false, "docx": false} {
+		ty := old
+		ty.Format = f
+		if err := ty.Validate(); (err == nil) != ok || (err != nil && certseal.ErrorCode(err) != certseal.EInvalid) {
+			t.Errorf("format %q: %v", f, err)
+		}
+	}
+	svc := &catalogue.Service{DB: db, Clock: &certseal.FixedClock{T: time.Now()}}
+	admin := certseal.Actor{Username: "admin", Role: certseal.RoleAdmin}
+	pdf := catalogue.FormatPDF
+	got, err := svc.UpdateType(context.Background(), admin, demo.TypeFood, catalogue.TypePatch{Format: &pdf})
+	if err != nil || got.Format != catalogue.FormatPDF {
+		t.Fatalf("patch the format: %q, %v", got.Format, err)
+	}
+	bad := catalogue.Format("ofd")
+	if _, err := svc.UpdateType(context.Background(), admin, demo.TypeFood, catalogue.TypePatch{Format: &bad}); certseal.ErrorCode(err) != certseal.EInvalid {
+		t.Fatalf("patch to ofd alone: %v", err)
+	}
+}

@@ -85,10 +85,47 @@ type LicenceType struct {
 	// ParseNumberPattern describes the syntax. Empty: the service's default pattern.
 	NumberPattern string `json:"number_pattern,omitempty"`
 	// TemplateID is the certificate template the type is printed from.
-	TemplateID string    `json:"template_id,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	TemplateID string `json:"template_id,omitempty"`
+	// Format is the files a certificate of the type is issued as: FormatPDF, FormatOFD or
+	// FormatPDFOFD. Empty (every record stored before the field existed) reads as FormatPDF.
+	Format    Format    `json:"format,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// Format is the file format(s) of a licence type's certificates.
+type Format string
+
+// The formats: a PDF (PAdES, ECDSA seal), an OFD (GB/T 38540, SM2 seal), or both files of one
+// certificate.
+const (
+	FormatPDF    Format = "pdf"
+	FormatOFD    Format = "ofd"
+	FormatPDFOFD Format = "pdf+ofd"
+)
+
+// Valid reports whether f is a known format; empty is (it reads as FormatPDF).
+func (f Format) Valid() bool {
+	switch f {
+	case "", FormatPDF, FormatOFD, FormatPDFOFD:
+		return true
+	}
+	return false
+}
+
+// Or returns f, or FormatPDF when f is empty.
+func (f Format) Or() Format {
+	if f == "" {
+		return FormatPDF
+	}
+	return f
+}
+
+// PDF reports whether a certificate of the format has a PDF file.
+func (f Format) PDF() bool { return f.Or() != FormatOFD }
+
+// OFD reports whether a certificate of the format has an OFD file.
+func (f Format) OFD() bool { return f == FormatOFD || f == FormatPDFOFD }
 
 // DefinerUSCC returns the first 18 characters of the type code.
 func (t *LicenceType) DefinerUSCC() string {
@@ -198,6 +235,14 @@ func (t *LicenceType) Validate() error {
 			return err
 		}
 	}
+	if !t.Format.Valid() {
+		return certseal.Errorf(certseal.EInvalid, "证照文件格式 %q 无效，应为 pdf、ofd 或 pdf+ofd", t.Format)
+	}
+	if t.Format == FormatOFD {
+		// A certificate's record, seal use, digest index and verification are keyed by its PDF;
+		// an OFD-only certificate needs them keyed by the OFD first.
+		return certseal.Errorf(certseal.EInvalid, "暂不支持只签发 OFD 的证照类型，请使用 pdf+ofd")
+	}
 	if len(t.TemplateID) > 64 {
 		return certseal.Errorf(certseal.EInvalid, "模板标识不能超过64个字符")
 	}
@@ -290,6 +335,7 @@ type TypePatch struct {
 	MaxValidityMonths *int        `json:"max_validity_months"`
 	NumberPattern     *string     `json:"number_pattern"`
 	TemplateID        *string     `json:"template_id"`
+	Format            *Format     `json:"format"`
 }
 
 // UpdateType applies p to the licence type. It returns an *Error: ENotFound, EInvalid or
@@ -310,6 +356,9 @@ func (s *Service) UpdateType(ctx context.Context, actor certseal.Actor, code str
 		}
 		if p.DefinerName != nil {
 			t.DefinerName = *p.DefinerName
+		}
+		if p.Format != nil {
+			t.Format = *p.Format
 		}
 		if p.ResponsibleOrgID != nil {
 			t.ResponsibleOrgID = *p.ResponsibleOrgID

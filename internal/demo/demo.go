@@ -187,7 +187,8 @@ func foundation(tx *store.Tx, now time.Time) (map[string]string, []Login, error)
 	types := []catalogue.LicenceType{
 		{Code: TypeFood, Name: "食品经营许可证", DefinerName: "国家市场监督管理总局", ResponsibleOrgID: ids["广元市市场监督管理局"],
 			HolderKind: catalogue.HolderAny, MinValidityMonths: 12, MaxValidityMonths: 60, Channel: catalogue.ChannelPrinter,
-			SerialPrefix: "SC", SerialWidth: 8, NumberPattern: "JY{field:主体业态:食品销售经营者=1,餐饮服务经营者=2,单位食堂=3}{area}{seq:6}{check:iso7064-mod11-10}", TemplateID: "food-business-licence"},
+			SerialPrefix: "SC", SerialWidth: 8, NumberPattern: "JY{field:主体业态:食品销售经营者=1,餐饮服务经营者=2,单位食堂=3}{area}{seq:6}{check:iso7064-mod11-10}", TemplateID: "food-business-licence",
+			Format: catalogue.FormatPDFOFD}, // a PDF and an OFD (SM2 seal) of every food licence
 		{Code: TypeConstruction, Name: "建筑工程施工许可证", DefinerName: "中华人民共和国住房和城乡建设部", ResponsibleOrgID: ids["广元市住房和城乡建设局"],
 			HolderKind: catalogue.HolderEntity, MinValidityMonths: 3, MaxValidityMonths: 36, Channel: catalogue.ChannelProvincial,
 			SerialPrefix: "JZ", SerialWidth: 7, NumberPattern: "{area}{year}{seq:4}0101", TemplateID: "construction-permit"},

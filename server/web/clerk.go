@@ -535,6 +535,17 @@ func (m *Web) certOperate(w http.ResponseWriter, r *http.Request) {
 	m.done(w, r, "/certificates/"+c.ID, "已办理：证照现在的状态为“"+c.StatusLabel+"”。")
 }
 
+// certOFD downloads the certificate's sealed OFD (a pdf+ofd licence type).
+func (m *Web) certOFD(w http.ResponseWriter, r *http.Request) {
+	pkg, c, err := m.Certs.OFD(r.Context(), webActor(r), server.Var(r, "id"))
+	if err != nil {
+		m.errorPage(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	server.WriteOFD(w, c.Name+"-"+c.LicenceNumber+".ofd", pkg)
+}
+
 func (m *Web) certPDF(print bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var pdf []byte

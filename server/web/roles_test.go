@@ -24,7 +24,7 @@ var expectedPages = map[string]string{
 	"web.home": "ADBCU", "web.logout": "ADBCU", "web.account": "ADBCU", "web.account_post": "ADBCU",
 	"web.issue": "BC", "web.issue_post": "BC", "web.issue_preview": "BC",
 	"web.batch": "BC", "web.batch_post": "BC", "web.batch_view": "BC", "web.batch_status": "BC", "web.batch_zip": "BC",
-	"web.certs": "ADBCU", "web.cert": "ADBCU", "web.cert_post": "ABC", "web.cert_pdf": "ADBCU", "web.cert_print": "ADBCU",
+	"web.certs": "ADBCU", "web.cert": "ADBCU", "web.cert_post": "ABC", "web.cert_pdf": "ADBCU", "web.cert_ofd": "ADBCU", "web.cert_print": "ADBCU",
 	"web.stock": "ADBCU", "web.stock_post": "BD", "web.receipts": "ADBCU", "web.void": "BC", "web.void_post": "BC",
 	"web.stocktake": "ADBCU", "web.stocktake_post": "ABD", "web.demand": "B", "web.demand_post": "B",
 	"web.receive": "D", "web.receive_post": "D", "web.distribute": "D", "web.distribute_post": "D",

@@ -72,7 +72,11 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, "verify", v, err)
 		return
 	}
-	res, err := m.Certs.VerifyPDF(r.Context(), pdf)
+	verify := m.Certs.VerifyPDF
+	if certs.IsZIP(pdf) { // an OFD package: GB/T 38540 seals
+		verify = m.Certs.VerifyOFD
+	}
+	res, err := verify(r.Context(), pdf)
 	if err != nil {
 		m.fail(w, r, "verify", v, err)
 		return

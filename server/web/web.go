@@ -148,6 +148,7 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/certificates/{id}", "web.cert", "certs.get", nil, m.certDetail},
 		{"POST", "/certificates/{id}", "web.cert_post", "certs.operate", nil, m.certOperate},
 		{"GET", "/certificates/{id}/certificate.pdf", "web.cert_pdf", "certs.pdf", nil, m.certPDF(false)},
+		{"GET", "/certificates/{id}/certificate.ofd", "web.cert_ofd", "certs.ofd", nil, m.certOFD},
 		{"GET", "/certificates/{id}/print.pdf", "web.cert_print", "certs.print", nil, m.certPDF(true)},
 
 		{"GET", "/stock", "web.stock", "inventory.stock", nil, m.stockPage},

@@ -429,7 +429,7 @@ func TestWebBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pdfs := 0
+	pdfs, ofds := 0, 0
 	for _, f := range zr.File {
 		rc, err := f.Open()
 		if err != nil {
@@ -441,9 +441,12 @@ func TestWebBatch(t *testing.T) {
 		if strings.HasSuffix(f.Name, ".pdf") && string(head) == "%PDF-" {
 			pdfs++
 		}
+		if strings.HasSuffix(f.Name, ".ofd") && string(head[:4]) == "PK\x03\x04" {
+			ofds++
+		}
 	}
-	if pdfs != 5 || len(zr.File) != 5 {
-		t.Fatalf("the ZIP has %d files, %d PDFs; want 5 PDFs", len(zr.File), pdfs)
+	if pdfs != 5 || ofds != 5 || len(zr.File) != 10 { // the food licence is pdf+ofd
+		t.Fatalf("the ZIP has %d files, %d PDFs, %d OFDs; want 5 of each", len(zr.File), pdfs, ofds)
 	}
 
 	// Another organisation's clerk sees none of it.

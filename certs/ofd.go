@@ -331,32 +331,7 @@ func (s *Service) VerifyOFD(ctx context.Context, pkg []byte) (PDFVerdict, error)
 	for _, ch := range checks {
 		out.Reasons = append(out.Reasons, ch.Problems...)
 	}
-	label := ""
-	if out.Verdict == "" {
-		now := s.Clock.Now()
-		switch {
-		case c.Superseded(now):
-			out.Verdict, label = VerdictSuperseded, c.SupersededLabel()
-			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照%s（%s），请以新版本为准", c.SupersededLabel(), out.Certificate.SupersededBy))
-		case out.Certificate.Status == StatusValid:
-			out.Verdict = VerdictValid
-			out.Reasons = append(out.Reasons, "签章有效，文件未被改动，证照状态有效")
-		case out.Certificate.Status == StatusPending:
-			out.Verdict = VerdictNotYetValid
-			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照自%s起生效，目前尚未生效", c.ValidFrom))
-		default:
-			out.Verdict = statusVerdict(out.Certificate.Status)
-			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s", out.Certificate.StatusLabel))
-		}
-	}
-	out.Label = verdictLabels[out.Verdict]
-	if label != "" {
-		out.Label = label
-	}
-	if out.Reasons == nil {
-		out.Reasons = []string{}
-	}
-	return out, nil
+	return finish(out, &c, s.Clock.Now()), nil
 }
 
 // sealedPackage reports whether pkg is a ZIP holding a GB/T 38540 signature list (an OFD that was

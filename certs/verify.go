@@ -218,31 +218,7 @@ func (s *Service) VerifyPDF(ctx context.Context, pdf []byte) (PDFVerdict, error)
 		out.Reasons = append(out.Reasons, ch.Problems...)
 	}
 	atSealing(&out, checks)
-	label := ""
-	if out.Verdict == "" {
-		switch {
-		case c.Superseded(now):
-			out.Verdict, label = VerdictSuperseded, c.SupersededLabel()
-			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照%s（%s），请以新版本为准", c.SupersededLabel(), out.Certificate.SupersededBy))
-		case out.Certificate.Status == StatusValid:
-			out.Verdict = VerdictValid
-			out.Reasons = append(out.Reasons, "签章有效，文件未被改动，证照状态有效")
-		case out.Certificate.Status == StatusPending:
-			out.Verdict = VerdictNotYetValid
-			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照自%s起生效，目前尚未生效", c.ValidFrom))
-		default:
-			out.Verdict = statusVerdict(out.Certificate.Status)
-			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s", out.Certificate.StatusLabel))
-		}
-	}
-	out.Label = verdictLabels[out.Verdict]
-	if label != "" {
-		out.Label = label
-	}
-	if out.Reasons == nil {
-		out.Reasons = []string{}
-	}
-	return out, nil
+	return finish(out, &c, now), nil
 }
 
 // statusVerdict is the verdict on an intact PDF of a certificate in force no longer.
@@ -360,4 +336,35 @@ func (s *Service) StatusList(ctx context.Context, signer ListSigner, issuer stri
 	l.Proof.Signature = base64.RawURLEncoding.EncodeToString(sig)
 	l.Proof.SignerPEM = string(pem)
 	return l, nil
+}
+
+// finish completes a verdict whose signature and file checked out (out.Verdict still empty) from
+// the certificate's live status at now, and sets the label; the PDF and the OFD verification
+// share it.
+func finish(out PDFVerdict, c *Certificate, now time.Time) PDFVerdict {
+	label := ""
+	if out.Verdict == "" {
+		switch {
+		case c.Superseded(now):
+			out.Verdict, label = VerdictSuperseded, c.SupersededLabel()
+			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照%s（%s），请以新版本为准", c.SupersededLabel(), out.Certificate.SupersededBy))
+		case out.Certificate.Status == StatusValid:
+			out.Verdict = VerdictValid
+			out.Reasons = append(out.Reasons, "签章有效，文件未被改动，证照状态有效")
+		case out.Certificate.Status == StatusPending:
+			out.Verdict = VerdictNotYetValid
+			out.Reasons = append(out.Reasons, fmt.Sprintf("签章有效，文件未被改动；证照自%s起生效，目前尚未生效", c.ValidFrom))
+		default:
+			out.Verdict = statusVerdict(out.Certificate.Status)
+			out.Reasons = append(out.Reasons, fmt.Sprintf("证照当前状态：%s", out.Certificate.StatusLabel))
+		}
+	}
+	out.Label = verdictLabels[out.Verdict]
+	if label != "" {
+		out.Label = label
+	}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	return out
 }

@@ -100,33 +100,50 @@ func (s *Service) document(ctx context.Context, actor certseal.Actor, id string)
 	if err != nil {
 		return nil, c, err
 	}
-	pdf, missing, err := readDocument(ctx, s.Docs, &c, legacy)
+	pdf, err := s.pdfOf(ctx, actor, &c, legacy)
+	return pdf, c, err
+}
+
+// pdfOf returns c's stored PDF (legacy: as read from the database's own bucket, if any), checked
+// against its record; a missing or damaged one is audited and refused.
+func (s *Service) pdfOf(ctx context.Context, actor certseal.Actor, c *Certificate, legacy []byte) ([]byte, error) {
+	pdf, missing, err := readDocument(ctx, s.Docs, c, legacy)
 	if err != nil {
-		return nil, c, err
+		return nil, err
 	}
 	if missing {
-		s.auditDocument(ctx, actor, &c, map[string]any{"recorded_sha256": c.PDFSHA256, "recorded_size": c.PDFSize, "missing": true})
-		return nil, c, errDocumentMissing(c.ID)
+		s.auditDocument(ctx, actor, c, map[string]any{"recorded_sha256": c.PDFSHA256, "recorded_size": c.PDFSize, "missing": true})
+		return nil, errDocumentMissing(c.ID)
 	}
-	if err := s.checkDocument(ctx, actor, &c, pdf); err != nil {
-		return nil, c, err
+	if err := s.checkDocument(ctx, actor, c, pdf); err != nil {
+		return nil, err
 	}
-	return pdf, c, nil
+	return pdf, nil
 }
 
 // checkDocument returns nil when pdf is c's recorded document, and otherwise logs and audits the
 // damage and returns the internal error for the caller.
 func (s *Service) checkDocument(ctx context.Context, actor certseal.Actor, c *Certificate, pdf []byte) error {
-	if pdf != nil && DocumentMatches(c, pdf) {
+	return s.checkStored(ctx, actor, c, "", pdf, c.PDFSHA256, c.PDFSize)
+}
+
+// checkStored returns nil when data has the recorded SHA-256 and size, and otherwise logs and
+// audits the damage (file names the document, "" for the PDF) and returns the internal error.
+// data is nil when the store refused bytes that do not have their digest.
+func (s *Service) checkStored(ctx context.Context, actor certseal.Actor, c *Certificate, file string, data []byte, sha string, size int) error {
+	sum := sha256.Sum256(data)
+	got := hex.EncodeToString(sum[:])
+	if data != nil && got == sha && len(data) == size {
 		return nil
 	}
-	sum := sha256.Sum256(pdf)
-	got := hex.EncodeToString(sum[:])
-	if pdf == nil {
-		got = "" // the store refused bytes that do not have their digest
+	if data == nil {
+		got = ""
 	}
-	s.auditDocument(ctx, actor, c, map[string]any{
-		"recorded_sha256": c.PDFSHA256, "recorded_size": c.PDFSize, "stored_sha256": got, "stored_size": len(pdf)})
+	detail := map[string]any{"recorded_sha256": sha, "recorded_size": size, "stored_sha256": got, "stored_size": len(data)}
+	if file != "" {
+		detail["file"] = file
+	}
+	s.auditDocument(ctx, actor, c, detail)
 	return errDocumentCorrupt(c.ID)
 }
 

@@ -153,17 +153,7 @@ const ErrCodeNoOFD = "no_ofd"
 // certificate or one whose type has no OFD (reason no_ofd), or EInternal for a stored OFD that
 // is damaged or missing (never served; logged and audited as ActionDocumentCorrupt).
 func (s *Service) OFD(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
-	var c Certificate
-	err := s.DB.View(func(tx *store.Tx) error {
-		var err error
-		if c, err = GetTx(tx, id); err != nil {
-			return err
-		}
-		if !mayRead(tx, actor, &c) {
-			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
-		}
-		return nil
-	})
+	c, err := s.readable(actor, id, nil)
 	if err != nil {
 		return nil, c, err
 	}
@@ -188,14 +178,8 @@ func (s *Service) ofdDocument(ctx context.Context, actor certseal.Actor, c *Cert
 	case err != nil:
 		return nil, *c, err
 	}
-	sum := sha256.Sum256(pkg)
-	if pkg == nil || hex.EncodeToString(sum[:]) != c.OFDSHA256 || len(pkg) != c.OFDSize {
-		got := hex.EncodeToString(sum[:])
-		if pkg == nil {
-			got = ""
-		}
-		s.auditDocument(ctx, actor, c, map[string]any{"file": "ofd", "recorded_sha256": c.OFDSHA256, "recorded_size": c.OFDSize, "stored_sha256": got, "stored_size": len(pkg)})
-		return nil, *c, errDocumentCorrupt(c.ID)
+	if err := s.checkStored(ctx, actor, c, "ofd", pkg, c.OFDSHA256, c.OFDSize); err != nil {
+		return nil, *c, err
 	}
 	return pkg, *c, nil
 }

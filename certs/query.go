@@ -32,6 +32,14 @@ func mayRead(tx *store.Tx, actor certseal.Actor, c *Certificate) bool {
 // Get returns a certificate with its status as of now. It returns an *certseal.Error: ENotFound
 // (also for a certificate the actor may not see).
 func (s *Service) Get(ctx context.Context, actor certseal.Actor, id string) (Certificate, error) {
+	c, err := s.readable(actor, id, nil)
+	s.present(&c)
+	return c, err
+}
+
+// readable reads certificate id for actor in one read transaction, with also, when set, run in
+// the same transaction: ENotFound for an unknown certificate and one the actor may not see.
+func (s *Service) readable(actor certseal.Actor, id string, also func(tx *store.Tx, c *Certificate) error) (Certificate, error) {
 	var c Certificate
 	err := s.DB.View(func(tx *store.Tx) error {
 		var err error
@@ -41,9 +49,11 @@ func (s *Service) Get(ctx context.Context, actor certseal.Actor, id string) (Cer
 		if !mayRead(tx, actor, &c) {
 			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
 		}
+		if also != nil {
+			return also(tx, &c)
+		}
 		return nil
 	})
-	s.present(&c)
 	return c, err
 }
 
@@ -174,37 +184,25 @@ func (f *Filter) match(c *Certificate, now time.Time) bool {
 // recorded when it was signed. It returns an *certseal.Error: ENotFound, or EInternal for a
 // stored PDF that is damaged (never served; logged and audited).
 func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
-	var c Certificate
-	err := s.DB.View(func(tx *store.Tx) error {
-		var err error
-		if c, err = GetTx(tx, id); err != nil {
-			return err
-		}
-		if !mayRead(tx, actor, &c) {
-			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
-		}
+	var legacy []byte
+	c, err := s.readable(actor, id, func(tx *store.Tx, c *Certificate) error {
+		legacy = legacyPDFTx(tx, c.ID)
 		return nil
 	})
 	if err != nil {
 		return nil, c, err
 	}
-	return s.document(ctx, actor, id) // checked against its recorded SHA-256
+	pdf, err := s.pdfOf(ctx, actor, &c, legacy) // checked against its recorded SHA-256
+	return pdf, c, err
 }
 
 // PrintPDF renders the overlay (套打) for printing the certificate onto its pre-printed blank
 // form, shifted by the issuing organisation's printer calibration. It returns an
 // *certseal.Error: ENotFound, or EInvalid for an electronic certificate.
 func (s *Service) PrintPDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
-	var c Certificate
 	var org certseal.Org
-	err := s.DB.View(func(tx *store.Tx) error {
+	c, err := s.readable(actor, id, func(tx *store.Tx, c *Certificate) error {
 		var err error
-		if c, err = GetTx(tx, id); err != nil {
-			return err
-		}
-		if !mayRead(tx, actor, &c) {
-			return certseal.Errorf(certseal.ENotFound, "证照 %q 不存在", id)
-		}
 		org, err = orgs.Get(tx, c.IssuerOrgID)
 		return err
 	})

@@ -100,9 +100,10 @@ func TestClusterRaceForOneSerial(t *testing.T) {
 }
 
 // TestClusterSurvivesEtcdLeaderLoss: clerks on two nodes issue on distinct blank serials while
-// the etcd leader stops: requests may fail meanwhile (503), but every acknowledged certificate
-// is then listed, on both nodes, under its serial, no serial is listed twice, and both nodes
-// issue again on the two members left.
+// the etcd leader is killed (SIGKILL of its process): requests may fail meanwhile (503), but
+// every acknowledged certificate is then listed, on both nodes, under its serial, no serial is
+// listed twice, and both nodes issue again on the two members left, and again once the killed
+// member has rejoined.
 func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
 	etcd, nodes := cluster(t, 2)
 	seal := testenv.SealOf(t, nodes[0], "lizhou-clerk")
@@ -149,6 +150,15 @@ func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged, %d failed while the leader stopped", len(acked), failed)
+	// the killed member comes back on its data directory, rejoins, and the nodes go on
+	if err := etcd.Restart(leader); err != nil {
+		t.Fatal(err)
+	}
+	for n := clients*per + 2; n < clients*per+4; n++ {
+		if st := issue(n); st != 201 {
+			t.Fatalf("after the killed member rejoined: %d", st)
+		}
+	}
 	for i, e := range nodes {
 		var l struct {
 			Items []struct {

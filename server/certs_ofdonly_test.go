@@ -3,10 +3,17 @@ package server_test
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ecdsa"
+	imgpng "image/png"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
 
 	"certseal/certs"
 	"certseal/cmd/app/testenv"
@@ -46,7 +53,8 @@ func sm2SealOf(t *testing.T, e *testenv.Env, user string) string {
 // 404 no_pdf; the OFD downloads and verifies valid through POST /api/v1/verify, a changed file
 // is modified, the renewal is an OFD-only version (not yet valid), revoking it makes it revoked; the overlay print is
 // still a PDF; a batch makes OFDs alone in its ZIP, each valid; OpenSSL and ofd.js accept the
-// downloaded OFD.
+// downloaded OFD; the QR code zbarimg reads from ofd.js's rendering and from the overlay print
+// verifies with the SM2 seal's key and leads to the certificate.
 func TestIssueOFDOnlyAPI(t *testing.T) {
 	e := testenv.Start(t)
 	makeOFDOnly(t, e)
@@ -167,7 +175,7 @@ func TestIssueOFDOnlyAPI(t *testing.T) {
 
 	// Outside tools: OpenSSL on the package's digests and SES signature, ofd.js renders it.
 	opensslCheckOFD(t, files)
-	_, res := fixtures.RenderOFD(t, pkg, 1123)
+	shot, res := fixtures.RenderOFD(t, pkg, 1123)
 	if res.Pages != 1 {
 		t.Fatalf("ofd.js rendered %d pages; console %q", res.Pages, res.Logs)
 	}
@@ -182,6 +190,45 @@ func TestIssueOFDOnlyAPI(t *testing.T) {
 	}
 	if s := res.Signatures[0]; !s.VerifyRet || s.DigestOK == nil || !*s.DigestOK || s.Method != seals.OFDSignatureMethod {
 		t.Errorf("ofd.js on the signature: %+v", s)
+	}
+
+	// The QR code, read by zbarimg from ofd.js's rendering of the OFD and from the overlay print:
+	// the record's text, signed with the SM2 seal's key, leading to the certificate.
+	fixtures.NeedTool(t, "zbarimg", "zbar-tools")
+	fixtures.NeedTool(t, "pdftoppm", "poppler-utils")
+	var sl struct{ Certificate []byte }
+	e.Must(200, "GET", "/api/v1/seals/"+sm2, "lizhou-clerk", nil).Decode(t, &sl)
+	cert, err := smx509.ParseCertificate(sl.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubKey := cert.PublicKey.(*ecdsa.PublicKey)
+	png := filepath.Join(t.TempDir(), "ofd.png")
+	f2, err := os.Create(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := imgpng.Encode(f2, shot); err != nil {
+		t.Fatal(err)
+	}
+	f2.Close()
+	out, err := exec.Command("zbarimg", "-q", "--raw", png).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code in ofd.js's rendering: %v", err)
+	}
+	print := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/print.pdf", "lizhou-clerk", nil).Body
+	for name, text := range map[string]string{"the OFD (ofd.js)": strings.TrimSpace(string(out)), "the overlay print": zbarPDF(t, print, "100")} {
+		if text != c.QRText || text == "" {
+			t.Fatalf("%s: QR code says %q, want the record's %q", name, text, c.QRText)
+		}
+		if id, err := certs.VerifyQR(text, pubKey); err != nil || id != c.ID {
+			t.Errorf("%s: VerifyQR with the SM2 seal's key = %q, %v; want %s", name, id, err, c.ID)
+		}
+		var v certs.PublicView
+		e.Must(200, "GET", text[strings.Index(text, certs.ShortPath):], "", nil).Decode(t, &v)
+		if v.Identifier != c.Identifier {
+			t.Errorf("%s: the QR code leads to %s, want %s", name, v.Identifier, c.Identifier)
+		}
 	}
 }
 

@@ -336,8 +336,9 @@ func ZIPName(licenceNumber string) string {
 	return r.Replace(licenceNumber) + ".pdf"
 }
 
-// WriteZIP streams a ZIP of the PDFs of a finished batch's certificates to w, named by licence
-// number, reading one PDF at a time and checking each against its SHA-256. Call GetBatch and
+// WriteZIP streams a ZIP of the PDFs (and OFDs) of a finished batch's certificates to w, named
+// by licence number, reading one file at a time and checking each against its SHA-256 (an
+// OFD-only certificate adds its .ofd alone). Call GetBatch and
 // CheckZIP first: once writing has begun an error can only cut the stream short. It returns an *certseal.Error (ENotFound; EConflict for a batch that
 // is not done) before anything is written, or the writer's error.
 func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string, w io.Writer) error {
@@ -360,12 +361,14 @@ func (b *Batches) WriteZIP(ctx context.Context, actor certseal.Actor, id string,
 		if err != nil {
 			return err
 		}
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: ZIPName(r.LicenceNumber), Method: zip.Store, Modified: bt.CreatedAt})
-		if err != nil {
-			return err
-		}
-		if _, err = f.Write(pdf); err != nil {
-			return err
+		if pdf != nil { // an OFD-only certificate has its OFD alone
+			f, err := zw.CreateHeader(&zip.FileHeader{Name: ZIPName(r.LicenceNumber), Method: zip.Store, Modified: bt.CreatedAt})
+			if err != nil {
+				return err
+			}
+			if _, err = f.Write(pdf); err != nil {
+				return err
+			}
 		}
 		return b.Certs.zipOFD(ctx, actor, zw, &c, bt.CreatedAt) // its OFD next to it, if it has one
 	})

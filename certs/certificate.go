@@ -153,10 +153,13 @@ type Certificate struct {
 	SealID          string            `json:"seal_id"`
 	SealName        string            `json:"seal_name"`
 	Serial          string            `json:"blank_serial,omitempty"` // the printed serial of the paper form
-	PDFSHA256       string            `json:"pdf_sha256"`
-	PDFSize         int               `json:"pdf_size"`
-	// OFDSHA256 and OFDSize are the OFD file's (a pdf+ofd type), OFDSealID the SM2 seal that
-	// sealed it; all empty for a PDF-only certificate.
+	// PDFSHA256 and PDFSize are the signed PDF's; empty for an OFD-only certificate (a type
+	// whose format is ofd), whose one document is the OFD.
+	PDFSHA256 string `json:"pdf_sha256"`
+	PDFSize   int    `json:"pdf_size"`
+	// OFDSHA256 and OFDSize are the OFD file's (a pdf+ofd or ofd type), OFDSealID the SM2 seal
+	// that sealed it (for an OFD-only certificate the same as SealID); all empty for a PDF-only
+	// certificate.
 	OFDSHA256    string    `json:"ofd_sha256,omitempty"`
 	OFDSize      int       `json:"ofd_size,omitempty"`
 	OFDSealID    string    `json:"ofd_seal_id,omitempty"`
@@ -183,6 +186,12 @@ type Certificate struct {
 	TransferFromOrgID string `json:"transfer_from_org_id,omitempty"`
 	TransferFromName  string `json:"transfer_from_name,omitempty"`
 }
+
+// HasPDF reports whether the certificate has a signed PDF (every type but an OFD-only one).
+func (c Certificate) HasPDF() bool { return c.PDFSHA256 != "" }
+
+// HasOFD reports whether the certificate has a sealed OFD (a pdf+ofd or ofd type).
+func (c Certificate) HasOFD() bool { return c.OFDSHA256 != "" }
 
 // DateLayout is how dates are written in certificate records.
 const DateLayout = "2006-01-02"

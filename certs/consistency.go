@@ -24,7 +24,9 @@ type Inconsistency struct {
 // blank form has that serial used by its issuer, and each issuer's count of used serials of a
 // type equals its number of certificates on forms of that type — so no certificate lacks its
 // used serial and no used serial lacks its certificate; and every certificate's stored PDF
-// (in docs, or still in the database before MigrateDocuments) matches the SHA-256 and size recorded when it was signed, and every record decodes. Run it
+// (in docs, or still in the database before MigrateDocuments) and OFD match the SHA-256 and
+// size recorded when they were signed (an OFD-only certificate has its OFD alone; a record
+// with neither is a finding), and every record decodes. Run it
 // on a quiescent database (the `certseal check` command opens the file read-only, so nothing
 // writes meanwhile). It returns an error only when the store fails.
 func CheckConsistency(ctx context.Context, db *store.DB, files docstore.Store, ledger *inventory.Service) ([]Inconsistency, int, error) {
@@ -73,6 +75,12 @@ func CheckConsistency(ctx context.Context, db *store.DB, files docstore.Store, l
 		}
 		if p := checkOFDFile(ctx, files, c); p != "" {
 			out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: p})
+		}
+		if !c.HasPDF() && legacy == nil {
+			if !c.HasOFD() {
+				out = append(out, Inconsistency{CertificateID: c.ID, TypeCode: c.TypeCode, Serial: c.Serial, Problem: "证照记录没有任何证照文件（既无 PDF 也无 OFD 的摘要）"})
+			}
+			continue // an OFD-only certificate: its OFD was checked above
 		}
 		pdf, missing, err := readDocument(ctx, files, c, legacy)
 		if err != nil {

@@ -83,9 +83,10 @@ func legacyPDFTx(tx *store.Tx, id string) []byte {
 }
 
 // document returns the stored PDF of certificate id, checked against the SHA-256 recorded for
-// it. The record is read in a read transaction and the document after it. A PDF that does not
-// match, or is missing, is never returned: it is logged and audited (ActionDocumentCorrupt) and
-// the caller gets an internal error. It does not check the actor's access: the caller does.
+// it, and the record; an OFD-only certificate has no PDF (nil, no error). The record is read in
+// a read transaction and the document after it. A PDF that does not match, or is missing, is
+// never returned: it is logged and audited (ActionDocumentCorrupt) and the caller gets an
+// internal error. It does not check the actor's access: the caller does.
 func (s *Service) document(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
 	var legacy []byte
 	var c Certificate
@@ -99,6 +100,9 @@ func (s *Service) document(ctx context.Context, actor certseal.Actor, id string)
 	})
 	if err != nil {
 		return nil, c, err
+	}
+	if !c.HasPDF() && legacy == nil {
+		return nil, c, nil
 	}
 	pdf, err := s.pdfOf(ctx, actor, &c, legacy)
 	return pdf, c, err
@@ -159,8 +163,8 @@ func (s *Service) auditDocument(ctx context.Context, actor certseal.Actor, c *Ce
 	}
 }
 
-// CheckZIP checks, before a batch's ZIP is sent, that the stored PDF of every certificate the
-// ZIP holds matches its recorded SHA-256, so that a damaged one is refused with an error instead
+// CheckZIP checks, before a batch's ZIP is sent, that the stored PDF and OFD of every
+// certificate the ZIP holds match their recorded SHA-256, so that a damaged one is refused with an error instead
 // of cutting the download short or sending it. It returns the error of the first damaged
 // document (audited as ActionDocumentCorrupt), or GetBatch's error.
 func (b *Batches) CheckZIP(ctx context.Context, actor certseal.Actor, id string) error {

@@ -410,7 +410,7 @@ func (s *Service) newRecord(actor certseal.Actor, p *plan, req *IssueRequest, id
 
 // produce renders, stamps and signs the certificate's PDF (and, when the type has one, seals its
 // OFD from the same layout), outside any transaction, sets the record's hashes and writes the
-// files to the document store.
+// files to the document store. For an OFD-only type it seals the OFD alone and returns no PDF.
 func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	qrText, err := QRText(p.signing.Signer, s.publicBase(), c.ID)
 	if err != nil {
@@ -420,6 +420,10 @@ func (s *Service) produce(c *Certificate, p *plan) ([]byte, error) {
 	lp, err := s.Renderer.Layout(p.tpl, p.document(c.LicenceNumber, qrText))
 	if err != nil {
 		return nil, err
+	}
+	if !p.typ.Format.PDF() {
+		// OFD only: the OFD is the certificate's one document.
+		return nil, s.produceOFD(c, p, lp)
 	}
 	var ofdErr chan error
 	if p.ofdSigning != nil {
@@ -467,7 +471,8 @@ func (s *Service) producePDF(c *Certificate, p *plan, lp *templates.Plan) ([]byt
 	return signed, nil
 }
 
-// storeNewTx writes a new certificate (its PDF is already in the document store), its history, seal use, audit and outbox events.
+// storeNewTx writes a new certificate (its PDF and OFD are already in the document store), its
+// history, the seal use of each file, audit and outbox events.
 func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate, pdf []byte, op Operation) error {
 	if tx.Has(bucketByNumber, []byte(c.LicenceNumber)) && c.Version == 1 {
 		return certseal.Errorf(certseal.EConflict, "证照编号 %s 已存在", c.LicenceNumber)
@@ -479,15 +484,20 @@ func (s *Service) storeNewTx(tx *store.Tx, actor certseal.Actor, c *Certificate,
 	if err := appendOpTx(tx, c.ID, op); err != nil {
 		return err
 	}
-	if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.SealID, c.PDFSHA256, op.Label+c.Name, "certificate/"+c.ID); err != nil {
-		return err
+	if c.HasPDF() {
+		if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.SealID, c.PDFSHA256, op.Label+c.Name, "certificate/"+c.ID); err != nil {
+			return err
+		}
 	}
 	if c.OFDSealID != "" {
 		if err := s.Seals.RecordUseTx(tx, c.CreatedAt, actor, c.OFDSealID, c.OFDSHA256, op.Label+c.Name+"（OFD）", "certificate/"+c.ID); err != nil {
 			return err
 		}
 	}
-	detail := map[string]any{"identifier": c.Identifier, "licence_number": c.LicenceNumber, "type_code": c.TypeCode, "holder": c.Holder, "blank_serial": c.Serial, "pdf_sha256": c.PDFSHA256}
+	detail := map[string]any{"identifier": c.Identifier, "licence_number": c.LicenceNumber, "type_code": c.TypeCode, "holder": c.Holder, "blank_serial": c.Serial}
+	if c.HasPDF() {
+		detail["pdf_sha256"] = c.PDFSHA256
+	}
 	if c.OFDSHA256 != "" {
 		detail["ofd_sha256"] = c.OFDSHA256
 	}

@@ -87,8 +87,24 @@ func (s *Service) twinSigner(ctx context.Context, actor certseal.Actor, seal sea
 
 // ofdSigner sets p.ofdSigning when the type's certificates have an OFD: the SM2 registration of
 // the issuing seal. When the clerk chose the SM2 registration itself, the PDF is signed by its
-// ECDSA registration (seals.SignPDF refuses an SM2 seal).
+// ECDSA registration (seals.SignPDF refuses an SM2 seal). For an OFD-only type (format ofd)
+// both are the SM2 registration: it seals the OFD, signs the QR code and is the record's seal.
 func (s *Service) ofdSigner(ctx context.Context, actor certseal.Actor, p *plan) error {
+	if !p.typ.Format.PDF() {
+		if p.signing.Algorithm.Name() == seals.AlgSM2 {
+			p.ofdSigning = p.signing
+			return nil
+		}
+		g, ok, err := s.twinSigner(ctx, actor, p.signing.Seal, seals.AlgSM2, p.typ.Code, p.now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNoSM2Seal(p.signing.Seal.ID)
+		}
+		p.signing, p.ofdSigning = g, g
+		return nil
+	}
 	if !p.typ.Format.OFD() {
 		if p.signing.Algorithm.Name() == seals.AlgSM2 {
 			return certseal.Errorf(certseal.EInvalid, "国密（SM2）印章 %s 只能签发 OFD 文件，“%s”签发 PDF，请选择同一印章的 ECDSA 登记", p.signing.Seal.ID, p.typ.Name).WithDetail("seal_id", p.signing.Seal.ID)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"certseal"
+	"certseal/seals"
 )
 
 // The QR code of a certificate holds a short verification URL written only with the characters
@@ -22,8 +23,9 @@ import (
 //
 // <ref> is the certificate's record id (also its status-list index) in base 32 (0-9, A-V).
 // <signature> is the seal key's ECDSA signature (SHA-256) over "certseal-qr:" and everything in
-// front of the dot, as the 64 raw bytes r‖s of P-256 in RFC 4648 base32 without padding (103
-// characters). A phone checks it offline with the seal certificate's public key: the URL, host
+// front of the dot (for an OFD-only certificate, whose seal is SM2: its SM2 signature with SM3
+// and the default signer ID 1234567812345678 over the same bytes), as the 64 raw bytes r‖s of
+// the 256-bit curve in RFC 4648 base32 without padding (103 characters). A phone checks it offline with the seal certificate's public key: the URL, host
 // included, is the one the issuer wrote; the signed status list then gives the status of <ref>
 // offline too. The server answers /V/<ref> and /v/<ref>, with or without the signature.
 // Scheme and host are written in capitals, which URLs treat as the same; a base URL with a
@@ -95,10 +97,18 @@ func QRText(signer crypto.Signer, base, id string) (string, error) {
 	}
 	pub, ok := signer.Public().(*ecdsa.PublicKey)
 	if !ok || pub.Curve.Params().BitSize != 256 {
-		return "", certseal.Errorf(certseal.EInvalid, "二维码签名需要 P-256 印章密钥")
+		return "", certseal.Errorf(certseal.EInvalid, "二维码签名需要 P-256 或 SM2 印章密钥")
 	}
-	sum := sha256.Sum256([]byte(qrSigDomain + u))
-	der, err := signer.Sign(rand.Reader, sum[:], crypto.SHA256)
+	var der []byte
+	var err error
+	if seals.SM2.Accepts(pub) {
+		// An OFD-only certificate's seal: SM2 with SM3 (and the default signer ID) over the
+		// same bytes, in the same 64-byte r‖s form.
+		der, err = seals.SM2.Sign(rand.Reader, signer, []byte(qrSigDomain+u))
+	} else {
+		sum := sha256.Sum256([]byte(qrSigDomain + u))
+		der, err = signer.Sign(rand.Reader, sum[:], crypto.SHA256)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -124,9 +134,10 @@ func p256Raw(der []byte) ([]byte, error) {
 	return raw, nil
 }
 
-// VerifyQR checks the text of a QR code against the seal's public key and returns the record
-// id it names. It returns an *certseal.Error (EInvalid) when the text is not a signed short URL
-// or the signature does not verify.
+// VerifyQR checks the text of a QR code against the seal's public key (P-256 ECDSA, or SM2 for
+// an OFD-only certificate's seal) and returns the record id it names. It returns an
+// *certseal.Error (EInvalid) when the text is not a signed short URL or the signature does not
+// verify.
 func VerifyQR(text string, pub *ecdsa.PublicKey) (string, error) {
 	dot := strings.LastIndexByte(text, '.')
 	slash := strings.LastIndex(text, ShortPath)
@@ -141,8 +152,15 @@ func VerifyQR(text string, pub *ecdsa.PublicKey) (string, error) {
 	if err != nil || len(raw) != 64 {
 		return "", certseal.Errorf(certseal.EInvalid, "二维码签名格式不正确")
 	}
-	sum := sha256.Sum256([]byte(qrSigDomain + text[:dot]))
 	r, s := new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])
+	if pub != nil && seals.SM2.Accepts(pub) {
+		der, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
+		if err != nil || seals.SM2.Verify(pub, []byte(qrSigDomain+text[:dot]), der) != nil {
+			return "", certseal.Errorf(certseal.EInvalid, "二维码签名验证失败：内容可能被篡改")
+		}
+		return id, nil
+	}
+	sum := sha256.Sum256([]byte(qrSigDomain + text[:dot]))
 	if pub == nil || !ecdsa.Verify(pub, sum[:], r, s) {
 		return "", certseal.Errorf(certseal.EInvalid, "二维码签名验证失败：内容可能被篡改")
 	}

@@ -180,9 +180,20 @@ func (f *Filter) match(c *Certificate, now time.Time) bool {
 	return true
 }
 
+// ErrCodeNoPDF is the detail "reason" of PDF's ENotFound for an OFD-only certificate (a licence
+// type whose format is ofd), which has no PDF file.
+const ErrCodeNoPDF = "no_pdf"
+
+// errNoPDF is the error for the PDF of an OFD-only certificate.
+func errNoPDF(c *Certificate) error {
+	return certseal.Errorf(certseal.ENotFound, "该证照只有 OFD 文件，没有 PDF：证照“%s”（%s）的证照类型只签发 OFD，请下载 OFD 文件", c.Name, c.LicenceNumber).
+		WithDetail("reason", ErrCodeNoPDF).WithDetail("certificate_id", c.ID)
+}
+
 // PDF returns the signed PDF of a certificate the actor may see, checked against the SHA-256
-// recorded when it was signed. It returns an *certseal.Error: ENotFound, or EInternal for a
-// stored PDF that is damaged (never served; logged and audited).
+// recorded when it was signed. It returns an *certseal.Error: ENotFound for an unknown
+// certificate or an OFD-only one (reason no_pdf), or EInternal for a stored PDF that is damaged
+// (never served; logged and audited).
 func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
 	var legacy []byte
 	c, err := s.readable(actor, id, func(tx *store.Tx, c *Certificate) error {
@@ -192,12 +203,17 @@ func (s *Service) PDF(ctx context.Context, actor certseal.Actor, id string) ([]b
 	if err != nil {
 		return nil, c, err
 	}
+	if !c.HasPDF() && legacy == nil {
+		return nil, c, errNoPDF(&c)
+	}
 	pdf, err := s.pdfOf(ctx, actor, &c, legacy) // checked against its recorded SHA-256
 	return pdf, c, err
 }
 
 // PrintPDF renders the overlay (套打) for printing the certificate onto its pre-printed blank
-// form, shifted by the issuing organisation's printer calibration. It returns an
+// form, shifted by the issuing organisation's printer calibration. The overlay is a print job
+// rendered from the template and the record, not the certificate: an OFD-only certificate has
+// one too, as a PDF for the printer, unsigned. It returns an
 // *certseal.Error: ENotFound, or EInvalid for an electronic certificate.
 func (s *Service) PrintPDF(ctx context.Context, actor certseal.Actor, id string) ([]byte, Certificate, error) {
 	var org certseal.Org

@@ -71,10 +71,13 @@ func putTx(tx *store.Tx, c *Certificate, isNew bool) error {
 			return err
 		}
 	}
+	if !c.HasPDF() {
+		return nil // an OFD-only certificate: its OFD's digest is its one entry
+	}
 	return tx.Put(bucketByHash, []byte(c.PDFSHA256), []byte(c.ID))
 }
 
-// ByHashTx returns the certificate whose PDF has the given SHA-256, or ENotFound.
+// ByHashTx returns the certificate whose PDF (or OFD) has the given SHA-256, or ENotFound.
 func ByHashTx(tx *store.Tx, sum string) (Certificate, error) {
 	id := tx.Get(bucketByHash, []byte(sum))
 	if id == nil {

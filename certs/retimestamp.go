@@ -26,7 +26,7 @@ type RetimestampResult struct {
 }
 
 // Retimestamp re-timestamps, through r, every stored certificate PDF in force (not revoked or
-// cancelled) whose newest trusted timestamp's certificate expires within `within`, at most
+// cancelled; an OFD-only certificate has none and is skipped, not counted) whose newest trusted timestamp's certificate expires within `within`, at most
 // limit of them (0: no limit): the new PDF (the old one with a DSS update and a document
 // timestamp appended) replaces the stored one and its SHA-256 the record's; the old hash stays
 // indexed, so copies handed out before still verify. Each renewal is one transaction with its
@@ -42,6 +42,9 @@ func (s *Service) Retimestamp(ctx context.Context, r Retimestamper, within time.
 			var c Certificate
 			if err := json.Unmarshal(v, &c); err != nil {
 				return err
+			}
+			if !c.HasPDF() {
+				return nil // an OFD-only certificate: no PAdES document timestamp to renew
 			}
 			switch c.effectiveStatus(now) {
 			case StatusValid, StatusPending, StatusSuspended:

@@ -233,11 +233,12 @@ func BenchmarkVerifyHTTP(b *testing.B) {
 }
 
 // BenchmarkIssueFormatsHTTP is BenchmarkIssueHTTP (2 clients, fsync on) for the food licence
-// issued as a PDF only (format=pdf) and as a PDF and an OFD (format=pdf+ofd: the same layout
-// written twice, the OFD sealed with the SM2 registration of the seal, both files stored): the
-// cost of adding the OFD, end to end.
+// issued as a PDF only (format=pdf), as a PDF and an OFD (format=pdf+ofd: the same layout
+// written twice, the OFD sealed with the SM2 registration of the seal, both files stored) and as
+// an OFD only (format=ofd: the OFD sealed and stored, no PDF): the cost of each format, end to
+// end.
 func BenchmarkIssueFormatsHTTP(b *testing.B) {
-	for _, f := range []catalogue.Format{catalogue.FormatPDF, catalogue.FormatPDFOFD} {
+	for _, f := range []catalogue.Format{catalogue.FormatPDF, catalogue.FormatPDFOFD, catalogue.FormatOFD} {
 		b.Run("format="+string(f), func(b *testing.B) {
 			app.TuneGC(app.GCFor(os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT")))
 			e := testenv.StartWith(b, testenv.Options{Sync: true})

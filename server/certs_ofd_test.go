@@ -135,8 +135,15 @@ func TestIssueOFD(t *testing.T) {
 		t.Errorf("verify the OFD of a revoked certificate: %+v", v)
 	}
 
-	// OpenSSL: every Reference digest is `openssl dgst -sm3` of its file; the SES signature
-	// value verifies over TBS_Sign with the signer's SM2 key.
+	opensslCheckOFD(t, files)
+}
+
+// opensslCheckOFD checks an issued OFD package (its files) with OpenSSL: every Reference digest
+// is `openssl dgst -sm3` of its file, the SES_Signature's dataHash is that of Signature.xml, and
+// its signature value verifies over TBS_Sign with the signer certificate's SM2 key
+// (`openssl pkeyutl -verify`).
+func opensslCheckOFD(t *testing.T, files []ofdEntry) {
+	t.Helper()
 	if fixtures.NeedTool(t, "openssl", "openssl") == "" {
 		return
 	}
@@ -171,6 +178,21 @@ func TestIssueOFD(t *testing.T) {
 	out, err := exec.Command("openssl", "dgst", "-sm3", "-r", filepath.Join(dir, "Signature.xml")).CombinedOutput()
 	if err != nil || strings.Fields(string(out))[0] != hex.EncodeToString(ses.DataHash) {
 		t.Errorf("openssl dgst -sm3 Signature.xml = %s, SES dataHash %x", out, ses.DataHash)
+	}
+	// The signature value over the DER of TBS_Sign, with the signer certificate's SM2 key.
+	certFile, pubFile, tbsFile, sigFile := filepath.Join(dir, "signer.der"), filepath.Join(dir, "signer.pub"), filepath.Join(dir, "tbs.der"), filepath.Join(dir, "sig.der")
+	os.WriteFile(certFile, ses.Cert, 0o600)
+	pub, err := exec.Command("openssl", "x509", "-inform", "DER", "-in", certFile, "-pubkey", "-noout").Output()
+	if err != nil {
+		t.Fatalf("openssl x509 -pubkey of the signer certificate: %v", err)
+	}
+	os.WriteFile(pubFile, pub, 0o600)
+	os.WriteFile(tbsFile, ses.TBSDER(), 0o600)
+	os.WriteFile(sigFile, ses.Signature, 0o600)
+	out, err = exec.Command("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pubFile, "-rawin", "-digest", "sm3",
+		"-pkeyopt", "distid:"+seals.SM2DefaultUID, "-in", tbsFile, "-sigfile", sigFile).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Errorf("openssl pkeyutl -verify of the SES_Signature over TBS_Sign: %v\n%s", err, out)
 	}
 }
 

@@ -126,8 +126,9 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
-// TestFormat: a type's format is pdf, pdf+ofd or (refused for now) ofd; a record stored before
-// the field reads as pdf; the demo food licence is pdf+ofd; a patch changes it.
+// TestFormat: a type's format is pdf, pdf+ofd or ofd (an OFD-only certificate, sealed with SM2);
+// a record stored before the field reads as pdf; the demo food licence is pdf+ofd; a patch
+// changes it, to ofd alone too.
 func TestFormat(t *testing.T) {
 	db := demoDB(t)
 	var food catalogue.LicenceType
@@ -143,7 +144,7 @@ func TestFormat(t *testing.T) {
 	if err := old.Validate(); err != nil || old.Format.Or() != catalogue.FormatPDF || !old.Format.PDF() || old.Format.OFD() {
 		t.Fatalf("a type without a format: %q, %v", old.Format.Or(), err)
 	}
-	for f, ok := range map[catalogue.Format]bool{"pdf": true, "pdf+ofd": true, "ofd": false, "PDF": false, "docx": false} {
+	for f, ok := range map[catalogue.Format]bool{"pdf": true, "pdf+ofd": true, "ofd": true, "PDF": false, "docx": false} {
 		ty := old
 		ty.Format = f
 		if err := ty.Validate(); (err == nil) != ok || (err != nil && certseal.ErrorCode(err) != certseal.EInvalid) {
@@ -157,8 +158,13 @@ func TestFormat(t *testing.T) {
 	if err != nil || got.Format != catalogue.FormatPDF {
 		t.Fatalf("patch the format: %q, %v", got.Format, err)
 	}
-	bad := catalogue.Format("ofd")
+	ofd := catalogue.FormatOFD
+	got, err = svc.UpdateType(context.Background(), admin, demo.TypeFood, catalogue.TypePatch{Format: &ofd})
+	if err != nil || got.Format != catalogue.FormatOFD || got.Format.PDF() || !got.Format.OFD() {
+		t.Fatalf("patch to ofd alone: %q, %v", got.Format, err)
+	}
+	bad := catalogue.Format("OFD")
 	if _, err := svc.UpdateType(context.Background(), admin, demo.TypeFood, catalogue.TypePatch{Format: &bad}); certseal.ErrorCode(err) != certseal.EInvalid {
-		t.Fatalf("patch to ofd alone: %v", err)
+		t.Fatalf("patch to OFD in capitals: %v", err)
 	}
 }

@@ -238,11 +238,6 @@ func (t *LicenceType) Validate() error {
 	if !t.Format.Valid() {
 		return certseal.Errorf(certseal.EInvalid, "证照文件格式 %q 无效，应为 pdf、ofd 或 pdf+ofd", t.Format)
 	}
-	if t.Format == FormatOFD {
-		// A certificate's record, seal use, digest index and verification are keyed by its PDF;
-		// an OFD-only certificate needs them keyed by the OFD first.
-		return certseal.Errorf(certseal.EInvalid, "暂不支持只签发 OFD 的证照类型，请使用 pdf+ofd")
-	}
 	if len(t.TemplateID) > 64 {
 		return certseal.Errorf(certseal.EInvalid, "模板标识不能超过64个字符")
 	}

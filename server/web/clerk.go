@@ -441,6 +441,8 @@ type certDetailData struct {
 	// Targets are the organisations a transfer out may go to (county bureaus and county
 	// departments other than the issuer), when transfer_out is offered.
 	Targets []certseal.Org
+	// CanChange offers the change form (变更, change.go).
+	CanChange bool
 }
 
 type webOp struct{ Op, Label string }
@@ -484,6 +486,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 		}
 	}
 	d.History, _ = m.Certs.History(ctx, actor, c.ID)
+	d.CanChange = m.canChange(actor, &c)
 	seen := map[string]bool{}
 	if t, err := m.Templates.Template(ctx, c.TemplateID, c.TemplateVersion); err == nil {
 		for _, f := range t.Fields {

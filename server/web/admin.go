@@ -380,10 +380,12 @@ func sealFormOf(form url.Values) newSealForm {
 			n.Algorithms = append(n.Algorithms, a)
 		}
 	}
-	if len(n.Algorithms) == 0 {
-		n.Algorithms = []string{seals.AlgECDSAP256}
+	if len(n.Algorithms) == 0 && form.Get("algorithm_form") == "" {
+		n.Algorithms = []string{seals.AlgECDSAP256} // a client without the checkboxes
 	}
-	n.Algorithm = n.Algorithms[0]
+	if len(n.Algorithms) > 0 {
+		n.Algorithm = n.Algorithms[0]
+	}
 	switch f("diameter_mm") {
 	case "", "42":
 		n.DiameterMM = 42
@@ -401,6 +403,9 @@ func sealFormErrs(n newSealForm, preview bool) webErrs {
 	var e webErrs
 	if n.DiameterMM != 42 && n.DiameterMM != 45 {
 		e.addMsg("diameter_mm", "印章尺寸", "请选择 42 毫米或 45 毫米")
+	}
+	if len(n.Algorithms) == 0 {
+		e.addMsg("algorithm", "签名算法", "请至少选择一种签名算法")
 	}
 	for _, a := range n.Algorithms {
 		if a != seals.AlgECDSAP256 && a != seals.AlgSM2 {

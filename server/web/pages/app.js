@@ -130,25 +130,29 @@
   };
   document.querySelectorAll("[data-uscc-check]").forEach(function (input) {
     var msg = input.parentNode.querySelector("[data-uscc-msg]");
+    // The server's message under the field (after a refused form) stands until the field changes.
+    var server = input.parentNode.querySelector(".fieldmsg:not([data-uscc-msg])");
     var check = function () {
       var v = input.value.trim().toUpperCase();
       var m = usccMessage(v);
       msg.textContent = m === "ok" ? "校验位正确" : m;
       msg.className = m === "ok" || m === "" ? "hint ok" : "fieldmsg";
     };
-    input.addEventListener("input", check);
-    if (input.value) { check(); }
+    input.addEventListener("input", function () { if (server) { server.hidden = true; } check(); });
+    if (input.value && !server) { check(); }
   });
   document.querySelectorAll("[data-area-check]").forEach(function (input) {
     var out = input.parentNode.querySelector("[data-area-name]");
     var list = document.getElementById(input.getAttribute("list"));
+    var server = input.parentNode.querySelector(".fieldmsg:not([data-area-name])");
     var show = function () {
       var v = input.value.trim(), name = "";
       if (list) { list.querySelectorAll("option").forEach(function (o) { if (o.value === v) { name = o.textContent; } }); }
-      out.textContent = v === "" ? "" : (!/^[0-9]{6}$/.test(v) ? "行政区划代码应为6位数字，如 510802" : name);
-      out.className = v !== "" && !/^[0-9]{6}$/.test(v) ? "fieldmsg" : "hint";
+      var bad = v !== "" && !/^[0-9]{6}$/.test(v);
+      out.textContent = bad ? (server && !server.hidden ? "" : "行政区划代码应为6位数字，如 510802") : name;
+      out.className = bad ? "fieldmsg" : "hint";
     };
-    input.addEventListener("input", show);
+    input.addEventListener("input", function () { if (server) { server.hidden = true; } show(); });
     show();
   });
 

@@ -2,8 +2,8 @@ package web
 
 import (
 	"encoding/base64"
-	"html/template"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"

@@ -32,7 +32,7 @@ func adminBrowser(t *testing.T) context.Context {
 // typeInto clears the input and types s into it, as a user does.
 func typeInto(id, s string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		if _, err := chromedp.Evaluate[any](`document.querySelector(` + jsString(id) + `).value = ''`)(ctx, tg); err != nil {
+		if _, err := chromedp.Evaluate[any](`document.querySelector(`+jsString(id)+`).value = ''`)(ctx, tg); err != nil {
 			return chromedp.Void{}, err
 		}
 		return chromedp.SendKeys(chromedp.CSS(id), s)(ctx, tg)
@@ -48,7 +48,7 @@ func shotAt(t *testing.T, ctx context.Context, name, sel string) {
 		return
 	}
 	png, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
-		if _, err := chromedp.Evaluate[any](`document.querySelector(` + jsString(sel) + `).scrollIntoView()`)(ctx, tg); err != nil {
+		if _, err := chromedp.Evaluate[any](`document.querySelector(`+jsString(sel)+`).scrollIntoView()`)(ctx, tg); err != nil {
 			return nil, err
 		}
 		return chromedp.CaptureScreenshot()(ctx, tg)

@@ -78,7 +78,9 @@ func (m *Web) changeForm(r *http.Request, sent bool) (*changeData, error) {
 		if err != nil {
 			return d, err
 		}
-		d.Serial = next
+		if !sent { // the next blank form on the pile is offered; what was sent stands, empty too
+			d.Serial = next
+		}
 	}
 	return d, nil
 }

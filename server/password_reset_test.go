@@ -12,7 +12,11 @@ import (
 	"certseal/internal/orgs"
 )
 
-func init() { expect(map[string]string{"users.password_reset": "A"}) }
+func init() {
+	expect(map[string]string{"users.password_reset": "A"})
+	readmeValues["$CLERK_ID"] = "9"          // the README's password reset example
+	readmeValues["$NEXTFORM"] = "SC00000102" // and its change (变更)
+}
 
 func userIDOf(t *testing.T, e *testenv.Env, username string) string {
 	t.Helper()

@@ -223,17 +223,17 @@ func (m *Web) sealScan(w http.ResponseWriter, r *http.Request) {
 
 // scanFile returns the uploaded scan, at most seals.MaxScanBytes.
 func scanFile(r *http.Request) ([]byte, error) {
-	f, _, err := r.FormFile("scan")
+	f, _, err := r.FormFile("file")
 	if err != nil {
-		return nil, certseal.Errorf(certseal.EInvalid, "请选择印章扫描件（PNG 图片）").WithDetail("field", "scan")
+		return nil, certseal.Errorf(certseal.EInvalid, "请选择印章扫描件（PNG 图片）").WithDetail("field", "file")
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, seals.MaxScanBytes+1))
 	if err != nil {
-		return nil, certseal.Errorf(certseal.EInvalid, "无法读取上传的图片").WithDetail("field", "scan")
+		return nil, certseal.Errorf(certseal.EInvalid, "无法读取上传的图片").WithDetail("field", "file")
 	}
 	if len(data) > seals.MaxScanBytes {
-		return nil, certseal.Errorf(certseal.ETooLarge, "印章图片不能超过 %d MB", seals.MaxScanBytes>>20).WithDetail("field", "scan")
+		return nil, certseal.Errorf(certseal.ETooLarge, "印章图片不能超过 %d MB", seals.MaxScanBytes>>20).WithDetail("field", "file")
 	}
 	return data, nil
 }

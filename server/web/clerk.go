@@ -448,7 +448,7 @@ type certDetailData struct {
 type webOp struct{ Op, Label string }
 
 // webOps are the status changes a window offers, with their Chinese names (change, which
-// needs new values, is done through the API).
+// needs new values, has its own form: change.go).
 var webOps = []webOp{
 	{"suspend", "暂扣"}, {"reinstate", "暂扣发还"}, {"withdraw", "撤回"}, {"revoke", "撤销"}, {"cancel", "注销"},
 	{"penalty_withdraw", "吊销"}, {"transfer_out", "办理转出"}, {"cancel_transfer", "取消转出"}, {"renew", "延续"},

@@ -3,6 +3,7 @@ package certs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -460,7 +461,8 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 			}
 		}
 		from := cur.effectiveStatus(now)
-		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: from, To: StatusValid, Reason: req.Reason, Serial: ir.Serial, PreviousID: cur.ID}
+		changes := versionChanges(&cur, &c)
+		op := Operation{Op: req.Op, Code: rule.code, Label: rule.label, From: from, To: StatusValid, Reason: req.Reason, Serial: ir.Serial, PreviousID: cur.ID, Changes: changes}
 		if err := s.storeNewTx(tx, actor, &c, pdf, op); err != nil {
 			return err
 		}
@@ -469,7 +471,7 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 		// once (a change, the renewal of an expired certificate) supersedes it now; a renewal
 		// that takes effect later leaves it in force until the sweep (or any read) finds the day.
 		oldOp := Operation{Op: req.Op, Code: rule.code, Label: fmt.Sprintf("%s为第%d版（自%s起生效）", rule.label, c.Version, c.ValidFrom),
-			From: from, Reason: req.Reason, NewID: c.ID, By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339)}
+			From: from, Reason: req.Reason, NewID: c.ID, By: actor.Username, OrgID: actor.OrgID, At: now.UTC().Format(time.RFC3339), Changes: changes}
 		if !transfer && cur.Superseded(now) {
 			code := recordedOps["superseded"]
 			oldOp.Op, oldOp.Code, oldOp.Label = "superseded", code.Code, cur.SupersededLabel()
@@ -491,6 +493,34 @@ func (s *Service) newVersion(ctx context.Context, actor certseal.Actor, old Cert
 		return Certificate{}, err
 	}
 	return c, nil
+}
+
+// versionChanges returns what the new version changes of the old one: the values the clerk
+// can edit (not the ones the service fills in itself on issue, such as the issue date), then
+// the end date of validity, the fields sorted by name.
+func versionChanges(old, c *Certificate) []FieldChange {
+	system := SystemFields()
+	var names []string
+	for k := range old.Values {
+		names = append(names, k)
+	}
+	for k := range c.Values {
+		if _, ok := old.Values[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	var out []FieldChange
+	for _, k := range names {
+		if slices.Contains(system, k) || old.Values[k] == c.Values[k] {
+			continue
+		}
+		out = append(out, FieldChange{Field: k, Old: old.Values[k], New: c.Values[k]})
+	}
+	if old.ValidTo != c.ValidTo {
+		out = append(out, FieldChange{Field: "有效期至", Old: old.ValidTo, New: c.ValidTo})
+	}
+	return out
 }
 
 // SweepResult counts what one sweep recorded.

@@ -104,6 +104,17 @@ type Operation struct {
 	PreviousID string `json:"previous_id,omitempty"`
 	// TargetOrgID is the bureau of a transfer out (and of its cancellation).
 	TargetOrgID string `json:"target_org_id,omitempty"`
+	// Changes are what a new version (a change, a renewal, a transfer in) changed, field by
+	// field, sorted by field name, the end date last; empty for the other operations.
+	Changes []FieldChange `json:"changes,omitempty"`
+}
+
+// FieldChange is one value a new version changed: the field (a template field's name, or
+// 有效期至 for the end date), the old value and the new one ("" when there was none).
+type FieldChange struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
 }
 
 func appendOpTx(tx *store.Tx, id string, op Operation) error {

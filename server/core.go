@@ -33,6 +33,7 @@ func (s *Server) coreRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/users/{id}", Name: "users.get", Roles: AllRoles, Handler: s.getUser},
 		{Method: "POST", Path: "/api/v1/users/{id}/disable", Name: "users.disable", Roles: AdminOnly, Handler: s.setUserDisabled(true)},
 		{Method: "POST", Path: "/api/v1/users/{id}/enable", Name: "users.enable", Roles: AdminOnly, Handler: s.setUserDisabled(false)},
+		{Method: "POST", Path: "/api/v1/users/{id}/password", Name: "users.password_reset", Roles: AdminOnly, Handler: s.resetPassword},
 
 		{Method: "GET", Path: "/api/v1/tokens", Name: "tokens.list", Roles: AllRoles, Handler: s.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", Name: "tokens.create", Roles: AllRoles, Handler: s.limitTokens(s.createToken)},
@@ -257,6 +258,45 @@ func (s *Server) setUserDisabled(disabled bool) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, u)
 	}
+}
+
+type passwordResetRequest struct {
+	Password string `json:"password"`
+}
+
+type passwordResetResponse struct {
+	User certseal.User `json:"user"`
+	// Password is the password made by the service when the request gave none, shown once.
+	Password   string `json:"password,omitempty"`
+	MustChange bool   `json:"must_change"`
+}
+
+// resetPassword sets another user's password (orgs.ResetPassword): the given one, or a fresh
+// one answered once; the user's web sessions end.
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var req passwordResetRequest
+	if err := Decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p := Principal(r)
+	id := Var(r, "id")
+	pw, generated, err := s.Orgs.ResetPassword(r.Context(), p.Actor(), id, req.Password)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	u, err := s.Orgs.GetUser(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	resp := passwordResetResponse{User: u, MustChange: u.ID != p.User.ID}
+	if generated {
+		resp.Password = pw
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // --- tokens ---

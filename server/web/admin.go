@@ -1,12 +1,16 @@
 package web
 
 import (
+	"encoding/base64"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"certseal"
 	"certseal/internal/audit"
@@ -36,10 +40,11 @@ type orgsData struct {
 	Names map[string]string
 	Kinds []certseal.OrgKind
 	New   certseal.Org
+	Areas []certseal.Area
 }
 
 func (m *Web) orgsData(r *http.Request) *orgsData {
-	d := &orgsData{Names: m.orgNames(r), Kinds: certseal.OrgKinds}
+	d := &orgsData{Names: m.orgNames(r), Kinds: certseal.OrgKinds, Areas: certseal.GuangyuanAreas}
 	d.Orgs, _, _ = m.Orgs.List(r.Context(), orgs.OrgFilter{}, "", 1000)
 	return d
 }
@@ -124,15 +129,9 @@ func (m *Web) usersPost(w http.ResponseWriter, r *http.Request) {
 			msg = "已添加用户 " + u.Username + "，请为其设置密码。"
 		}
 	case "password":
-		pw := r.FormValue("password")
-		generated := pw == ""
-		if generated {
-			pw, err = orgs.GeneratePassword()
-		}
-		if err == nil {
-			err = m.Orgs.SetPassword(ctx, actor, id, pw)
-		}
-		if err == nil {
+		var pw string
+		var generated bool
+		if pw, generated, err = m.Orgs.ResetPassword(ctx, actor, id, r.FormValue("password")); err == nil {
 			u, _ := m.Orgs.GetUser(ctx, id) // SetPassword ended the user's sessions
 			msg = "已为 " + u.Username + " 设置密码，用户首次登录后须修改。"
 			if generated {
@@ -332,15 +331,107 @@ type sealsData struct {
 type newSealForm struct {
 	seals.NewSeal
 	ValidTo string
+	// Algorithms are the registrations asked for: ecdsa-p256, sm2, or both (the SM2 twin of
+	// the same physical seal, same code).
+	Algorithms []string
+	// Preview is the drawing of the seal as entered (SVG), when the clerk asked for it.
+	Preview []byte
+}
+
+// KindsFor returns the organisation kinds a role fits (certseal.RoleFits), space-separated, for
+// the user form's script to offer only the roles that fit the chosen organisation.
+func (d *usersData) KindsFor(r certseal.Role) string {
+	var out []string
+	for _, k := range certseal.OrgKinds {
+		if certseal.RoleFits(r, k) {
+			out = append(out, string(k))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Picks reports whether the form picked licence type code.
 func (f newSealForm) Picks(code string) bool { return slices.Contains(f.LicenceTypes, code) }
 
+// PreviewURL is the drawing as a data: URL for an <img> (the page's CSP keeps inline SVG's
+// style out; an image is drawn apart from it).
+func (f newSealForm) PreviewURL() template.URL {
+	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(f.Preview))
+}
+
+// HasAlg reports whether the form asks for a registration with the algorithm.
+func (f newSealForm) HasAlg(alg string) bool { return slices.Contains(f.Algorithms, alg) }
+
+// sealFormOf reads the registration form: at most the values the form has, each trimmed; an
+// unknown size or algorithm is kept for Create (or sealFormErrs) to name.
+func sealFormOf(form url.Values) newSealForm {
+	f := func(k string) string { return strings.TrimSpace(form.Get(k)) }
+	n := newSealForm{NewSeal: seals.NewSeal{
+		Name: f("name"), OrgID: f("org_id"), Type: seals.SealType(f("type")), Code: f("code"),
+		Auth: seals.AuthDoc{Number: f("auth_number"), Date: f("auth_date")}, Algorithm: seals.AlgECDSAP256,
+	}, ValidTo: f("valid_to")}
+	types := form["licence_types"]
+	if len(types) > seals.MaxLicenceTypes+1 {
+		types = types[:seals.MaxLicenceTypes+1] // Create names the limit
+	}
+	n.LicenceTypes = types
+	for _, a := range form["algorithm"] {
+		if a = strings.TrimSpace(a); a != "" && !slices.Contains(n.Algorithms, a) && len(n.Algorithms) < 3 {
+			n.Algorithms = append(n.Algorithms, a)
+		}
+	}
+	if len(n.Algorithms) == 0 && form.Get("algorithm_form") == "" {
+		n.Algorithms = []string{seals.AlgECDSAP256} // a client without the checkboxes
+	}
+	if len(n.Algorithms) > 0 {
+		n.Algorithm = n.Algorithms[0]
+	}
+	switch f("diameter_mm") {
+	case "", "42":
+		n.DiameterMM = 42
+	case "45":
+		n.DiameterMM = 45
+	default:
+		n.DiameterMM = -1 // not a size the form offers
+	}
+	return n
+}
+
+// sealFormErrs checks what the form itself can tell: the size and the algorithms, and for a
+// preview the name and the code it draws (Create checks it all again, and the rest).
+func sealFormErrs(n newSealForm, preview bool) webErrs {
+	var e webErrs
+	if n.DiameterMM != 42 && n.DiameterMM != 45 {
+		e.addMsg("diameter_mm", "印章尺寸", "请选择 42 毫米或 45 毫米")
+	}
+	if len(n.Algorithms) == 0 {
+		e.addMsg("algorithm", "签名算法", "请至少选择一种签名算法")
+	}
+	for _, a := range n.Algorithms {
+		if a != seals.AlgECDSAP256 && a != seals.AlgSM2 {
+			e.addMsg("algorithm", "签名算法", "请选择 ECDSA P-256 和（或）SM2 国密")
+		}
+	}
+	if !preview {
+		return e // Create names the first of the rest
+	}
+	if strings.TrimSpace(n.Name) == "" {
+		e.addMsg("name", "印章名称", "不能为空")
+	} else if utf8.RuneCountInString(n.Name) > seals.MaxSealNameLen {
+		e.addMsg("name", "印章名称", fmt.Sprintf("不能超过 %d 个字", seals.MaxSealNameLen))
+	}
+	if !seals.ValidSealCode(n.Code) {
+		e.addMsg("code", "公章编码", "印章编码应为 13 位数字")
+	}
+	return e
+}
+
 func (m *Web) sealsData(r *http.Request) *sealsData {
 	ctx := r.Context()
 	d := &sealsData{Admin: webActor(r).Role == certseal.RoleAdmin}
 	d.New.Algorithm = seals.AlgECDSAP256
+	d.New.Algorithms = []string{seals.AlgECDSAP256}
+	d.New.DiameterMM = seals.DefaultDiameterMM
 	ss, _, _ := m.Seals.List(ctx, seals.SealFilter{}, "", 1000)
 	types, _ := m.allTypes(ctx)
 	if d.Admin {
@@ -375,42 +466,106 @@ func (m *Web) sealsPage(w http.ResponseWriter, r *http.Request) {
 	m.render(w, r, http.StatusOK, "seals", &webView{Title: "电子印章", Data: m.sealsData(r)})
 }
 
-// sealsCreate registers a seal from the form (登记印章), ECDSA P-256 or SM2 (国密).
+// sealsCreate registers a seal from the form (登记印章), ECDSA P-256, SM2 (国密) or both (the
+// same seal registered twice, the SM2 twin with the same code), or draws it (action=preview)
+// without saving anything.
 func (m *Web) sealsCreate(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm() // a malformed body leaves the fields empty, and Create names the first
-	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
-	n := newSealForm{NewSeal: seals.NewSeal{
-		Name: f("name"), OrgID: f("org_id"), Type: seals.SealType(f("type")), Code: f("code"),
-		Auth: seals.AuthDoc{Number: f("auth_number"), Date: f("auth_date")}, LicenceTypes: r.Form["licence_types"],
-		Algorithm: f("algorithm"),
-	}, ValidTo: f("valid_to")}
-	fail := func(err error) {
+	ctx := r.Context()
+	n := sealFormOf(r.Form)
+	page := func(status int, errs webErrs, err error) {
 		d := m.sealsData(r)
 		d.New = n
-		m.fail(w, r, "seals", &webView{Title: "电子印章", Data: d}, err)
+		v := &webView{Title: "电子印章", Data: d}
+		switch {
+		case len(errs) > 0:
+			m.failForm(w, r, "seals", v, errs)
+		case err != nil:
+			m.fail(w, r, "seals", v, err)
+		default:
+			m.render(w, r, status, "seals", v)
+		}
+	}
+	preview := r.FormValue("action") == "preview"
+	if errs := sealFormErrs(n, preview); len(errs) > 0 {
+		page(0, errs, nil)
+		return
+	}
+	if preview {
+		svg, err := m.drawNewSeal(r, n)
+		if err != nil {
+			page(0, webErrs{{Field: "name", Label: "印章图样", Message: certseal.ErrorMessage(err)}}, nil)
+			return
+		}
+		n.Preview = svg
+		page(http.StatusOK, nil, nil)
+		return
 	}
 	to, err := time.ParseInLocation("2006-01-02", n.ValidTo, certseal.China)
 	if err != nil {
-		fail(certseal.Errorf(certseal.EInvalid, "有效期至应为 YYYY-MM-DD 格式的日期").WithDetail("field", "valid_to"))
+		page(0, webErrs{{Field: "valid_to", Label: "有效期至", Message: "应为 YYYY-MM-DD 格式的日期"}}, nil)
 		return
 	}
 	n.NewSeal.ValidTo = to.AddDate(0, 0, 1).Add(-time.Second)
-	s, err := m.Seals.Create(r.Context(), webActor(r), n.NewSeal)
+	// A twin is registered only when both can be: its code must be free for every algorithm.
+	all, _, err := m.Seals.List(ctx, seals.SealFilter{}, "", 1000)
 	if err != nil {
-		fail(err)
+		page(0, nil, err)
 		return
 	}
-	kind := "ECDSA P-256"
-	if s.Algorithm == seals.AlgSM2 {
-		kind = "SM2 国密"
+	for _, s := range all {
+		if s.Code == n.Code && n.HasAlg(s.Algorithm) {
+			page(0, webErrs{{Field: "code", Label: "公章编码", Message: fmt.Sprintf("%s 已被印章 %s（%s）使用", n.Code, s.ID, algLabel(s.Algorithm))}}, nil)
+			return
+		}
 	}
-	m.done(w, r, "/admin/seals", "已登记印章“"+s.Name+"”（"+s.ID+"，"+kind+"）。")
+	var made []string
+	for _, alg := range n.Algorithms {
+		one := n.NewSeal
+		one.Algorithm = alg
+		s, err := m.Seals.Create(ctx, webActor(r), one)
+		if err != nil {
+			if len(made) > 0 {
+				err = certseal.Errorf(certseal.ErrorCode(err), "%s已登记；%s未登记：%s", strings.Join(made, "、"), algLabel(alg), certseal.ErrorMessage(err))
+			}
+			page(0, nil, err)
+			return
+		}
+		made = append(made, "“"+s.Name+"”（"+s.ID+"，"+algLabel(s.Algorithm)+"）")
+	}
+	m.done(w, r, "/admin/seals", "已登记印章"+strings.Join(made, "、")+"。")
+}
+
+// algLabel names a signature algorithm for the pages.
+func algLabel(alg string) string {
+	if alg == seals.AlgSM2 {
+		return "SM2 国密"
+	}
+	return "ECDSA P-256"
+}
+
+// drawNewSeal draws the seal the form describes, as it will look once registered.
+func (m *Web) drawNewSeal(r *http.Request, n newSealForm) ([]byte, error) {
+	o, err := m.Orgs.GetOrg(r.Context(), n.OrgID)
+	if err != nil {
+		return nil, certseal.Errorf(certseal.EInvalid, "请选择印章所属机构")
+	}
+	typ := n.Type
+	if typ == "" {
+		typ = seals.TypeDedicatedApproval
+	}
+	s := seals.Seal{Name: n.Name, OrgName: o.Name, Type: typ, Code: n.Code, DiameterMM: n.DiameterMM}
+	pic, err := seals.Draw(s.Appearance())
+	if err != nil {
+		return nil, err
+	}
+	return pic.SVG(), nil
 }
 
 func (m *Web) sealsPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	actor := webActor(r)
-	if r.FormValue("action") == "create" {
+	if a := r.FormValue("action"); a == "create" || a == "preview" {
 		m.sealsCreate(w, r)
 		return
 	}

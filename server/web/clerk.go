@@ -441,12 +441,14 @@ type certDetailData struct {
 	// Targets are the organisations a transfer out may go to (county bureaus and county
 	// departments other than the issuer), when transfer_out is offered.
 	Targets []certseal.Org
+	// CanChange offers the change form (变更, change.go).
+	CanChange bool
 }
 
 type webOp struct{ Op, Label string }
 
 // webOps are the status changes a window offers, with their Chinese names (change, which
-// needs new values, is done through the API).
+// needs new values, has its own form: change.go).
 var webOps = []webOp{
 	{"suspend", "暂扣"}, {"reinstate", "暂扣发还"}, {"withdraw", "撤回"}, {"revoke", "撤销"}, {"cancel", "注销"},
 	{"penalty_withdraw", "吊销"}, {"transfer_out", "办理转出"}, {"cancel_transfer", "取消转出"}, {"renew", "延续"},
@@ -484,6 +486,7 @@ func (m *Web) certDetailData(r *http.Request, id string) (*certDetailData, error
 		}
 	}
 	d.History, _ = m.Certs.History(ctx, actor, c.ID)
+	d.CanChange = m.canChange(actor, &c)
 	seen := map[string]bool{}
 	if t, err := m.Templates.Template(ctx, c.TemplateID, c.TemplateVersion); err == nil {
 		for _, f := range t.Fields {

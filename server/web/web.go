@@ -150,6 +150,8 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/certificates/{id}/certificate.pdf", "web.cert_pdf", "certs.pdf", nil, m.certPDF(false)},
 		{"GET", "/certificates/{id}/certificate.ofd", "web.cert_ofd", "certs.ofd", nil, m.certOFD},
 		{"GET", "/certificates/{id}/print.pdf", "web.cert_print", "certs.print", nil, m.certPDF(true)},
+		{"GET", "/certificates/{id}/change", "web.cert_change", "certs.operate", deskCounty, m.changePage},
+		{"POST", "/certificates/{id}/change", "web.cert_change_post", "certs.operate", deskCounty, m.changePost},
 
 		{"GET", "/stock", "web.stock", "inventory.stock", nil, m.stockPage},
 		{"POST", "/stock", "web.stock_post", "inventory.thresholds.set", deskHolders, m.stockPost},
@@ -171,6 +173,10 @@ func (m *Web) signedIn() []webPage {
 
 		{"GET", "/admin/orgs", "web.orgs", "orgs.list", deskAdmin, m.orgsPage},
 		{"POST", "/admin/orgs", "web.orgs_post", "orgs.create", nil, m.orgsPost},
+		{"GET", "/admin/orgs/{id}", "web.org_edit", "orgs.update", nil, m.orgEditPage},
+		{"POST", "/admin/orgs/{id}", "web.org_update", "orgs.update", nil, m.orgUpdate},
+		{"GET", "/admin/tokens", "web.tokens", "tokens.list", deskAdminOnly, m.tokensPage},
+		{"POST", "/admin/tokens", "web.tokens_post", "tokens.create", deskAdminOnly, m.tokensPost},
 		{"GET", "/admin/users", "web.users", "users.list", deskAdmin, m.usersPage},
 		{"POST", "/admin/users", "web.users_post", "users.create", nil, m.usersPost},
 		{"GET", "/admin/catalogue", "web.items", "items.list", deskAdmin, m.itemsPage},
@@ -181,6 +187,8 @@ func (m *Web) signedIn() []webPage {
 		{"POST", "/admin/templates/preview", "web.template_preview", "templates.upload", nil, m.templatePreview},
 		{"GET", "/admin/seals", "web.seals", "seals.list", deskAdmin, m.sealsPage},
 		{"POST", "/admin/seals", "web.seals_post", "seals.create", nil, m.sealsPost},
+		{"POST", "/admin/seals/{id}/scan", "web.seal_scan", "seals.scan_put", nil, m.sealScan},
+		{"GET", "/admin/seals/{id}/uses", "web.seal_uses", "seals.uses", deskAdmin, m.sealUsesPage},
 		{"GET", "/admin/rounds", "web.rounds", "demand.rounds.list", deskAdmin, m.roundsPage},
 		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
@@ -240,7 +248,7 @@ var webMenus = map[certseal.Role][]webMenu{
 		{Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "出入库记录"}, {Path: "/exports", Label: "导出"},
 	},
 	certseal.RoleAdmin: {
-		{Path: "/admin/orgs", Label: "机构"}, {Path: "/admin/users", Label: "用户"}, {Path: "/admin/catalogue", Label: "事项目录"},
+		{Path: "/admin/orgs", Label: "机构"}, {Path: "/admin/users", Label: "用户"}, {Path: "/admin/tokens", Label: "令牌"}, {Path: "/admin/catalogue", Label: "事项目录"},
 		{Path: "/admin/types", Label: "证照类型与绑定"}, {Path: "/admin/templates", Label: "模板"}, {Path: "/admin/seals", Label: "印章"},
 		{Path: "/admin/rounds", Label: "需求征订"}, {Path: "/summary", Label: "需求汇总"}, {Path: "/stocktake", Label: "盘点审批"},
 		{Path: "/certificates", Label: "证照"}, {Path: "/admin/audit", Label: "审计日志"}, {Path: "/exports", Label: "导出"},

@@ -4,7 +4,7 @@
 
   // Confirm before a form that changes something serious (data-confirm="...").
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute("data-confirm");
+    var msg = (e.submitter && e.submitter.getAttribute("data-confirm")) || e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   });
 
@@ -109,6 +109,72 @@
     });
     form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
   }
+
+  // The organisation form checks the unified social credit code (GB 32100-2015) as it is typed
+  // and names the area code; the server checks both again.
+  var usccChars = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+  var usccWeights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  var usccMessage = function (v) {
+    if (v === "") { return ""; }
+    if (v.length !== 18) { return "统一社会信用代码应为18位，现为" + v.length + "位"; }
+    var sum = 0;
+    for (var i = 0; i < 17; i++) {
+      var x = usccChars.indexOf(v.charAt(i));
+      if (x < 0) { return "第" + (i + 1) + "位“" + v.charAt(i) + "”不是允许的字符"; }
+      sum += x * usccWeights[i];
+    }
+    if (!/^[0-9]{6}$/.test(v.substring(2, 8))) { return "第3至8位应为行政区划代码"; }
+    var c = usccChars.charAt((31 - sum % 31) % 31);
+    if (v.charAt(17) !== c) { return "校验位错误：第18位应为“" + c + "”，现为“" + v.charAt(17) + "”"; }
+    return "ok";
+  };
+  document.querySelectorAll("[data-uscc-check]").forEach(function (input) {
+    var msg = input.parentNode.querySelector("[data-uscc-msg]");
+    // The server's message under the field (after a refused form) stands until the field changes.
+    var server = input.parentNode.querySelector(".fieldmsg:not([data-uscc-msg])");
+    var check = function () {
+      var v = input.value.trim().toUpperCase();
+      var m = usccMessage(v);
+      msg.textContent = m === "ok" ? "校验位正确" : m;
+      msg.className = m === "ok" || m === "" ? "hint ok" : "fieldmsg";
+    };
+    input.addEventListener("input", function () { if (server) { server.hidden = true; } check(); });
+    if (input.value && !server) { check(); }
+  });
+  document.querySelectorAll("[data-area-check]").forEach(function (input) {
+    var out = input.parentNode.querySelector("[data-area-name]");
+    var list = document.getElementById(input.getAttribute("list"));
+    var server = input.parentNode.querySelector(".fieldmsg:not([data-area-name])");
+    var show = function () {
+      var v = input.value.trim(), name = "";
+      if (list) { list.querySelectorAll("option").forEach(function (o) { if (o.value === v) { name = o.textContent; } }); }
+      var bad = v !== "" && !/^[0-9]{6}$/.test(v);
+      out.textContent = bad ? (server && !server.hidden ? "" : "行政区划代码应为6位数字，如 510802") : name;
+      out.className = bad ? "fieldmsg" : "hint";
+    };
+    input.addEventListener("input", function () { if (server) { server.hidden = true; } show(); });
+    show();
+  });
+
+  // The user form offers only the roles that fit the chosen organisation's kind.
+  document.querySelectorAll("[data-role-filter]").forEach(function (org) {
+    var role = document.getElementById(org.getAttribute("data-role-filter"));
+    var filter = function () {
+      var opt = org.options[org.selectedIndex];
+      var kind = opt ? opt.getAttribute("data-kind") : "";
+      var first = null;
+      Array.prototype.forEach.call(role.options, function (o) {
+        var fits = (" " + o.getAttribute("data-kinds") + " ").indexOf(" " + kind + " ") >= 0;
+        o.hidden = !fits;
+        o.disabled = !fits;
+        if (fits && !first) { first = o; }
+      });
+      var cur = role.options[role.selectedIndex];
+      if ((!cur || cur.disabled) && first) { first.selected = true; }
+    };
+    org.addEventListener("change", filter);
+    filter();
+  });
 
   // Print buttons.
   document.addEventListener("click", function (e) {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -151,19 +153,46 @@ func TestServeBackupsAndRestore(t *testing.T) {
 	if code := Main(context.Background(), []string{"restore", names[0], "-data", data}, &out, &errb); code != 1 {
 		t.Fatalf("restore over the live data directory: exit %d", code)
 	}
-	// a damaged backup is refused before anything is written
-	bad := filepath.Join(t.TempDir(), "bad.db")
+	// a damaged backup is refused before anything is written: the database's pages that every
+	// open reads (both meta pages, and the root page they name), a stored document, or the end
+	// of the archive. (Damage to a page the database no longer uses is not damage: the first
+	// version of this test flipped page 2 of the archive, which was sometimes a free page, and
+	// the restore rightly went on.)
 	raw, _ := os.ReadFile(names[0])
-	copy(raw[4096*2:], bytes.Repeat([]byte{0xff}, 4096))
-	os.WriteFile(bad, raw, 0o600)
+	dbAt, dbSize := archiveEntry(t, raw, func(name string) bool { return name == store.FileName })
+	if dbSize < 3*4096 {
+		t.Fatalf("database entry of %d bytes", dbSize)
+	}
+	damages := map[string]func([]byte){
+		"meta pages": func(b []byte) {
+			for _, page := range []int64{0, 1} { // the checksummed part of each meta page
+				copy(b[dbAt+page*4096+16:], bytes.Repeat([]byte{0xff}, 64))
+			}
+		},
+		"truncated": nil,
+	}
+	if docAt, docSize := archiveEntry(t, raw, func(name string) bool { return strings.HasPrefix(name, "documents/") }); docSize > 0 {
+		damages["a document"] = func(b []byte) { b[docAt+docSize/2] ^= 0xff }
+	}
+	for what, damage := range damages {
+		b := bytes.Clone(raw)
+		if damage == nil {
+			b = b[:dbAt+dbSize/2]
+		} else {
+			damage(b)
+		}
+		bad := filepath.Join(t.TempDir(), "bad.db")
+		os.WriteFile(bad, b, 0o600)
+		empty := filepath.Join(t.TempDir(), "new")
+		errb.Reset()
+		if code := Main(context.Background(), []string{"restore", bad, "-data", empty}, &out, &errb); code != 1 {
+			t.Fatalf("restore of a backup with damaged %s: exit %d", what, code)
+		}
+		if entries, _ := os.ReadDir(empty); len(entries) > 0 {
+			t.Fatalf("a backup with damaged %s was restored: %d entries", what, len(entries))
+		}
+	}
 	empty := filepath.Join(t.TempDir(), "new")
-	errb.Reset()
-	if code := Main(context.Background(), []string{"restore", bad, "-data", empty}, &out, &errb); code != 1 {
-		t.Fatalf("restore of a damaged backup: exit %d", code)
-	}
-	if _, err := os.Stat(filepath.Join(empty, store.FileName)); !os.IsNotExist(err) {
-		t.Fatal("a damaged backup was restored")
-	}
 
 	errb.Reset()
 	if code := Main(context.Background(), []string{"restore", names[0], "-data", empty}, &out, &errb); code != 0 {
@@ -177,4 +206,35 @@ func TestServeBackupsAndRestore(t *testing.T) {
 		t.Fatalf("restored service: %d %v", code, orgs)
 	}
 	r.stop(t)
+}
+
+// archiveEntry returns where the data of the first entry of a backup archive whose name
+// matches begins, and its size (0, 0 if none matches).
+func archiveEntry(t *testing.T, archive []byte, match func(name string) bool) (at, size int64) {
+	t.Helper()
+	cr := &countingReader{r: bytes.NewReader(archive)}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return 0, 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if match(h.Name) {
+			return cr.n, h.Size
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -1,21 +1,29 @@
 package seals_test
 
 import (
+	"context"
 	"testing"
 
+	"certseal/internal/demo"
 	"certseal/internal/fixtures"
 	"certseal/seals"
 	"certseal/templates"
 )
 
 // BenchmarkIssueFormats renders and seals the food-licence fixtures with 利州区's SM2 seal, as
-// issuing does: "pdf" is Render then SignPDF (the visible seal, CMS with SM2), "ofd" is Layout,
+// issuing does: "pdf" is Render then SignPDF with the seal's ECDSA registration (the visible
+// seal, CMS; SignPDF refuses an SM2 seal), "ofd" is Layout,
 // OFDWriter and SignOFD (SM3 of every file, SES_Signature with SM2). The issue's bound is ofd
 // ≤ 1.5 × pdf.
 func BenchmarkIssueFormats(b *testing.B) {
 	e := newRegEnv(b)
-	_, g := e.sm2Seal(b)
 	at := regStart.Add(1e9 * 3600)
+	ec := e.create(b, e.lizhouSeal()) // the PDF is signed by the ECDSA registration of the seal
+	gEC, err := e.reg.SignerFor(context.Background(), e.lizhou, ec.ID, demo.TypeFood, at)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, g := e.sm2Seal(b) // and the OFD by its SM2 twin
 	tpl, _ := templates.BuiltinByID("food-business-licence")
 	recs := fixtures.FoodRecords(b)
 	docs := make([]templates.Document, len(recs))
@@ -34,7 +42,7 @@ func BenchmarkIssueFormats(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			signed, err := seals.SignPDF(pdf, g.Options(pl.Page, rect, "电子证照签章", at))
+			signed, err := seals.SignPDF(pdf, gEC.Options(pl.Page, rect, "电子证照签章", at))
 			if err != nil {
 				b.Fatal(err)
 			}

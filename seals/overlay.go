@@ -17,7 +17,7 @@ import (
 
 // Limits of a banner (DrawBanner).
 const (
-	MaxBannerLines    = 6
+	MaxBannerLines    = 12
 	MaxBannerLineLen  = 60 // characters
 	bannerPadMM       = 2.5
 	bannerFrameMM     = 0.6

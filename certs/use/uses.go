@@ -60,9 +60,9 @@ func (s *Service) copySeal(ctx context.Context) (string, string, error) {
 	return id, center.Name, nil
 }
 
-// normalise checks a request's fields and fills in the copy's validity; it returns a
+// Normalise checks a request's fields and fills in the copy's validity; it returns a
 // *certseal.Error (EInvalid) naming the first bad field.
-func (r *Request) normalise(now time.Time) error {
+func (r *Request) Normalise(now time.Time) error {
 	r.Ref, r.HolderCode, r.TypeCode = strings.TrimSpace(r.Ref), strings.ToUpper(strings.TrimSpace(r.HolderCode)), strings.TrimSpace(r.TypeCode)
 	r.ItemCode, r.BusinessSerial, r.ConsentCode = strings.TrimSpace(r.ItemCode), strings.TrimSpace(r.BusinessSerial), strings.TrimSpace(r.ConsentCode)
 	switch {
@@ -151,7 +151,7 @@ func authorisedTx(tx *store.Tx, now time.Time, orgID, itemCode, typeCode string)
 // Nothing is recorded unless the whole use is.
 func (s *Service) Make(ctx context.Context, actor certseal.Actor, r Request) (Use, error) {
 	now := s.Clock.Now()
-	if err := r.normalise(now); err != nil {
+	if err := r.Normalise(now); err != nil {
 		return Use{}, err
 	}
 	key := "user:" + actor.UserID

@@ -254,6 +254,14 @@ func TestUseAuthorisation(t *testing.T) {
 	if u.Consent != use.ConsentAuthorisation || u.ConsentID != a.ID {
 		t.Fatalf("use under authorisation: %+v", u)
 	}
+	// By the holder's code and the licence type instead of the certificate's number.
+	byHolder := useRequest(c, "")
+	byHolder.Ref, byHolder.HolderCode, byHolder.TypeCode = "", c.Holder.Code, c.TypeCode
+	var u2 use.Use
+	e.Must(201, "POST", "/api/v1/uses", "bank-user", byHolder).Decode(t, &u2)
+	if u2.CertificateID != c.ID || u2.ID == u.ID {
+		t.Fatalf("use by holder code: %+v", u2)
+	}
 	other := useRequest(c, "")
 	other.ItemCode = "000113007000" // not authorised
 	if r := e.Must(403, "POST", "/api/v1/uses", "bank-user", other); r.ErrorCode() != use.EConsentRequired {

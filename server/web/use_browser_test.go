@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"certseal"
 	"certseal/certs/use"
+	"certseal/internal/fixtures"
 )
 
 // TestWebBrowserUse walks the use of a certificate in the browser: the holder, signed out,
@@ -38,6 +40,19 @@ func TestWebBrowserUse(t *testing.T) {
 		t.Fatalf("the page shows the code %q", code)
 	}
 	shot(t, ctx, "use-consent")
+	// The QR code holds the certificate's identifier and the code (read back with zbarimg).
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qrFile := filepath.Join(t.TempDir(), "consent.png")
+	if err := os.WriteFile(qrFile, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(fixtures.NeedTool(t, "zbarimg", "zbar-tools"), "-q", "--raw", qrFile).Output()
+	if got, want := strings.TrimSpace(string(out)), "CERTSEAL-CONSENT:"+c.Identifier+":"+code; err != nil || got != want {
+		t.Fatalf("zbarimg reads %q (%v), want %q", got, err, want)
+	}
 
 	w.browserLogin(t, ctx, "bank-user")
 	fill := func(code string) chromedp.Action[chromedp.Void] {

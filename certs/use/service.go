@@ -236,7 +236,7 @@ func (s *Service) IssueConsent(ctx context.Context, addr string, p Proof) (Grant
 			map[string]any{"consent_id": cs.ID, "proof": proof, "expires_at": cs.ExpiresAt}); err != nil {
 			return err
 		}
-		name, _ := maskedHolder(c)
+		name := maskedHolder(c)
 		g = Grant{Code: code, ConsentID: cs.ID, ExpiresAt: cs.ExpiresAt, MaxUses: cs.MaxUses, Identifier: c.Identifier,
 			LicenceNumber: c.LicenceNumber, Name: c.Name, HolderName: name, QRText: "CERTSEAL-CONSENT:" + c.Identifier + ":" + code}
 		return nil
@@ -254,13 +254,12 @@ func proofLabel(p string) string {
 	return "证照编号和持证主体代码"
 }
 
-// maskedHolder returns the holder's name and code as the public page shows them.
-func maskedHolder(c certs.Certificate) (string, string) {
-	name := c.Holder.Name
+// maskedHolder returns the holder's name as the public page shows it (a person's masked).
+func maskedHolder(c certs.Certificate) string {
 	if c.Holder.CodeType != certs.CodeUSCC {
-		name = certs.MaskPersonName(name)
+		return certs.MaskPersonName(c.Holder.Name)
 	}
-	return name, ""
+	return c.Holder.Name
 }
 
 // logTx appends an entry to the certificate's use log.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -22,9 +23,9 @@ import (
 // public verification page, the holder's consent code and the holder's view of the use log.
 
 func init() {
-	webMenus[certseal.RoleUserDept] = []webMenu{{Path: "/use", Label: "用证（调取证照）"}, {Path: "/use/records", Label: "用证记录"}}
-	webMenus[certseal.RoleAdmin] = append(webMenus[certseal.RoleAdmin], webMenu{Path: "/use/records", Label: "用证记录"})
-	webMenus[certseal.RoleAuditor] = append(webMenus[certseal.RoleAuditor], webMenu{Path: "/use/records", Label: "用证记录"})
+	webMenus[certseal.RoleUserDept] = []webMenu{{Path: "/use", Label: "用证（调取证照）"}, {Path: "/use-records", Label: "用证记录"}}
+	webMenus[certseal.RoleAdmin] = append(webMenus[certseal.RoleAdmin], webMenu{Path: "/use-records", Label: "用证记录"})
+	webMenus[certseal.RoleAuditor] = append(webMenus[certseal.RoleAuditor], webMenu{Path: "/use-records", Label: "用证记录"})
 }
 
 // usePages are the signed-in pages of the use of certificates.
@@ -32,7 +33,7 @@ func (m *Web) usePages() []webPage {
 	return []webPage{
 		{"GET", "/use", "web.use", "uses.create", nil, m.usePage},
 		{"POST", "/use", "web.use_post", "uses.create", nil, m.usePost},
-		{"GET", "/use/records", "web.use_records", "uses.list", nil, m.useRecords},
+		{"GET", "/use-records", "web.use_records", "uses.list", nil, m.useRecords},
 		{"GET", "/use/{id}/copy.pdf", "web.use_copy", "uses.copy", nil, m.useCopy},
 		{"GET", "/certificates/{id}/uses", "web.cert_uses", "certs.uses", nil, m.certUses},
 	}
@@ -90,7 +91,7 @@ func (m *Web) usePost(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		var e *certseal.Error
-		if certseal.ErrorCode(err) == use.EConsentRequired && asError(err, &e) {
+		if certseal.ErrorCode(err) == use.EConsentRequired && errors.As(err, &e) {
 			if pv, ok := e.Detail["certificate"].(certs.PublicView); ok {
 				d.Public = &pv
 			}
@@ -102,21 +103,6 @@ func (m *Web) usePost(w http.ResponseWriter, r *http.Request) {
 	d.Result = &u
 	v.Flash = "已调取证照并生成加注件（用证编号 " + u.ID + "）"
 	m.render(w, r, http.StatusCreated, "use", v)
-}
-
-func asError(err error, e **certseal.Error) bool {
-	for err != nil {
-		if x, ok := err.(*certseal.Error); ok {
-			*e = x
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 func (m *Web) useCopy(w http.ResponseWriter, r *http.Request) {

@@ -91,6 +91,17 @@ func TestWebBrowserUse(t *testing.T) {
 	if got := eval(t, ctx, `fetch(document.querySelector('#copy-link').href).then(r => r.status + ' ' + r.headers.get('content-type'))`); got != "200 application/pdf" {
 		t.Fatalf("the copy link answers %s", got)
 	}
+	run(t, ctx, "the use records",
+		chromedp.Navigate(w.URL+"/use-records"),
+		chromedp.WaitVisible(chromedp.ID("#use-records")),
+	)
+	if s := text(t, ctx, "#use-records"); !strings.Contains(s, "BANK-2026-0001") || !strings.Contains(s, "银行开户经办人") {
+		t.Fatalf("the use records read:\n%s", s)
+	}
+	if got := eval(t, ctx, `fetch(document.querySelector('#export-csv').href).then(r => r.text()).then(t => String(t.includes('BANK-2026-0001') && t.includes('用证编号')))`); got != "true" {
+		t.Fatal("the CSV export has no use")
+	}
+	shot(t, ctx, "use-records")
 	copyPDF := w.Must(200, "GET", "/api/v1/uses/"+useID+"/copy", "bank-user", nil).Body
 	file := filepath.Join(t.TempDir(), "加注件.pdf")
 	if err := os.WriteFile(file, copyPDF, 0o644); err != nil {

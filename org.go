@@ -17,10 +17,13 @@ const (
 	KindCountyDept     OrgKind = "county_department"     // 县区原审批部门
 	KindProvincialDept OrgKind = "provincial_department" // 省直部门
 	KindPrinter        OrgKind = "printer"               // 定点印制企业
+	// KindUsingOrg is an organisation that uses licences (用证单位) without issuing any: a bank,
+	// a tax office or a market regulator handling another matter (issue 20).
+	KindUsingOrg OrgKind = "using_org" // 用证单位
 )
 
 // OrgKinds lists every kind, in display order.
-var OrgKinds = []OrgKind{KindCityCenter, KindCityDepartment, KindCountyBureau, KindCountyDept, KindProvincialDept, KindPrinter}
+var OrgKinds = []OrgKind{KindCityCenter, KindCityDepartment, KindCountyBureau, KindCountyDept, KindProvincialDept, KindPrinter, KindUsingOrg}
 
 // Valid reports whether k is one of the known kinds.
 func (k OrgKind) Valid() bool {
@@ -47,6 +50,8 @@ func (k OrgKind) Label() string {
 		return "省直部门"
 	case KindPrinter:
 		return "定点印制企业"
+	case KindUsingOrg:
+		return "用证单位"
 	}
 	return string(k)
 }
@@ -196,10 +201,13 @@ const (
 	RoleBureauOfficer Role = "bureau_officer" // county bureau or county department officer
 	RoleClerk         Role = "clerk"          // service window clerk
 	RoleAuditor       Role = "auditor"        // read-only
+	// RoleUserDept is a user of a department that uses licences (用证部门): it asks for a
+	// holder's certificate with the holder's consent and gets a purpose-stamped copy.
+	RoleUserDept Role = "user_dept"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleDeptOfficer, RoleBureauOfficer, RoleClerk, RoleAuditor}
+var Roles = []Role{RoleAdmin, RoleDeptOfficer, RoleBureauOfficer, RoleClerk, RoleAuditor, RoleUserDept}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
@@ -224,13 +232,16 @@ func (r Role) Label() string {
 		return "窗口工作人员"
 	case RoleAuditor:
 		return "审计员"
+	case RoleUserDept:
+		return "用证部门"
 	}
 	return string(r)
 }
 
 // RoleFits reports whether a user of role r may belong to an organisation of kind k: admins to
 // the city center, department officers to city departments, bureau officers and clerks to county
-// bureaus and county departments; auditors anywhere.
+// bureaus and county departments; auditors anywhere; users of a using department (用证部门) to a
+// using organisation or to a city, county or provincial department.
 func RoleFits(r Role, k OrgKind) bool {
 	switch r {
 	case RoleAdmin:
@@ -241,6 +252,8 @@ func RoleFits(r Role, k OrgKind) bool {
 		return k == KindCountyBureau || k == KindCountyDept
 	case RoleAuditor:
 		return true
+	case RoleUserDept:
+		return k == KindUsingOrg || k == KindCityDepartment || k == KindCountyDept || k == KindProvincialDept
 	}
 	return false
 }

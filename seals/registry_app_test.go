@@ -60,8 +60,8 @@ func TestAppMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	items, _, err := a.Seals.List(context.Background(), seals.SealFilter{}, "", 50)
-	if err != nil || len(items) != 16 {
-		t.Fatalf("demo seals: %v, %d seals, want 16 (one per county bureau, registered for ECDSA and SM2)", err, len(items))
+	if err != nil || len(items) != 17 {
+		t.Fatalf("demo seals: %v, %d seals, want 17 (one per county bureau, registered for ECDSA and SM2, and the city center's copy seal)", err, len(items))
 	}
 	var s seals.Seal
 	for _, it := range items {

@@ -42,7 +42,10 @@ type SignOptions struct {
 	// is scaled to the largest square that fits and centred in it.
 	Rect    [4]float64
 	Picture *Picture // the seal picture; nil makes an invisible signature (Rect is then ignored)
-	Reason  string   // e.g. 电子证照签章
+	// Fit scales a drawn Picture to fill Rect keeping its proportions, instead of the largest
+	// square in Rect: for a wide picture such as a purpose stamp (DrawBanner). A scan ignores it.
+	Fit    bool
+	Reason string // e.g. 电子证照签章
 	// Location and Name (the signer's name) are optional.
 	Location, Name string
 	Time           time.Time // the signing time; required (inject the clock)
@@ -460,8 +463,12 @@ func writeSigned(pdf []byte, pl *updatePlan, o SignOptions) ([]byte, error) {
 		} else {
 			form := alloc()
 			scale := size / math.Max(p.w, p.h)
-			content = []byte(fmt.Sprintf("q %s 0 0 %s %s %s cm /Seal Do Q\n", fmtNum(scale), fmtNum(scale),
-				fmtNum(x+(size-p.w*scale)/2), fmtNum(y+(size-p.h*scale)/2)))
+			ox, oy := x+(size-p.w*scale)/2, y+(size-p.h*scale)/2
+			if o.Fit {
+				scale = math.Min(bw/p.w, bh/p.h)
+				ox, oy = (bw-p.w*scale)/2, (bh-p.h*scale)/2
+			}
+			content = []byte(fmt.Sprintf("q %s 0 0 %s %s %s cm /Seal Do Q\n", fmtNum(scale), fmtNum(scale), fmtNum(ox), fmtNum(oy)))
 			res = "/Seal " + form.String()
 			z := p.flateOps()
 			extra = append(extra, extraObj{form, concat("<</Type /XObject /Subtype /Form /BBox [0 0 ", fmtNum(p.w), " ", fmtNum(p.h),

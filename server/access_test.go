@@ -10,7 +10,8 @@ import (
 )
 
 // expected is the role table as the people who use certseal expect it: A admin, D city
-// department officer, B county bureau officer, C window clerk, U auditor; "*" means public.
+// department officer, B county bureau officer, C window clerk, U auditor, E department user
+// (用证部门); "*" means public.
 // Every route must be listed here, so adding a route forces a decision about who may call it.
 var expected = map[string]string{}
 
@@ -28,18 +29,18 @@ func init() { expect(foundationRoutes) }
 
 var foundationRoutes = map[string]string{
 	"healthz": "*", "readyz": "*", "openapi": "*",
-	"me":          "ADBCU",
+	"me":          "ADBCUE",
 	"orgs.list":   "ADBCU",
 	"orgs.create": "A", "orgs.get": "ADBCU", "orgs.update": "A",
 	"users.list": "ADBCU", "users.create": "A", "users.get": "ADBCU", "users.disable": "A", "users.enable": "A",
-	"tokens.list": "ADBCU", "tokens.create": "ADBCU", "tokens.revoke": "ADBCU",
-	"items.list": "ADBCU", "items.create": "A", "items.get": "ADBCU", "items.update": "A", "items.types": "ADBCU",
-	"types.list": "ADBCU", "types.create": "AD", "types.get": "ADBCU", "types.update": "AD",
+	"tokens.list": "ADBCUE", "tokens.create": "ADBCUE", "tokens.revoke": "ADBCUE",
+	"items.list": "ADBCUE", "items.create": "A", "items.get": "ADBCUE", "items.update": "A", "items.types": "ADBCUE",
+	"types.list": "ADBCUE", "types.create": "AD", "types.get": "ADBCUE", "types.update": "AD",
 	"bindings.list": "ADBCU", "bindings.create": "A", "bindings.delete": "A",
 	"audit.list": "AU", "audit.verify": "AU", "admin.backup": "A",
 }
 
-var roleUsers = map[byte]string{'A': "admin", 'D': "scj", 'B': "lizhou-officer", 'C': "lizhou-clerk", 'U': "auditor"}
+var roleUsers = map[byte]string{'A': "admin", 'D': "scj", 'B': "lizhou-officer", 'C': "lizhou-clerk", 'U': "auditor", 'E': "bank-user"}
 
 var pathVar = regexp.MustCompile(`\{[^}]+\}`)
 
@@ -70,7 +71,7 @@ func TestRoleMatrix(t *testing.T) {
 		if r := e.Do(rt.Method, path, "", body); r.Status != http.StatusUnauthorized || r.ErrorCode() != "unauthenticated" {
 			t.Errorf("%s %s without a token: got %d %s, want 401 unauthenticated", rt.Method, path, r.Status, r.ErrorCode())
 		}
-		for _, letter := range []byte("ADBCU") {
+		for _, letter := range []byte("ADBCUE") {
 			user := roleUsers[letter]
 			r := e.Do(rt.Method, path, user, body)
 			allowed := strings.IndexByte(want, letter) >= 0

@@ -19,6 +19,8 @@ type CertAPI struct {
 	Signer certs.ListSigner
 	Issuer string // the status list's issuer name
 	Public *RateLimiter
+	// Copies, when set, answers for a purpose-stamped copy (加注件) in a verification.
+	Copies CopyVerifier
 }
 
 // NewCertAPI returns the certificates module; public verification is limited to 5 requests a
@@ -200,6 +202,16 @@ func (m *CertAPI) verifyPDF(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if m.Copies != nil {
+		if v, ok, err := m.Copies.Verify(r.Context(), pdf); ok || err != nil {
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
 	}
 	verify := m.Certs.VerifyPDF
 	if certs.IsZIP(pdf) { // an OFD package (a ZIP, normally with OFD.xml): GB/T 38540 seals

@@ -108,8 +108,9 @@ func TestSealRoutes(t *testing.T) {
 		e.Must(200, "GET", "/api/v1/seals"+query, user, nil).Decode(t, &l)
 		return len(l.Items)
 	}
-	// every bureau's demo seal is registered for ECDSA (PDF) and SM2 (OFD)
-	for user, want := range map[string]int{"admin": 16, "auditor": 16, "lizhou-clerk": 2, "zhaohua-officer": 2, "scj": 0} {
+	// every bureau's demo seal is registered for ECDSA (PDF) and SM2 (OFD); the city center has
+	// the ECDSA seal that signs purpose-stamped copies (用证)
+	for user, want := range map[string]int{"admin": 17, "auditor": 17, "lizhou-clerk": 2, "zhaohua-officer": 2, "scj": 0} {
 		if got := count(user, ""); got != want {
 			t.Errorf("%s sees %d seals, want %d", user, got, want)
 		}

@@ -14,6 +14,7 @@ import (
 	"certseal"
 	"certseal/certs"
 	"certseal/certs/push"
+	"certseal/certs/use"
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/demo"
@@ -71,6 +72,9 @@ type Config struct {
 	// S3 names the object store the documents go to (a cluster needs one); an empty Endpoint
 	// keeps them in files under Data.
 	S3 docstore.S3Options
+	// ConsentTTL is how long a holder's consent code for a use (用证授权码) is valid (0: 10
+	// minutes; at most an hour).
+	ConsentTTL time.Duration
 }
 
 // Clustered reports whether the configuration is for a node of a cluster (the etcd engine).
@@ -109,6 +113,7 @@ type App struct {
 	Certs     *certs.Service     // issuance, lifecycle, verification, the status list
 	Batches   *certs.Batches     // batch issuance (at most two batches at a time)
 	Push      *push.Pusher       // the result push (审批结果推送)
+	Use       *use.Service       // use by other departments (用证): consents, uses, copies
 	Web       *web.Web           // the web pages
 	Server    *server.Server
 	// Metrics is the Prometheus registry behind /metrics (cmd/app/metrics.go).
@@ -181,23 +186,27 @@ func (a *App) wire() error {
 		return err
 	}
 	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
+	a.wireUse()
 	a.Web = web.NewWeb(web.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
 		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
-		CityName: demo.CityCenterName, Auth: c.Auth,
+		CityName: demo.CityCenterName, Auth: c.Auth, Use: a.Use,
 	})
 
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)
 	a.Server.Auth = c.Auth
 	a.Server.Audit = a.Audit
+	certAPI := server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName)
+	certAPI.Copies = a.Use // a purpose-stamped copy verifies as a copy (加注件)
 	a.Server.Extra = []server.Module{
 		server.NewSealAPI(a.Seals, clock),
 		server.NewTemplateAPI(a.Templates, a.Renderer, clock),
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
 		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),
-		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
+		certAPI,
 		server.NewPushAPI(a.Push),
+		server.NewUseAPI(a.Use),
 		tsaAPI,
 		a.Web,
 	}
@@ -242,7 +251,7 @@ func (a *App) run(f func(ctx context.Context)) {
 // through the services, blank-form stock at every bureau and (with Config.Demo) generated
 // passwords.
 func (a *App) LoadDemo() (demo.Result, error) {
-	res, err := demo.Load(a.DB, a.Clock.Now(), demoSeals(a.Seals))
+	res, err := demo.Load(a.DB, a.Clock.Now(), demoSeals(a.Seals), demoCenterSeal(a.Seals))
 	if err != nil || !res.Loaded {
 		return res, err
 	}

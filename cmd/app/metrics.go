@@ -241,6 +241,7 @@ func (a *App) wireMetrics() error {
 	m := server.NewMetrics()
 	m.Allow = allow
 	m.Registry.MustRegister(newDomainCollector(a))
+	m.Registry.MustRegister(newUseCollector(a))
 	a.Metrics = m
 	a.Server.Metrics = m
 	return nil

@@ -202,7 +202,7 @@ func TestServeBackupsAndRestore(t *testing.T) {
 	os.WriteFile(filepath.Join(empty, "master.key"), key, 0o600)
 	r = serve(t, "-data", empty)
 	code, orgs := r.get(t, "/api/v1/orgs?limit=500", admin)
-	if code != 200 || len(orgs["items"].([]any)) != 17 {
+	if code != 200 || len(orgs["items"].([]any)) != 18 {
 		t.Fatalf("restored service: %d %v", code, orgs)
 	}
 	r.stop(t)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"certseal"
 	"certseal/certs"
@@ -51,6 +52,7 @@ func serveFlags(stderr io.Writer, c *app.Config) (*flag.FlagSet, *serveOpts) {
 	fs.StringVar(&o.tsaCA, "tsa-ca", "", "PEM file of the external TSA's CA certificate(s)")
 	fs.StringVar(&o.tsaTimeout, "tsa-timeout", "5s", "how long an issue waits for a timestamp before it fails")
 	fs.StringVar(&c.PAdESLevel, "pades-level", "", "PAdES level: B-B, B-T, B-LT or B-LTA; default B-LT with a TSA")
+	fs.DurationVar(&c.ConsentTTL, "consent-ttl", 10*time.Minute, "how long a holder's consent code for a using department (用证授权码) is valid, 1m to 1h")
 	o.backup.flags(fs)
 	o.cluster = clusterFlags(fs, c)
 	return fs, o
@@ -67,6 +69,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if o.pushAllow != "" {
 		c.PushAllow = []string{o.pushAllow}
+	}
+	if c.ConsentTTL < time.Minute || c.ConsentTTL > time.Hour {
+		return fmt.Errorf("-consent-ttl %v: want a duration between 1m and 1h, e.g. 10m", c.ConsentTTL)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("-log-level %q: want debug, info, warn or error", o.logLevel)

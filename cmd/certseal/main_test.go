@@ -143,8 +143,8 @@ func TestServeDemoOnceBackupRestore(t *testing.T) {
 	}
 	_, first := r.get(t, "/api/v1/orgs?limit=500", admin)
 	nOrgs := len(first["items"].([]any))
-	if nOrgs != 17 {
-		t.Errorf("demo has %d organisations, want 17", nOrgs)
+	if nOrgs != 18 {
+		t.Errorf("demo has %d organisations, want 18 (17 and the demo bank, a using organisation)", nOrgs)
 	}
 	r.stop(t)
 

@@ -37,6 +37,10 @@ type Result struct {
 // (seals, stock, templates) register theirs. orgIDs maps organisation names to ids.
 type Step func(tx *store.Tx, now time.Time, orgIDs map[string]string) error
 
+// BankName is the demo using organisation (用证单位): a bank that asks for a holder's licence
+// when opening an account.
+const BankName = "广元示范银行股份有限公司"
+
 // CityCenterName is the city center's name.
 const CityCenterName = "广元市政务服务和公共资源交易中心"
 
@@ -154,6 +158,7 @@ func foundation(tx *store.Tx, now time.Time) (map[string]string, []Login, error)
 		{Name: "四川省市场监督管理局", Kind: certseal.KindProvincialDept, USCC: uscc("11", "510000", 50), AreaCode: "510000"},
 		{Name: "四川省住房和城乡建设厅", Kind: certseal.KindProvincialDept, USCC: uscc("11", "510000", 51), AreaCode: "510000"},
 		{Name: "成都川印证件印务有限公司", Kind: certseal.KindPrinter, USCC: certseal.MakeUSCC("91510100MA6C1234" + "5"), AreaCode: "510100"},
+		{Name: BankName, Kind: certseal.KindUsingOrg, USCC: certseal.MakeUSCC("91510800MA6C5678" + "9"), AreaCode: "510800"},
 	} {
 		if err := add(o); err != nil {
 			return nil, nil, err
@@ -250,6 +255,7 @@ func foundation(tx *store.Tx, now time.Time) (map[string]string, []Login, error)
 		{"jtj", "交通局经办人", "广元市交通运输局", certseal.RoleDeptOfficer},
 		{"lz-scj", "利州区市场监管局经办人", "广元市利州区市场监督管理局", certseal.RoleBureauOfficer},
 		{"cx-jtj", "苍溪县交通运输局经办人", "苍溪县交通运输局", certseal.RoleBureauOfficer},
+		{"bank-user", "银行开户经办人", BankName, certseal.RoleUserDept},
 	}
 	pinyin := []string{"lizhou", "zhaohua", "chaotian", "wangcang", "qingchuan", "jiange", "cangxi", "jkq"}
 	for i, b := range Bureaus {

@@ -21,7 +21,7 @@ var pagesWithoutAPI = map[string]bool{
 // expectedPages is who may use each signed-in page, as the people who use certseal expect it
 // (letters as in expected). The pages do not keep this table: they derive it from the API's.
 var expectedPages = map[string]string{
-	"web.home": "ADBCU", "web.logout": "ADBCU", "web.account": "ADBCU", "web.account_post": "ADBCU",
+	"web.home": "ADBCUE", "web.logout": "ADBCUE", "web.account": "ADBCUE", "web.account_post": "ADBCUE",
 	"web.issue": "BC", "web.issue_post": "BC", "web.issue_preview": "BC",
 	"web.batch": "BC", "web.batch_post": "BC", "web.batch_view": "BC", "web.batch_status": "BC", "web.batch_zip": "BC",
 	"web.certs": "ADBCU", "web.cert": "ADBCU", "web.cert_post": "ABC", "web.cert_pdf": "ADBCU", "web.cert_ofd": "ADBCU", "web.cert_print": "ADBCU",
@@ -36,7 +36,7 @@ var expectedPages = map[string]string{
 }
 
 var roleOf = map[byte]certseal.Role{'A': certseal.RoleAdmin, 'D': certseal.RoleDeptOfficer,
-	'B': certseal.RoleBureauOfficer, 'C': certseal.RoleClerk, 'U': certseal.RoleAuditor}
+	'B': certseal.RoleBureauOfficer, 'C': certseal.RoleClerk, 'U': certseal.RoleAuditor, 'E': certseal.RoleUserDept}
 
 // table is a role table with some routes' roles replaced.
 type table struct {
@@ -89,7 +89,7 @@ func TestPageRolesFromAPI(t *testing.T) {
 			}
 			continue
 		}
-		for _, letter := range []byte("ADBCU") {
+		for _, letter := range []byte("ADBCUE") {
 			if got := e.App.Web.Allows(rt, roleOf[letter]); got != (strings.IndexByte(want, letter) >= 0) {
 				t.Errorf("page %s for %c: allowed %v, want %q", rt.Name, letter, got, want)
 			}

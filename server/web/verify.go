@@ -7,6 +7,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/use"
 	"certseal/server"
 )
 
@@ -21,6 +22,8 @@ type verifyData struct {
 	Verdict *certs.PDFVerdict
 	Class   string
 	PreCSRF string
+	// Copy is set when the file was a purpose-stamped copy (加注件): for whom, for what, until when.
+	Copy *use.CopyInfo
 }
 
 func verdictClass(v string) string {
@@ -71,6 +74,17 @@ func (m *Web) verifyPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		m.fail(w, r, "verify", v, err)
 		return
+	}
+	if m.Use != nil {
+		if cv, ok, err := m.Use.Verify(r.Context(), pdf); ok || err != nil {
+			if err != nil {
+				m.fail(w, r, "verify", v, err)
+				return
+			}
+			d.Verdict, d.Class, d.View, d.Copy = &cv.PDFVerdict, verdictClass(cv.Verdict), cv.Certificate, cv.Copy
+			m.render(w, r, http.StatusOK, "verify", v)
+			return
+		}
 	}
 	verify := m.Certs.VerifyPDF
 	if certs.IsZIP(pdf) { // an OFD package: GB/T 38540 seals

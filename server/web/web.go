@@ -23,6 +23,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/use"
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
 	"certseal/internal/orgs"
@@ -65,6 +66,8 @@ type Web struct {
 	// API is the role table the pages take their roles from (the Server); set it before
 	// serving. Without it every page but the public ones answers 403.
 	API server.RouteTable
+	// Use runs the use of certificates by other departments (用证, use.go).
+	Use *use.Service
 
 	sessions *webSessions
 	login    *server.RateLimiter
@@ -114,6 +117,7 @@ func (m *Web) Routes() []server.Route {
 		{Method: "GET", Path: "/V/{ref}", Name: "web.verify_qr", Public: true, Handler: m.verifyShort},
 		{Method: "GET", Path: "/v/{ref}", Name: "web.verify_qr_typed", Public: true, Handler: m.verifyShort},
 	}
+	out = append(out, m.usePublicRoutes()...)
 	for _, p := range m.signedIn() {
 		out = append(out, server.Route{Method: p.method, Path: p.path, Name: p.name, Public: true, Like: p.like,
 			Handler: m.page(p.name, p.like, p.h)})
@@ -130,7 +134,7 @@ type webPage struct {
 
 // signedIn returns the signed-in pages.
 func (m *Web) signedIn() []webPage {
-	return []webPage{
+	pages := []webPage{
 		{"GET", "/", "web.home", sessionPage, nil, m.home},
 		{"POST", "/logout", "web.logout", sessionPage, nil, m.logout},
 		{"GET", "/account", "web.account", sessionPage, nil, m.account},
@@ -193,6 +197,7 @@ func (m *Web) signedIn() []webPage {
 		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
 	}
+	return append(pages, m.usePages()...)
 }
 
 // webDesks are the pages' desks by page name.
@@ -210,7 +215,7 @@ func init() {
 // page that names an API route.
 func (m *Web) Allows(rt server.Route, role certseal.Role) bool {
 	name, like := rt.Name, rt.Like
-	if !slices.Contains(server.AllRoles, role) {
+	if !slices.Contains(server.AllAndUserDept, role) {
 		return false
 	}
 	if like == sessionPage {
@@ -416,6 +421,8 @@ func webHome(role certseal.Role) string {
 		return "/summary"
 	case certseal.RoleAdmin:
 		return "/admin/orgs"
+	case certseal.RoleUserDept:
+		return "/use"
 	}
 	return "/admin/audit"
 }

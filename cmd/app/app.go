@@ -13,6 +13,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/exchange"
 	"certseal/certs/push"
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
@@ -109,6 +110,7 @@ type App struct {
 	Certs     *certs.Service     // issuance, lifecycle, verification, the status list
 	Batches   *certs.Batches     // batch issuance (at most two batches at a time)
 	Push      *push.Pusher       // the result push (审批结果推送)
+	Exchange  *exchange.Service  // the exchange with the provincial platform (与省平台交换)
 	Web       *web.Web           // the web pages
 	Server    *server.Server
 	// Metrics is the Prometheus registry behind /metrics (cmd/app/metrics.go).
@@ -181,6 +183,7 @@ func (a *App) wire() error {
 		return err
 	}
 	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
+	a.Exchange = &exchange.Service{DB: db, Clock: clock}
 	a.Web = web.NewWeb(web.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
 		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
@@ -198,6 +201,7 @@ func (a *App) wire() error {
 		server.NewBatchAPI(a.Certs, a.Batches),
 		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
 		server.NewPushAPI(a.Push),
+		server.NewExchangeAPI(a.Exchange, a.Catalogue),
 		tsaAPI,
 		a.Web,
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 
 	"certseal"
@@ -217,7 +218,7 @@ func (s *Service) ApplyImport(ctx context.Context, actor certseal.Actor, im *Imp
 			return certseal.Errorf(certseal.EInvalid, "有%d项无法导入（见预览中的说明），未做任何更改", p.Errors)
 		}
 		if len(items)+len(types) == 0 {
-			return nil
+			return errNothing // roll back: an empty commit would still write the file's meta page
 		}
 		now := s.Clock.Now()
 		for _, it := range items {
@@ -267,11 +268,14 @@ func (s *Service) ApplyImport(ctx context.Context, actor certseal.Actor, im *Imp
 		return audit.Append(tx, now, actor, "catalogue.import", "catalogue", map[string]any{"file_sha256": p.FileSHA256,
 			"digest": p.Digest, "added": p.Added, "changed": p.Changed, "unchanged": p.Unchanged})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errNothing) {
 		return Plan{}, err
 	}
 	return p, nil
 }
+
+// errNothing ends a transaction that found nothing to write, rolling it back.
+var errNothing = errors.New("nothing to write")
 
 // ClaimRequest is the 认领/绑定 step for one catalogue item: the city organisation that handles
 // it (empty keeps the current one) and the licence types to bind to it (or to one of its
@@ -309,7 +313,7 @@ func (s *Service) Claim(ctx context.Context, actor certseal.Actor, req ClaimRequ
 			return err
 		}
 		now := s.Clock.Now()
-		before := it
+		before, wrote := it, false
 		if req.HandlingOrgID != "" {
 			if _, err := orgs.Get(tx, req.HandlingOrgID); err != nil {
 				return certseal.Errorf(certseal.ENotFound, "实施机构 %q 不存在", req.HandlingOrgID).WithDetail("field", "handling_org_id")
@@ -330,6 +334,7 @@ func (s *Service) Claim(ctx context.Context, actor certseal.Actor, req ClaimRequ
 			if err := audit.Append(tx, now, actor, "item.claim", "item/"+it.Code, map[string]any{"before": before, "after": it}); err != nil {
 				return err
 			}
+			wrote = true
 		}
 		res.Item = it
 		for _, tc := range req.TypeCodes {
@@ -342,10 +347,14 @@ func (s *Service) Claim(ctx context.Context, actor certseal.Actor, req ClaimRequ
 				return err
 			}
 			res.Bound = append(res.Bound, b)
+			wrote = true
+		}
+		if !wrote {
+			return errNothing
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errNothing) {
 		return ClaimResult{}, err
 	}
 	return res, nil

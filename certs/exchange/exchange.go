@@ -264,3 +264,13 @@ func (s *Service) audit(actor certseal.Actor, now time.Time, action string, deta
 		return audit.Append(tx, now, actor, action, "exchange/changes", detail)
 	})
 }
+
+// LastSeq returns the newest sequence number of the feed (0 when nothing was issued yet).
+func (s *Service) LastSeq(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := s.DB.View(func(tx *store.Tx) error {
+		n = certs.LastEventSeqTx(tx)
+		return nil
+	})
+	return n, err
+}

@@ -187,7 +187,7 @@ func (a *App) wire() error {
 	a.Web = web.NewWeb(web.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
 		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
-		CityName: demo.CityCenterName, Auth: c.Auth,
+		CityName: demo.CityCenterName, Auth: c.Auth, Exchange: a.Exchange,
 	})
 
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -85,6 +86,8 @@ func TestExchangeFeedAfterN(t *testing.T) {
 	c3 := issue(t, e, "lizhou-clerk", issueRequest(fs[2], seal, "SC00000003"))
 	c3b := l.op("lizhou-clerk", c3.ID, map[string]any{"op": "change", "reason": "法定代表人变更", "values": map[string]string{"法定代表人（负责人）": "王五"}, "blank_serial": "SC00000004"}, 200)
 	l.op("lizhou-clerk", c1.ID, map[string]any{"op": "reinstate", "reason": "整改完成"}, 200)
+	end, _ := time.Parse("2006-01-02", c1.ValidTo)
+	c1b := l.op("lizhou-clerk", c1.ID, map[string]any{"op": "renew", "reason": "有效期届满前申请延续", "valid_to": end.AddDate(4, 0, 0).Format("2006-01-02"), "blank_serial": "SC00000005"}, 200)
 
 	wants := []want{
 		{cert: c1, op: "03", national: "03", status: certs.StatusSuspended},
@@ -93,6 +96,8 @@ func TestExchangeFeedAfterN(t *testing.T) {
 		{cert: c3b, op: "09", national: "09", status: certs.StatusValid, prev: c3.Identifier},
 		{cert: c3, op: "96", national: "99", status: certs.StatusOther, next: c3b.Identifier},
 		{cert: c1, op: "06", national: "06", status: certs.StatusValid},
+		{cert: c1b, op: "02", national: "02", status: certs.StatusValid, prev: c1.Identifier}, // reported 01 before it takes effect
+		{cert: c1, op: "97", national: "99", status: certs.StatusValid, next: c1b.Identifier}, // in force until then
 	}
 	for _, limit := range []int{1, 2, 100} {
 		got := feed(t, e, "admin", n, limit)
@@ -191,8 +196,8 @@ func TestExchangeFeedAfterN(t *testing.T) {
 			}
 		}
 	}
-	// pages with changes: 1 (before N) + 6+3+1 (after N at 1, 2, 100 a page) + 1 (whole feed)
-	if reads != 12 || exports != 5 {
+	// pages with changes: 1 (before N) + 8+4+1 (after N at 1, 2, 100 a page) + 1 (whole feed)
+	if reads != 15 || exports != 5 {
 		t.Fatalf("audit: %d exchange.read, %d exchange.export; want 12 and 5", reads, exports)
 	}
 }

@@ -155,6 +155,7 @@ func (s *Service) Export(ctx context.Context, actor certseal.Actor, r Range, for
 	switch format {
 	case "json":
 		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(d); err != nil {
 			return File{}, err

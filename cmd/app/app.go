@@ -13,6 +13,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/exchange"
 	"certseal/certs/push"
 	"certseal/certs/use"
 	"certseal/internal/audit"
@@ -114,6 +115,7 @@ type App struct {
 	Batches   *certs.Batches     // batch issuance (at most two batches at a time)
 	Push      *push.Pusher       // the result push (审批结果推送)
 	Use       *use.Service       // use by other departments (用证): consents, uses, copies
+	Exchange  *exchange.Service  // the exchange with the provincial platform (与省平台交换)
 	Web       *web.Web           // the web pages
 	Server    *server.Server
 	// Metrics is the Prometheus registry behind /metrics (cmd/app/metrics.go).
@@ -187,10 +189,11 @@ func (a *App) wire() error {
 	}
 	a.Certs.Notify = a.Push.Wake // the pusher wakes after every commit that appends outbox events
 	a.wireUse()
+	a.Exchange = &exchange.Service{DB: db, Clock: clock}
 	a.Web = web.NewWeb(web.Web{
 		Orgs: a.Orgs, Catalogue: a.Catalogue, Inventory: a.Inventory, Certs: a.Certs, Batches: a.Batches, Seals: a.Seals,
 		Templates: a.Templates, Renderer: a.Renderer, Demand: a.Demand, Audit: a.Audit, Clock: clock, Log: a.Log,
-		CityName: demo.CityCenterName, Auth: c.Auth, Use: a.Use,
+		CityName: demo.CityCenterName, Auth: c.Auth, Use: a.Use, Exchange: a.Exchange,
 	})
 
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)
@@ -207,6 +210,7 @@ func (a *App) wire() error {
 		certAPI,
 		server.NewPushAPI(a.Push),
 		server.NewUseAPI(a.Use),
+		server.NewExchangeAPI(a.Exchange, a.Catalogue),
 		tsaAPI,
 		a.Web,
 	}

@@ -52,8 +52,10 @@ type Item struct {
 	HandlingOrgID string    `json:"handling_org_id,omitempty"`
 	Transferred   bool      `json:"transferred"`
 	SubItems      []SubItem `json:"sub_items,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// ClaimedAt is when the city claimed the item (认领, Claim); zero before.
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Field limits, also stated in the OpenAPI document.

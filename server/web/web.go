@@ -23,6 +23,7 @@ import (
 
 	"certseal"
 	"certseal/certs"
+	"certseal/certs/exchange"
 	"certseal/certs/use"
 	"certseal/internal/audit"
 	"certseal/internal/catalogue"
@@ -57,8 +58,10 @@ type Web struct {
 	// Demand runs the demand rounds; nil leaves the demand pages saying so.
 	Demand *demand.Service
 	Audit  *audit.Service // reads the audit log for the audit page
-	Clock  certseal.Clock
-	Log    *slog.Logger
+	// Exchange is the change feed for the provincial platform (the export downloads).
+	Exchange *exchange.Service
+	Clock    certseal.Clock
+	Log      *slog.Logger
 	// CityName is the city center's name, printed on exports.
 	CityName string
 	// Auth limits sign-ins and sessions (zero fields: the defaults).
@@ -197,7 +200,8 @@ func (m *Web) signedIn() []webPage {
 		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
 	}
-	return append(pages, m.usePages()...)
+	pages = append(pages, m.usePages()...)
+	return append(pages, m.exchangePages()...)
 }
 
 // webDesks are the pages' desks by page name.
@@ -257,11 +261,13 @@ var webMenus = map[certseal.Role][]webMenu{
 		{Path: "/admin/types", Label: "证照类型与绑定"}, {Path: "/admin/templates", Label: "模板"}, {Path: "/admin/seals", Label: "印章"},
 		{Path: "/admin/rounds", Label: "需求征订"}, {Path: "/summary", Label: "需求汇总"}, {Path: "/stocktake", Label: "盘点审批"},
 		{Path: "/certificates", Label: "证照"}, {Path: "/admin/audit", Label: "审计日志"}, {Path: "/exports", Label: "导出"},
+		{Path: "/admin/exchange", Label: "与省平台交换"},
 	},
 	certseal.RoleAuditor: {
 		{Path: "/admin/audit", Label: "审计日志"}, {Path: "/certificates", Label: "证照"}, {Path: "/stock", Label: "库存"},
 		{Path: "/summary", Label: "需求汇总"}, {Path: "/admin/orgs", Label: "机构"}, {Path: "/admin/users", Label: "用户"},
 		{Path: "/admin/seals", Label: "印章"}, {Path: "/exports", Label: "导出"},
+		{Path: "/admin/exchange", Label: "与省平台交换"},
 	},
 }
 

@@ -162,3 +162,8 @@ func problemOf(e *certseal.Error) Problem {
 	p.Field, _ = e.Detail["field"].(string)
 	return p
 }
+
+// Decode decodes a JSON template strictly (unknown keys and trailing data refused) without
+// validating it, for the designer's checks (Problems). It returns a *certseal.Error with code
+// EInvalid for malformed JSON.
+func Decode(data []byte) (*Template, error) { return decode(data) }

@@ -157,7 +157,7 @@ func (m *TemplateAPI) versions(w http.ResponseWriter, r *http.Request) {
 
 type previewRequest struct {
 	// Scan draws the scan the version was designed over under the page (SVG only).
-	Scan bool `json:"scan"`
+	Scan          bool              `json:"scan"`
 	Version       int               `json:"version"`
 	Values        map[string]string `json:"values"`
 	LicenceNumber *string           `json:"licence_number"`

@@ -130,7 +130,7 @@ type webPage struct {
 
 // signedIn returns the signed-in pages.
 func (m *Web) signedIn() []webPage {
-	return []webPage{
+	return append([]webPage{
 		{"GET", "/", "web.home", sessionPage, nil, m.home},
 		{"POST", "/logout", "web.logout", sessionPage, nil, m.logout},
 		{"GET", "/account", "web.account", sessionPage, nil, m.account},
@@ -184,7 +184,7 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/admin/rounds", "web.rounds", "demand.rounds.list", deskAdmin, m.roundsPage},
 		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
-	}
+	}, m.designerRoutes()...)
 }
 
 // webDesks are the pages' desks by page name.
@@ -238,12 +238,14 @@ var webMenus = map[certseal.Role][]webMenu{
 	certseal.RoleDeptOfficer: {
 		{Path: "/summary", Label: "需求汇总"}, {Path: "/dept/receive", Label: "空白证照入库"}, {Path: "/dept/distribute", Label: "下发到县区"},
 		{Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "出入库记录"}, {Path: "/exports", Label: "导出"},
+		{Path: "/designer", Label: "模板设计"},
 	},
 	certseal.RoleAdmin: {
 		{Path: "/admin/orgs", Label: "机构"}, {Path: "/admin/users", Label: "用户"}, {Path: "/admin/catalogue", Label: "事项目录"},
 		{Path: "/admin/types", Label: "证照类型与绑定"}, {Path: "/admin/templates", Label: "模板"}, {Path: "/admin/seals", Label: "印章"},
 		{Path: "/admin/rounds", Label: "需求征订"}, {Path: "/summary", Label: "需求汇总"}, {Path: "/stocktake", Label: "盘点审批"},
 		{Path: "/certificates", Label: "证照"}, {Path: "/admin/audit", Label: "审计日志"}, {Path: "/exports", Label: "导出"},
+		{Path: "/designer", Label: "模板设计"},
 	},
 	certseal.RoleAuditor: {
 		{Path: "/admin/audit", Label: "审计日志"}, {Path: "/certificates", Label: "证照"}, {Path: "/stock", Label: "库存"},
@@ -412,7 +414,8 @@ func webHome(role certseal.Role) string {
 	return "/admin/audit"
 }
 
-var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
+var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+	"designer.js": "text/javascript; charset=utf-8", "designer.css": "text/css; charset=utf-8"}
 
 func (m *Web) static(w http.ResponseWriter, r *http.Request) {
 	name := server.Var(r, "file")

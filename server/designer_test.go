@@ -15,6 +15,10 @@ import (
 	"certseal/templates"
 )
 
+func init() {
+	expect(map[string]string{"calibration.sheet": "ABC", "orgs.print_offset": "ABC"})
+}
+
 func scanPNG(t *testing.T) []byte {
 	t.Helper()
 	img := image.NewGray(image.Rect(0, 0, 420, 594))

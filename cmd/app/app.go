@@ -193,6 +193,7 @@ func (a *App) wire() error {
 	a.Server.Extra = []server.Module{
 		server.NewSealAPI(a.Seals, clock),
 		server.NewTemplateAPI(a.Templates, a.Renderer, clock).WithCatalogue(a.Catalogue),
+		server.NewCalibrationAPI(a.Orgs, clock),
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
 		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),

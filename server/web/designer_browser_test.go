@@ -291,6 +291,7 @@ func init() {
 		"web.issue_preview_svg": "BC",
 		"web.designer":          "AD", "web.designer_check": "AD", "web.designer_preview": "AD", "web.designer_scan": "AD",
 		"web.designer_scan_get": "AD", "web.designer_save": "AD", "web.designer_publish": "AD",
+		"web.calibration": "ABC", "web.calibration_post": "ABC", "web.calibration_sheet": "ABC", "web.calibration_preview": "ADBC",
 	} {
 		expectedPages[name] = roles
 	}

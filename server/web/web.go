@@ -185,7 +185,7 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/admin/rounds", "web.rounds", "demand.rounds.list", deskAdmin, m.roundsPage},
 		{"POST", "/admin/rounds", "web.rounds_post", "demand.rounds.open", nil, m.roundsPost},
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
-	}, m.designerRoutes()...)
+	}, append(m.designerRoutes(), m.calibrationRoutes()...)...)
 }
 
 // webDesks are the pages' desks by page name.
@@ -229,12 +229,13 @@ type webMenu struct {
 var webMenus = map[certseal.Role][]webMenu{
 	certseal.RoleClerk: {
 		{Path: "/issue", Label: "签发证照"}, {Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/void", Label: "空白证照作废"},
-		{Path: "/stock", Label: "库存"},
+		{Path: "/stock", Label: "库存"}, {Path: "/calibration", Label: "套打校准"},
 	},
 	certseal.RoleBureauOfficer: {
 		{Path: "/demand", Label: "需求量报送"}, {Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "下发接收"},
 		{Path: "/void", Label: "作废"}, {Path: "/stocktake", Label: "盘点"}, {Path: "/issue", Label: "签发证照"},
 		{Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/exports", Label: "导出"},
+		{Path: "/calibration", Label: "套打校准"},
 	},
 	certseal.RoleDeptOfficer: {
 		{Path: "/summary", Label: "需求汇总"}, {Path: "/dept/receive", Label: "空白证照入库"}, {Path: "/dept/distribute", Label: "下发到县区"},

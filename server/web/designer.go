@@ -59,6 +59,7 @@ type designerData struct {
 	Scan       string // SHA-256 of the starting version's scan
 	System     string // JSON list of the service-filled field names
 	Fields     string // JSON list of the fields of the type's current template
+	Sample     string // JSON of that template's sample (values and licence number), "{}" if none
 }
 
 // designTypes returns the licence types the user may publish templates to: every type for an
@@ -96,7 +97,7 @@ func (m *Web) designerPage(w http.ResponseWriter, r *http.Request) {
 	}
 	sys, _ := json.Marshal(certs.SystemFields())
 	d.System = string(sys)
-	d.Fields = "[]"
+	d.Fields, d.Sample = "[]", "{}"
 	if from != "" {
 		rec, err := m.Templates.Get(r.Context(), from, 0)
 		if err != nil {
@@ -119,6 +120,10 @@ func (m *Web) designerPage(w http.ResponseWriter, r *http.Request) {
 		if t, err := m.Templates.Template(r.Context(), fieldsOf, 0); err == nil {
 			fs, _ := json.Marshal(t.Fields)
 			d.Fields = string(fs)
+			if t.Sample != nil {
+				sm, _ := json.Marshal(t.Sample)
+				d.Sample = string(sm)
+			}
 		}
 	}
 	m.render(w, r, http.StatusOK, "designer", v)

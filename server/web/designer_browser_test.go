@@ -177,6 +177,14 @@ func TestDesignerBrowser(t *testing.T) {
 		browserWait(`document.getElementById('designer').dataset.preview === 'ok' && document.getElementById('dz-preview').naturalWidth > 0`),
 		waitText("#dz-problems", "检查通过"),
 	)
+	// The preview is the real layout with the licence type's sample record in the bound boxes.
+	food, _ := templates.BuiltinByID("food-business-licence")
+	svg := eval(t, ctx, `document.getElementById('designer').lastPreview`)
+	for _, name := range []string{"经营者名称", "主体业态"} {
+		if v := food.Sample.Values[name]; !strings.Contains(svg, `aria-label="`+v+`"`) {
+			t.Errorf("the preview lacks the sample's %s %q", name, v)
+		}
+	}
 	shot(t, ctx, "designer-editing")
 	run(t, ctx, "save and publish",
 		chromedp.Click(chromedp.ID("#dz-save")),

@@ -19,6 +19,7 @@
   var typeSel = document.getElementById('dz-type');
   var systemFields = JSON.parse(root.dataset.system || '[]');
   var typeFields = JSON.parse(root.dataset.fields || '[]');
+  var typeSample = JSON.parse(root.dataset.sample || '{}'); // the type's current template's sample record
   var MAXPX = 900; // the sheet's width on screen
 
   var tpl = root.dataset.template ? JSON.parse(root.dataset.template) : null;
@@ -111,6 +112,7 @@
     document.getElementById('dz-delete').disabled = !selected || selected === '印章';
     draw();
     showProps();
+    root.dataset.preview = 'stale'; // until the preview of this change answers
     schedulePreview();
   }
 
@@ -448,9 +450,23 @@
     return fetch(url, { method: 'POST', body: JSON.stringify(body), credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf } }).then(answer);
   }
+  // toSend is the template as stored. A template without its own sample gets the values of the
+  // licence type's sample record for the fields it has, when they cover every required field, so
+  // that the preview shows a real record (without one, each field shows its name).
   function toSend() {
     var t = JSON.parse(JSON.stringify(tpl));
     (t.fields || []).forEach(function (f) { if (!f.required) { delete f.required; } });
+    if (!tpl.sample && typeSample.values) {
+      var vals = {}, complete = true;
+      (t.fields || []).forEach(function (f) {
+        var v = typeSample.values[f.name];
+        if (v !== undefined && v !== '') { vals[f.name] = v; } else if (f.required) { complete = false; }
+      });
+      if (complete && Object.keys(vals).length) {
+        t.sample = { values: vals };
+        if (t.licence_number && typeSample.licence_number) { t.sample.licence_number = typeSample.licence_number; }
+      }
+    }
     return t;
   }
   function showProblems(list) {
@@ -470,8 +486,9 @@
       if (lastURL) { URL.revokeObjectURL(lastURL); }
       lastURL = URL.createObjectURL(blob);
       preview.src = lastURL;
+      blob.text().then(function (t) { root.lastPreview = t; }); // for the browser tests
       showProblems([]);
-      root.dataset.preview = 'ok';
+      blob.text().then(function () { if (my === seq) { root.dataset.preview = 'ok'; } });
     }).catch(function (e) {
       if (my !== seq) { return; }
       showProblems(e.check ? e.check.problems : [{ message: e.message }]);

@@ -176,3 +176,46 @@ func TestProblemsAll(t *testing.T) {
 		t.Fatal("Validate accepted it")
 	}
 }
+
+// FuzzProblems: for any template JSON the designer sends, Problems never panics, reports nothing
+// exactly when Validate accepts the template, gives at most MaxProblems, each with a message
+// and the EInvalid code, and the SVG writer draws whatever lays out.
+func FuzzProblems(f *testing.F) {
+	for _, t := range templates.Builtin() {
+		b, _ := templates.BuiltinJSON(t.ID)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id":"x","version":1,"name":"n","page":{"width":100,"height":100},"fields":[{"name":"a","type":"text","box":{"x":1,"y":1,"w":50,"h":10}},{"name":"b","type":"text","box":{"x":2,"y":2,"w":50,"h":10}}],"seal":{"x":50,"y":50,"diameter":30}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tp, err := templates.Decode(data)
+		if err != nil {
+			return
+		}
+		if tp.Version == 0 {
+			tp.Version = 1
+		}
+		ps, err := templates.Problems(tp)
+		if err != nil {
+			t.Fatalf("Problems: %v", err)
+		}
+		if len(ps) > templates.MaxProblems+1 {
+			t.Fatalf("%d problems", len(ps))
+		}
+		for _, p := range ps {
+			if p.Message == "" || p.Code != certseal.EInvalid {
+				t.Fatalf("problem %+v", p)
+			}
+		}
+		valid := tp.Validate() == nil
+		if valid != (len(ps) == 0) {
+			t.Fatalf("Validate says %v, Problems %+v", valid, ps)
+		}
+		if valid {
+			if p, err := templates.NewRenderer().Layout(tp, tp.SampleDocument()); err == nil {
+				if _, err := (templates.SVGWriter{Boxes: tp.Boxes()}).Write(p); err != nil {
+					t.Fatalf("SVG: %v", err)
+				}
+			}
+		}
+	})
+}

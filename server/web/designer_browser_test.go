@@ -304,3 +304,27 @@ func init() {
 		expectedPages[name] = roles
 	}
 }
+
+// TestDesignerOpensExisting: the administrator opens the designer on the food licence's
+// built-in template: every box of the template is on the sheet, the page is the template's,
+// the check passes and the preview shows.
+func TestDesignerOpensExisting(t *testing.T) {
+	fixtures.NeedTool(t, "chromium", "chromium")
+	w := startWeb(t, "admin")
+	ctx := newBrowser(t)
+	w.browserLogin(t, ctx, "admin")
+	food, _ := templates.BuiltinByID("food-business-licence")
+	run(t, ctx, "open the food licence",
+		chromedp.Navigate(w.URL+"/designer?type="+demo.TypeFood),
+		chromedp.WaitVisible(chromedp.ID("#dz-sheet")),
+		browserWait(`document.getElementById('designer').dataset.preview === 'ok'`),
+		waitText("#dz-problems", "检查通过"),
+	)
+	if n := eval(t, ctx, `String(document.querySelectorAll('.dz-box').length)`); n != strconv.Itoa(len(food.Boxes())) {
+		t.Fatalf("%s boxes on the sheet, the template has %d", n, len(food.Boxes()))
+	}
+	if v := eval(t, ctx, `document.getElementById('dz-w').value + 'x' + document.getElementById('dz-h').value`); v != "297x210" {
+		t.Errorf("page %s, want 297x210", v)
+	}
+	shot(t, ctx, "designer-existing")
+}

@@ -13,8 +13,10 @@ import (
 func init() {
 	expect(map[string]string{
 		"templates.list": "ADBCU", "templates.get": "ADBCU", "templates.versions": "ADBCU",
-		"templates.upload":  "A",
+		"templates.upload":  "AD",
 		"templates.preview": "ADBC",
+		"templates.check":   "AD", "templates.draft_preview": "AD",
+		"templates.scans.upload": "AD", "templates.scans.get": "ADBC",
 	})
 }
 

@@ -118,6 +118,12 @@ var builtinRecords = sync.OnceValue(func() map[string]Record {
 // or cannot lay out its sample; EConflict when the version given is not the next one or the
 // template is the same as the latest version.
 func (s *Store) Upload(ctx context.Context, actor certseal.Actor, data []byte) (Record, error) {
+	return s.upload(ctx, actor, data, "")
+}
+
+// upload is Upload, linking the new version to the stored scan of SHA-256 scan (hex) in the
+// same transaction when scan is not empty (UploadWithScan).
+func (s *Store) upload(ctx context.Context, actor certseal.Actor, data []byte, scan string) (Record, error) {
 	t, err := decode(data)
 	if err != nil {
 		return Record{}, err
@@ -174,10 +180,18 @@ func (s *Store) Upload(ctx context.Context, actor certseal.Actor, data []byte) (
 		if err := tx.PutJSON(BucketVersions, versionKey(t.ID, next), stored{Record: rec, Source: src}); err != nil {
 			return err
 		}
+		if scan != "" {
+			if err := linkScanTx(tx, t.ID, next, scan); err != nil {
+				return err
+			}
+		}
 		rec.Template = t
 		tx.OnCommit(func() { s.cache.Store(cacheKey{t.ID, next}, rec) })
-		return audit.Append(tx, now, actor, "template.upload", fmt.Sprintf("template/%s/%d", t.ID, next),
-			map[string]any{"id": t.ID, "version": next, "name": t.Name, "sha256": sum})
+		ev := map[string]any{"id": t.ID, "version": next, "name": t.Name, "sha256": sum}
+		if scan != "" {
+			ev["scan_sha256"] = scan
+		}
+		return audit.Append(tx, now, actor, "template.upload", fmt.Sprintf("template/%s/%d", t.ID, next), ev)
 	})
 	if err != nil {
 		return Record{}, err

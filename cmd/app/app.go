@@ -203,7 +203,8 @@ func (a *App) wire() error {
 	certAPI.Copies = a.Use // a purpose-stamped copy verifies as a copy (加注件)
 	a.Server.Extra = []server.Module{
 		server.NewSealAPI(a.Seals, clock),
-		server.NewTemplateAPI(a.Templates, a.Renderer, clock),
+		server.NewTemplateAPI(a.Templates, a.Renderer, clock).WithCatalogue(a.Catalogue),
+		server.NewCalibrationAPI(a.Orgs, clock),
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
 		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),

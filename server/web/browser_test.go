@@ -202,6 +202,8 @@ func TestWebBrowserClerkIssues(t *testing.T) {
 			document.querySelector('#valid_to').type = 'date'; document.querySelector('#valid_to').value = `+jsString(req.ValidTo)+`;})()`),
 		chromedp.Click(chromedp.ID("#preview")),
 		chromedp.WaitVisible(chromedp.ID("#preview-box")),
+		// The preview is an SVG image the browser draws itself (issue 21 item 5), not a PDF frame.
+		browserWait(`document.getElementById('preview-image').complete && document.getElementById('preview-image').naturalWidth > 300`),
 	)
 	serial, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("#serial")))
 	if serial != "SC00000001" {

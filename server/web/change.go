@@ -267,9 +267,16 @@ func (m *Web) changePost(w http.ResponseWriter, r *http.Request) {
 	if r.FormValue("action") == "preview" {
 		pv, err := m.Certs.Preview(ctx, webActor(r), d.previewRequest())
 		if err == nil {
-			var pdf []byte
-			if pdf, err = m.Renderer.Render(pv.Template, pv.Document); err == nil {
-				m.sessions.setPreview(webSessionOf(r), pdf)
+			// one layout, the PDF one click away and the SVG image the page shows, as the issue form
+			var pdf, svg []byte
+			plan, lerr := m.Renderer.Layout(pv.Template, pv.Document)
+			if err = lerr; err == nil {
+				if pdf, err = (templates.PDFWriter{}).Write(plan); err == nil {
+					svg, err = templates.SVGWriter{}.Write(plan)
+				}
+			}
+			if err == nil {
+				m.sessions.setPreview(webSessionOf(r), pdf, svg)
 				d.Preview, d.Changes = true, d.changes()
 				v.Flash = "预览已生成：请核对变更内容和新版本证照，无误后点击“办理变更”。"
 				m.render(w, r, http.StatusOK, "change", v)

@@ -325,12 +325,20 @@ func (m *Web) issuePost(w http.ResponseWriter, r *http.Request) {
 			m.issueFail(w, r, v, d, err)
 			return
 		}
-		pdf, err := m.Renderer.Render(pv.Template, pv.Document)
+		// One layout, two files: the PDF one click away, and the SVG image the page shows
+		// (a PDF in an iframe is a black box in many intranet and headless browsers).
+		plan, err := m.Renderer.Layout(pv.Template, pv.Document)
+		var pdf, svg []byte
+		if err == nil {
+			if pdf, err = (templates.PDFWriter{}).Write(plan); err == nil {
+				svg, err = templates.SVGWriter{}.Write(plan)
+			}
+		}
 		if err != nil {
 			m.issueFail(w, r, v, d, err)
 			return
 		}
-		m.sessions.setPreview(webSessionOf(r), pdf)
+		m.sessions.setPreview(webSessionOf(r), pdf, svg)
 		d.Preview = true
 		v.Flash = "预览已生成：请核对下方内容，无误后点击“签发”。"
 		m.render(w, r, http.StatusOK, "issue", v)
@@ -368,6 +376,15 @@ func (m *Web) issueFail(w http.ResponseWriter, r *http.Request, v *webView, d *i
 		}
 	}
 	m.fail(w, r, "issue", v, err)
+}
+
+func (m *Web) issuePreviewSVG(w http.ResponseWriter, r *http.Request) {
+	svg := m.sessions.takePreviewSVG(webSessionOf(r))
+	if svg == nil {
+		http.Error(w, "没有预览，请在签发页面点击“预览”", http.StatusNotFound)
+		return
+	}
+	server.WriteSVG(w, "预览.svg", svg)
 }
 
 func (m *Web) issuePreviewPDF(w http.ResponseWriter, r *http.Request) {

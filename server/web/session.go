@@ -50,6 +50,7 @@ type webSession struct {
 type webExtra struct {
 	flash   string
 	preview []byte // the clerk's last issue preview
+	svg     []byte // the same preview as an SVG image
 }
 
 type webSessions struct {
@@ -144,10 +145,20 @@ func (s *webSessions) takeFlash(v *webSession) string {
 	return f
 }
 
-func (s *webSessions) setPreview(v *webSession, pdf []byte) {
+func (s *webSessions) setPreview(v *webSession, pdf, svg []byte) {
 	s.mu.Lock()
-	s.extraOf(v).preview = pdf
+	x := s.extraOf(v)
+	x.preview, x.svg = pdf, svg
 	s.mu.Unlock()
+}
+
+func (s *webSessions) takePreviewSVG(v *webSession) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if x := s.extra[v.key]; x != nil {
+		return x.svg
+	}
+	return nil
 }
 
 func (s *webSessions) takePreview(v *webSession) []byte {

@@ -146,6 +146,7 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/issue", "web.issue", "certs.issue", nil, m.issuePage},
 		{"POST", "/issue", "web.issue_post", "certs.issue", nil, m.issuePost},
 		{"GET", "/issue/preview.pdf", "web.issue_preview", "certs.issue", nil, m.issuePreviewPDF},
+		{"GET", "/issue/preview.svg", "web.issue_preview_svg", "certs.issue", nil, m.issuePreviewSVG},
 		{"GET", "/batch", "web.batch", "batches.create", nil, m.batchPage},
 		{"POST", "/batch", "web.batch_post", "batches.create", nil, m.batchPost},
 		{"GET", "/batch/{id}", "web.batch_view", "batches.create", nil, m.batchStatusPage},
@@ -191,7 +192,7 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/admin/types", "web.types", "types.list", deskAdmin, m.typesPage},
 		{"POST", "/admin/types", "web.types_post", "bindings.create", nil, m.typesPost},
 		{"GET", "/admin/templates", "web.templates", "templates.list", deskAdmin, m.templatesPage},
-		{"POST", "/admin/templates/preview", "web.template_preview", "templates.upload", nil, m.templatePreview},
+		{"POST", "/admin/templates/preview", "web.template_preview", "templates.upload", deskAdmin, m.templatePreview},
 		{"GET", "/admin/seals", "web.seals", "seals.list", deskAdmin, m.sealsPage},
 		{"POST", "/admin/seals", "web.seals_post", "seals.create", nil, m.sealsPost},
 		{"POST", "/admin/seals/{id}/scan", "web.seal_scan", "seals.scan_put", nil, m.sealScan},
@@ -201,7 +202,9 @@ func (m *Web) signedIn() []webPage {
 		{"GET", "/admin/audit", "web.audit", "audit.list", nil, m.auditPage},
 	}
 	pages = append(pages, m.usePages()...)
-	return append(pages, m.exchangePages()...)
+	pages = append(pages, m.exchangePages()...)
+	pages = append(pages, m.designerRoutes()...)
+	return append(pages, m.calibrationRoutes()...)
 }
 
 // webDesks are the pages' desks by page name.
@@ -245,16 +248,18 @@ type webMenu struct {
 var webMenus = map[certseal.Role][]webMenu{
 	certseal.RoleClerk: {
 		{Path: "/issue", Label: "签发证照"}, {Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/void", Label: "空白证照作废"},
-		{Path: "/stock", Label: "库存"},
+		{Path: "/stock", Label: "库存"}, {Path: "/calibration", Label: "套打校准"},
 	},
 	certseal.RoleBureauOfficer: {
 		{Path: "/demand", Label: "需求量报送"}, {Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "下发接收"},
 		{Path: "/void", Label: "作废"}, {Path: "/stocktake", Label: "盘点"}, {Path: "/issue", Label: "签发证照"},
 		{Path: "/batch", Label: "批量签发"}, {Path: "/certificates", Label: "证照查询"}, {Path: "/exports", Label: "导出"},
+		{Path: "/calibration", Label: "套打校准"},
 	},
 	certseal.RoleDeptOfficer: {
 		{Path: "/summary", Label: "需求汇总"}, {Path: "/dept/receive", Label: "空白证照入库"}, {Path: "/dept/distribute", Label: "下发到县区"},
 		{Path: "/stock", Label: "库存"}, {Path: "/receipts", Label: "出入库记录"}, {Path: "/exports", Label: "导出"},
+		{Path: "/designer", Label: "模板设计"},
 	},
 	certseal.RoleAdmin: {
 		{Path: "/admin/orgs", Label: "机构"}, {Path: "/admin/users", Label: "用户"}, {Path: "/admin/tokens", Label: "令牌"}, {Path: "/admin/catalogue", Label: "事项目录"},
@@ -262,6 +267,7 @@ var webMenus = map[certseal.Role][]webMenu{
 		{Path: "/admin/rounds", Label: "需求征订"}, {Path: "/summary", Label: "需求汇总"}, {Path: "/stocktake", Label: "盘点审批"},
 		{Path: "/certificates", Label: "证照"}, {Path: "/admin/audit", Label: "审计日志"}, {Path: "/exports", Label: "导出"},
 		{Path: "/admin/exchange", Label: "与省平台交换"},
+		{Path: "/designer", Label: "模板设计"},
 	},
 	certseal.RoleAuditor: {
 		{Path: "/admin/audit", Label: "审计日志"}, {Path: "/certificates", Label: "证照"}, {Path: "/stock", Label: "库存"},
@@ -433,7 +439,8 @@ func webHome(role certseal.Role) string {
 	return "/admin/audit"
 }
 
-var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
+var webStatic = map[string]string{"style.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+	"designer.js": "text/javascript; charset=utf-8", "designer.css": "text/css; charset=utf-8"}
 
 func (m *Web) static(w http.ResponseWriter, r *http.Request) {
 	name := server.Var(r, "file")

@@ -264,7 +264,8 @@ func verifyBackup(ctx context.Context, path string) error {
 	}
 	defer db.Close()
 	var report strings.Builder
-	problems, err := runChecks(ctx, db, filepath.Join(tmp, docstore.DirName), &report)
+	docs := docstore.OpenReadOnly(filepath.Join(tmp, docstore.DirName))
+	problems, err := runChecks(ctx, db, docs, func(d string) string { return docs.Path(d) }, &report)
 	if err != nil {
 		return err
 	}

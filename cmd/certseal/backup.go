@@ -59,6 +59,9 @@ func (b *backupOpts) start(ctx context.Context, a *app.App) error {
 	if b.dir == "" {
 		return nil
 	}
+	if a.Config.Clustered() {
+		return errors.New("-backup-dir: a cluster is backed up by an etcd snapshot and a copy of the object store, not by certseal (docs/cluster.md, Backup)")
+	}
 	write := func(path string) error {
 		_, err := writeArchiveFile(ctx, a.DB, a.Docs, path)
 		return err

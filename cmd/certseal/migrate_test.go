@@ -204,3 +204,19 @@ func TestMain(m *testing.M) {
 	weedtest.CloseShared()
 	os.Exit(code)
 }
+
+// TestClusterBackupDirRefused: serve -backup-dir on a cluster stops with a message naming the
+// cluster's backup (an etcd snapshot and the object store), instead of writing empty archives.
+func TestClusterBackupDirRefused(t *testing.T) {
+	s3 := weedtest.Shared(t)
+	etcd := etcdtest.Start(t, 1)
+	t.Setenv("CERTSEAL_MASTER_KEY", testMasterKey)
+	t.Setenv("CERTSEAL_S3_ACCESS_KEY", weedtest.AccessKey)
+	t.Setenv("CERTSEAL_S3_SECRET_KEY", weedtest.SecretKey)
+	var out bytes.Buffer
+	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-store", "etcd", "-backup-dir", t.TempDir()},
+		clusterArgs(etcd, s3, "backupdir")...)
+	if code := Main(context.Background(), args, &out, &out); code != 1 || !strings.Contains(out.String(), "docs/cluster.md") {
+		t.Fatalf("serve -backup-dir on a cluster: exit %d\n%s", code, out.String())
+	}
+}

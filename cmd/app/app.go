@@ -154,6 +154,7 @@ func Open(c Config) (*App, error) {
 // per part (in this order: /certificates/batch is routed before /certificates/{id}).
 func (a *App) wire() error {
 	c, db, clock := a.Config, a.DB, a.Clock
+	c.Auth.Share = clusterShare(db) // on a cluster the per-address limits are split between the nodes
 	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Audit = &audit.Service{DB: db}
@@ -196,7 +197,7 @@ func (a *App) wire() error {
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
 		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),
-		server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName),
+		certAPI(a.Certs, a.Seals, c.Auth.Share),
 		server.NewPushAPI(a.Push),
 		tsaAPI,
 		a.Web,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -60,4 +61,44 @@ func (db *DB) CheckEtcdMembers(ctx context.Context) (int64, []EtcdMember, error)
 		out = append(out, mem)
 	}
 	return rev, out, nil
+}
+
+// Dump writes the database's content to w: on bbolt its consistent copy (Backup), on etcd every
+// key and value of the buckets and every sequence, in key order, read at one revision (the
+// bookkeeping keys beside them, claims, node keys and events, are left out). Two dumps are
+// equal when nothing was written in between: tests compare them to see that a refused request
+// wrote nothing.
+func (db *DB) Dump(w io.Writer) error {
+	e, ok := db.eng.(*etcdEngine)
+	if !ok {
+		_, err := db.Backup(w)
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var rev int64
+	for _, part := range []string{etcdData, etcdSeq} {
+		from, end := e.o.Prefix+part, clientv3.GetPrefixRangeEnd(e.o.Prefix+part)
+		for {
+			opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
+			if rev > 0 {
+				opts = append(opts, clientv3.WithRev(rev))
+			}
+			resp, err := e.c.Get(ctx, from, opts...)
+			if err != nil {
+				return unavailable(err)
+			}
+			if rev == 0 {
+				rev = resp.Header.Revision
+			}
+			for _, kv := range resp.Kvs {
+				fmt.Fprintf(w, "%d:%s=%d:%s\n", len(kv.Key), kv.Key, len(kv.Value), kv.Value)
+			}
+			if !resp.More || len(resp.Kvs) == 0 {
+				break
+			}
+			from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		}
+	}
+	return nil
 }

@@ -128,21 +128,38 @@ func copyDocuments(ctx context.Context, src *docstore.Dir, dst docstore.Store) (
 		if err != nil {
 			return fmt.Errorf("source document %s: %w", src.Path(d), err)
 		}
-		got, err := dst.Put(ctx, data)
+		// An object store answers a busy moment with a 5xx now and then: the write and its
+		// read-back are tried again (a document that comes back damaged is not).
+		for try := 1; ; try++ {
+			err = putChecked(ctx, dst, d, data)
+			if err == nil || errors.Is(err, docstore.ErrCorrupt) || try == 5 || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+		}
 		if err != nil {
 			return err
-		}
-		if got != d {
-			return fmt.Errorf("document %s stored as %s", d, got)
-		}
-		if _, err := dst.Get(ctx, d); err != nil {
-			return fmt.Errorf("document %s read back from the object store: %w", d, err)
 		}
 		n++
 		size += int64(len(data))
 		return nil
 	})
 	return n, size, err
+}
+
+// putChecked writes the document data (digest d) to dst and reads it back checked.
+func putChecked(ctx context.Context, dst docstore.Store, d string, data []byte) error {
+	got, err := dst.Put(ctx, data)
+	if err != nil {
+		return err
+	}
+	if got != d {
+		return fmt.Errorf("document %s stored as %s: %w", d, got, docstore.ErrCorrupt)
+	}
+	if _, err := dst.Get(ctx, d); err != nil {
+		return fmt.Errorf("document %s read back from the object store: %w", d, err)
+	}
+	return nil
 }
 
 // checkCluster is `certseal check` on a cluster: every etcd member holds the same data, then

@@ -30,6 +30,7 @@ func etcdS3Flags(fs *flag.FlagSet, c *app.Config) func() error {
 	maxOps := fs.Int("etcd-max-txn-ops", 128, "the cluster's --max-txn-ops")
 	fs.StringVar(&c.S3.Endpoint, "s3-endpoint", "", "object store host:port for the documents (empty: files in -data)")
 	fs.StringVar(&c.S3.Bucket, "s3-bucket", "certseal", "object store bucket")
+	fs.StringVar(&c.S3.Prefix, "s3-prefix", "documents/", "prefix of the documents' object names in the bucket (several clusters may share one bucket)")
 	fs.StringVar(&c.S3.Region, "s3-region", "", "object store region")
 	fs.BoolVar(&c.S3.Secure, "s3-https", false, "reach the object store over HTTPS")
 	return func() error {

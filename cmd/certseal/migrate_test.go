@@ -53,9 +53,11 @@ func issueBody(fx []fixtures.Food, i int, seal, serial string) []byte {
 }
 
 // clusterArgs are the -etcd-/-s3- flags of a cluster on etcd and the shared SeaweedFS.
-func clusterArgs(etcd *etcdtest.Cluster, s3 *weedtest.Server, bucket string) []string {
+// The tests share one bucket (SeaweedFS gives every bucket volumes of its own, and the test
+// server has few), each test under a prefix of its own.
+func clusterArgs(etcd *etcdtest.Cluster, s3 *weedtest.Server, prefix string) []string {
 	return []string{"-etcd-endpoints", strings.Join(etcd.Endpoints, ","), "-etcd-max-txn-ops", fmt.Sprint(etcdtest.MaxTxnOps),
-		"-s3-endpoint", s3.Endpoint, "-s3-bucket", bucket}
+		"-s3-endpoint", s3.Endpoint, "-s3-bucket", "certseal-cli", "-s3-prefix", prefix + "/"}
 }
 
 // TestMigrateToEtcd: a stopped demo installation with twelve issued certificates (one of them
@@ -182,7 +184,7 @@ func TestMigrateToEtcd(t *testing.T) {
 	if code := Main(context.Background(), check, &out, &out); code != 0 || !strings.Contains(out.String(), "13 certificates, 0 problems") {
 		t.Fatalf("check on the cluster: exit %d\n%s", code, out.String())
 	}
-	docs, err := docstore.OpenS3(context.Background(), docstore.S3Options{Endpoint: s3.Endpoint, Bucket: bucket,
+	docs, err := docstore.OpenS3(context.Background(), docstore.S3Options{Endpoint: s3.Endpoint, Bucket: "certseal-cli", Prefix: bucket + "/",
 		AccessKey: weedtest.AccessKey, SecretKey: weedtest.SecretKey})
 	if err != nil {
 		t.Fatal(err)

@@ -219,6 +219,14 @@ func TestAuditRecordsChanges(t *testing.T) {
 
 func TestBackupEndpoint(t *testing.T) {
 	e := testenv.Start(t)
+	if e.App.Config.Clustered() {
+		// A cluster has no database file: 503 naming the two-part backup of docs/cluster.md.
+		r := e.Must(503, "GET", "/api/v1/admin/backup", "admin", nil)
+		if r.ErrorCode() != certseal.EUnavailable || !strings.Contains(string(r.Body), "docs/cluster.md") {
+			t.Fatalf("backup on a cluster: %s", r.Body)
+		}
+		return
+	}
 	r := e.Must(200, "GET", "/api/v1/admin/backup", "admin", nil)
 	if len(r.Body) < 4096 || !strings.Contains(r.Header.Get("Content-Disposition"), "certseal-") {
 		t.Fatalf("backup: %d bytes, disposition %q", len(r.Body), r.Header.Get("Content-Disposition"))

@@ -124,6 +124,8 @@ type AuthLimits struct {
 	// sign-in is refused (503 unavailable) rather than another user's session ended. Default
 	// DefaultMaxSessions.
 	MaxSessions int
+	// Share is the number of nodes sharing the per-address limits (RateLimiter.Share; nil: one).
+	Share func() int
 }
 
 // Defaults of AuthLimits.
@@ -153,7 +155,9 @@ func (l AuthLimits) withDefaults() AuthLimits {
 // limiter returns a new per-address limiter of LoginBurst and LoginRate.
 func (l AuthLimits) limiter() *RateLimiter {
 	l = l.withDefaults()
-	return NewRateLimiter(l.LoginRate, float64(l.LoginBurst))
+	rl := NewRateLimiter(l.LoginRate, float64(l.LoginBurst))
+	rl.Share = l.Share
+	return rl
 }
 
 // authLimiter holds the server's limiter of token creation, made from Server.Auth at first use.

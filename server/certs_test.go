@@ -328,7 +328,7 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 	e := testenv.Start(t)
 	seal := sealOf(t, e, "lizhou-clerk")
 	issue(t, e, "lizhou-clerk", issueRequest(foodFixtures(t)[0], seal, "SC00000001"))
-	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Docs, e.App.Inventory)
+	bad, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Documents, e.App.Inventory)
 	if err != nil || len(bad) != 0 || n != 1 {
 		t.Fatalf("after one issue: %v %d %v", bad, n, err)
 	}
@@ -336,7 +336,7 @@ func TestConsistencyCheckFindsStrays(t *testing.T) {
 	if _, err := e.App.Inventory.Use(context.Background(), clerk, demo.TypeFood, "SC00000002", "手工登记"); err != nil {
 		t.Fatal(err)
 	}
-	bad, _, _ = certs.CheckConsistency(context.Background(), e.App.DB, e.App.Docs, e.App.Inventory)
+	bad, _, _ = certs.CheckConsistency(context.Background(), e.App.DB, e.App.Documents, e.App.Inventory)
 	if len(bad) != 1 || !strings.Contains(bad[0].Problem, "已使用 2 张") {
 		t.Fatalf("a used serial without a certificate: %+v", bad)
 	}

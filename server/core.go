@@ -624,14 +624,34 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	name := fmt.Sprintf("certseal-%s.db", s.Clock.Now().In(certseal.China).Format("20060102-150405"))
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	if _, err := s.Database.Backup(w); err != nil {
+	out := &backupWriter{w: w, name: name}
+	if _, err := s.Database.Backup(out); err != nil {
+		if !out.started { // nothing sent yet (a cluster has no database file: 503, docs/cluster.md)
+			writeError(w, r, err)
+			return
+		}
 		s.Log.Error("backup", "request_id", RequestID(r.Context()), "err", err)
 		return
 	}
 	s.Log.Info("backup served", "request_id", RequestID(r.Context()), "user", Principal(r).User.Username)
+}
+
+// backupWriter sends the backup's headers with its first bytes, so that a backup that fails
+// before writing anything is answered with its error instead of an empty 200.
+type backupWriter struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (b *backupWriter) Write(p []byte) (int, error) {
+	if !b.started {
+		b.started = true
+		b.w.Header().Set("Content-Type", "application/octet-stream")
+		b.w.Header().Set("Content-Disposition", `attachment; filename="`+b.name+`"`)
+		b.w.Header().Set("Cache-Control", "no-store")
+	}
+	return b.w.Write(p)
 }
 
 // readyName is a dependency's name for the answer of /readyz.

@@ -12,9 +12,15 @@ import (
 
 // RateLimiter is a token bucket per client address: Burst requests at once, refilled at Rate per
 // second. It is for the public, unauthenticated routes.
+//
+// On a cluster, Share returns the number of nodes behind the load balancer (store.DB.Nodes):
+// each node then allows 1/Share of Rate and Burst, so that an address gets at most Rate and
+// Burst from the whole cluster, whichever nodes its requests reach, without a database
+// request per public request. nil: one node.
 type RateLimiter struct {
 	Rate  float64
 	Burst float64
+	Share func() int
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -45,18 +51,24 @@ func (l *RateLimiter) Allow(addr string) (bool, time.Duration) {
 		}
 		l.swept = now
 	}
+	rate, burst := l.Rate, l.Burst
+	if l.Share != nil {
+		if n := l.Share(); n > 1 {
+			rate, burst = rate/float64(n), max(1, burst/float64(n))
+		}
+	}
 	b, ok := l.buckets[addr]
 	if !ok {
-		b = &bucket{tokens: l.Burst, last: now}
+		b = &bucket{tokens: burst, last: now}
 		l.buckets[addr] = b
 	}
-	b.tokens += now.Sub(b.last).Seconds() * l.Rate
-	if b.tokens > l.Burst {
-		b.tokens = l.Burst
+	b.tokens += now.Sub(b.last).Seconds() * rate
+	if b.tokens > burst {
+		b.tokens = burst
 	}
 	b.last = now
 	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) / l.Rate * float64(time.Second))
+		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
 	b.tokens--
 	return true, 0

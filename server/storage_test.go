@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +20,11 @@ import (
 	"certseal/cmd/app"
 	"certseal/cmd/app/testenv"
 	"certseal/internal/audit"
+	"certseal/internal/docstore"
 	"certseal/internal/store"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // damagePDF flips one byte in the middle of a certificate's stored PDF, in the document store's
@@ -34,6 +39,10 @@ func damagePDF(t *testing.T, e *testenv.Env, id string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if e.App.Docs == nil { // a cluster: the document is an object in the object store
+		damageObject(t, e.App.Config.S3, c.PDFSHA256)
+		return
+	}
 	path := e.App.Docs.Path(c.PDFSHA256)
 	pdf, err := os.ReadFile(path)
 	if err != nil {
@@ -41,6 +50,33 @@ func damagePDF(t *testing.T, e *testenv.Env, id string) {
 	}
 	pdf[len(pdf)/2] ^= 0x01
 	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// damageObject flips one byte in the middle of the object of the document with digest d, in
+// the object store o names (docstore.S3's key layout), as a fault of the store would.
+func damageObject(t *testing.T, o docstore.S3Options, d string) {
+	t.Helper()
+	c, err := minio.New(o.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""), Secure: o.Secure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Prefix == "" {
+		o.Prefix = docstore.DirName + "/"
+	}
+	key := o.Prefix + d[:2] + "/" + d
+	obj, err := c.GetObject(context.Background(), o.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil || len(data) == 0 {
+		t.Fatalf("no stored object %s: %v", key, err)
+	}
+	data[len(data)/2] ^= 0x01
+	if _, err := c.PutObject(context.Background(), o.Bucket, key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -98,7 +134,7 @@ func TestDamagedStoredPDFRefused(t *testing.T) {
 		t.Fatalf("audit events %+v", evs)
 	}
 
-	found, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Docs, e.App.Inventory)
+	found, n, err := certs.CheckConsistency(context.Background(), e.App.DB, e.App.Documents, e.App.Inventory)
 	if err != nil || n != 2 {
 		t.Fatalf("check: %d certificates, %v", n, err)
 	}

@@ -161,6 +161,7 @@ func Open(c Config) (*App, error) {
 // per part (in this order: /certificates/batch is routed before /certificates/{id}).
 func (a *App) wire() error {
 	c, db, clock := a.Config, a.DB, a.Clock
+	c.Auth.Share = clusterShare(db) // on a cluster the per-address limits are split between the nodes
 	a.Orgs = &orgs.Service{DB: db, Clock: clock, Limits: c.Passwords}
 	a.Catalogue = &catalogue.Service{DB: db, Clock: clock}
 	a.Audit = &audit.Service{DB: db}
@@ -199,8 +200,8 @@ func (a *App) wire() error {
 	a.Server = server.New(db, a.Orgs, a.Catalogue, clock, a.Log)
 	a.Server.Auth = c.Auth
 	a.Server.Audit = a.Audit
-	certAPI := server.NewCertAPI(a.Certs, a.Seals, demo.CityCenterName)
-	certAPI.Copies = a.Use // a purpose-stamped copy verifies as a copy (加注件)
+	certsAPI := certAPI(a.Certs, a.Seals, c.Auth.Share)
+	certsAPI.Copies = a.Use // a purpose-stamped copy verifies as a copy (加注件)
 	a.Server.Extra = []server.Module{
 		server.NewSealAPI(a.Seals, clock),
 		server.NewTemplateAPI(a.Templates, a.Renderer, clock).WithCatalogue(a.Catalogue),
@@ -208,7 +209,7 @@ func (a *App) wire() error {
 		server.NewInventoryAPI(a.Inventory, a.Catalogue, a.Orgs, clock),
 		server.NewDemandAPI(a.Demand, a.Orgs),
 		server.NewBatchAPI(a.Certs, a.Batches),
-		certAPI,
+		certsAPI,
 		server.NewPushAPI(a.Push),
 		server.NewUseAPI(a.Use),
 		server.NewExchangeAPI(a.Exchange, a.Catalogue),

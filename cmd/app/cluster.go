@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"certseal/certs"
+	"certseal/internal/demo"
 	"certseal/internal/docstore"
 	"certseal/internal/store"
+	"certseal/seals"
+	"certseal/server"
 )
 
 // openStorage opens the database and the document store the configuration names: the bbolt
@@ -57,4 +61,21 @@ func (a *App) once(ctx context.Context, name string) (func(), bool) {
 		return nil, false
 	}
 	return release, held < 0
+}
+
+// clusterShare is, on a cluster, the count of live nodes the per-address limits are split
+// between (server.RateLimiter.Share), after registering this node; nil on one node.
+func clusterShare(db *store.DB) func() int {
+	if !db.Clustered() {
+		return nil
+	}
+	db.Nodes()
+	return db.Nodes
+}
+
+// certAPI is the certificates module with its public limiter shared as share says.
+func certAPI(c *certs.Service, s *seals.Registry, share func() int) *server.CertAPI {
+	m := server.NewCertAPI(c, s, demo.CityCenterName)
+	m.Public.Share = share
+	return m
 }

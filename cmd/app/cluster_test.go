@@ -38,6 +38,12 @@ func TestMain(m *testing.M) {
 // SeaweedFS object store, with one master key; the first node loads the demo data.
 func cluster(t testing.TB, n int) (*etcdtest.Cluster, []*testenv.Env) {
 	t.Helper()
+	return clusterWith(t, n, testenv.Options{})
+}
+
+// clusterWith is cluster with the nodes' options (o.Node is set here).
+func clusterWith(t testing.TB, n int, o testenv.Options) (*etcdtest.Cluster, []*testenv.Env) {
+	t.Helper()
 	s3 := weedtest.Shared(t)
 	etcd := etcdtest.Start(t, 3)
 	node := &app.Config{Store: "etcd",
@@ -48,7 +54,8 @@ func cluster(t testing.TB, n int) (*etcdtest.Cluster, []*testenv.Env) {
 		MasterKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
 	var envs []*testenv.Env
 	for i := range n {
-		e := testenv.StartWith(t, testenv.Options{Node: node})
+		o.Node = node
+		e := testenv.StartWith(t, o)
 		if i > 0 {
 			e.Tokens, e.Orgs = envs[0].Tokens, envs[0].Orgs
 		}

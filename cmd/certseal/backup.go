@@ -59,6 +59,9 @@ func (b *backupOpts) start(ctx context.Context, a *app.App) error {
 	if b.dir == "" {
 		return nil
 	}
+	if a.Config.Clustered() {
+		return errors.New("-backup-dir: a cluster is backed up by an etcd snapshot and a copy of the object store, not by certseal (docs/cluster.md, Backup)")
+	}
 	write := func(path string) error {
 		_, err := writeArchiveFile(ctx, a.DB, a.Docs, path)
 		return err
@@ -264,7 +267,8 @@ func verifyBackup(ctx context.Context, path string) error {
 	}
 	defer db.Close()
 	var report strings.Builder
-	problems, err := runChecks(ctx, db, filepath.Join(tmp, docstore.DirName), &report)
+	docs := docstore.OpenReadOnly(filepath.Join(tmp, docstore.DirName))
+	problems, err := runChecks(ctx, db, docs, func(d string) string { return docs.Path(d) }, &report)
 	if err != nil {
 		return err
 	}

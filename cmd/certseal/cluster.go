@@ -16,6 +16,12 @@ import (
 // function completes c after parsing (TLS files read, lists split).
 func clusterFlags(fs *flag.FlagSet, c *app.Config) func() error {
 	fs.StringVar(&c.Store, "store", "bbolt", "database engine: bbolt (one node, the file in -data) or etcd (a cluster, docs/cluster.md)")
+	return etcdS3Flags(fs, c)
+}
+
+// etcdS3Flags adds the flags naming the etcd cluster and the object store (clusterFlags without
+// -store: migrate's target); the returned function completes c for c.Store.
+func etcdS3Flags(fs *flag.FlagSet, c *app.Config) func() error {
 	endpoints := fs.String("etcd-endpoints", "", "etcd client URLs, comma-separated")
 	fs.StringVar(&c.Etcd.Prefix, "etcd-prefix", "certseal/", "prefix of certseal's keys in etcd")
 	ca := fs.String("etcd-ca", "", "PEM file of the CA of etcd's client certificates")
@@ -24,6 +30,7 @@ func clusterFlags(fs *flag.FlagSet, c *app.Config) func() error {
 	maxOps := fs.Int("etcd-max-txn-ops", 128, "the cluster's --max-txn-ops")
 	fs.StringVar(&c.S3.Endpoint, "s3-endpoint", "", "object store host:port for the documents (empty: files in -data)")
 	fs.StringVar(&c.S3.Bucket, "s3-bucket", "certseal", "object store bucket")
+	fs.StringVar(&c.S3.Prefix, "s3-prefix", "documents/", "prefix of the documents' object names in the bucket (several clusters may share one bucket)")
 	fs.StringVar(&c.S3.Region, "s3-region", "", "object store region")
 	fs.BoolVar(&c.S3.Secure, "s3-https", false, "reach the object store over HTTPS")
 	return func() error {

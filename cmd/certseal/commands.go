@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -244,8 +243,15 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c app.Config
 	fs := newFlags("check", stderr, &c)
+	cluster := clusterFlags(fs, &c)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if err := cluster(); err != nil {
+		return err
+	}
+	if c.Clustered() {
+		return checkCluster(ctx, c, stdout)
 	}
 	db, err := store.Open(c.DBPath(), &store.Options{ReadOnly: true, Check: store.CheckFull})
 	if errors.Is(err, store.ErrCorrupt) {
@@ -256,7 +262,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	problems, err := runChecks(ctx, db, c.DocsPath(), stdout)
+	docs := docstore.OpenReadOnly(c.DocsPath())
+	problems, err := runChecks(ctx, db, docs, func(d string) string { return docs.Path(d) }, stdout)
 	if err != nil {
 		return err
 	}
@@ -267,9 +274,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // runChecks runs the checks of `certseal check` on an open database (the file itself was checked
-// when it was opened) and the documents in docsDir, reporting to stdout, and returns the number
-// of problems found.
-func runChecks(ctx context.Context, db *store.DB, docsDir string, stdout io.Writer) (int, error) {
+// when it was opened) and the documents in docs (where names a document for the report),
+// reporting to stdout, and returns the number of problems found.
+func runChecks(ctx context.Context, db *store.DB, docs docstore.Store, where func(digest string) string, stdout io.Writer) (int, error) {
 	res, err := verifyAudit(db)
 	if err != nil {
 		return 0, err
@@ -288,7 +295,6 @@ func runChecks(ctx context.Context, db *store.DB, docsDir string, stdout io.Writ
 	} else {
 		fmt.Fprintln(stdout, "blank-form ledger: ranges disjoint, counters and totals balance")
 	}
-	docs := docstore.OpenReadOnly(docsDir)
 	bad, n, err := certs.CheckConsistency(ctx, db, docs, ledger)
 	if err != nil {
 		return problems, err
@@ -298,7 +304,7 @@ func runChecks(ctx context.Context, db *store.DB, docsDir string, stdout io.Writ
 		return problems, err
 	}
 	for _, d := range orphans {
-		fmt.Fprintf(stdout, "document %s: no certificate refers to it (an orphan left by a crash or a failed commit, not damage; the service removes it after an hour)\n", filepath.Join(docsDir, d[:2], d))
+		fmt.Fprintf(stdout, "document %s: no certificate refers to it (an orphan left by a crash or a failed commit, not damage; the service removes it after an hour)\n", where(d))
 	}
 	fmt.Fprintf(stdout, "documents: every certificate's document checked against its SHA-256 above; %d orphaned files\n", len(orphans))
 	for _, p := range bad {

@@ -44,6 +44,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "ca":
 		err = cmdCA(ctx, args[1:], stdout, stderr)
 	case "eseal":
@@ -85,7 +87,10 @@ commands:
   check          check a stopped database: the file itself (every page and value), the audit chain,
                  the blank-form ledger's books, that every certificate has its used blank serial and
                  every used serial its certificate, that every stored PDF matches its SHA-256, and
-                 which document files no certificate refers to (orphans)
+                 which document files no certificate refers to (orphans); with -store etcd and
+                 the -etcd-/-s3- flags the same checks on a cluster, and that its members agree
+  migrate --to etcd  copy a stopped installation (-data) into an empty etcd prefix and object
+                 store (-etcd-endpoints, -s3-endpoint, ...; docs/cluster.md); resumable
 
 serve also takes -tls-cert/-tls-key (HTTPS, reloaded on SIGHUP), -redirect-http ADDR,
 -metrics-allow LIST, -log-level, -backup-dir/-backup-every/-backup-keep; every flag of every

@@ -129,26 +129,43 @@ func (th *throttle) addrLevel(addr string, now time.Time) *addrFailures {
 	return b
 }
 
-// addrAllowed returns an ERateLimited error when addr has failed too often lately.
+// addrAllowed returns an ERateLimited error when addr has failed too often lately: on this
+// node (the leaky bucket), or, on a cluster, on all nodes together (the failures of the last
+// AddrWindow kept in etcd; when etcd cannot be asked, this node's count alone decides).
 func (s *Service) addrAllowed(addr string) error {
 	th := s.throttle()
+	now := s.Clock.Now()
 	th.mu.Lock()
-	defer th.mu.Unlock()
-	b := th.addrLevel(addr, s.Clock.Now())
+	b := th.addrLevel(addr, now)
+	th.mu.Unlock()
 	limit := float64(th.limits.AddrMaxFailures)
-	if b == nil || b.level <= limit-1 {
+	var wait time.Duration
+	if b != nil && b.level > limit-1 {
+		rate := limit / th.limits.AddrWindow.Seconds()
+		wait = time.Duration((b.level - (limit - 1)) / rate * float64(time.Second))
+	} else if s.DB.Clustered() {
+		recent, err := s.DB.RecentEvents(context.Background(), clusterFailures, addr, now, th.limits.AddrWindow)
+		if n := len(recent); err == nil && n >= th.limits.AddrMaxFailures {
+			wait = recent[n-th.limits.AddrMaxFailures].Add(th.limits.AddrWindow).Sub(now)
+		}
+	}
+	if wait <= 0 {
 		return nil
 	}
-	rate := limit / th.limits.AddrWindow.Seconds()
-	wait := time.Duration((b.level - (limit - 1)) / rate * float64(time.Second))
 	n := retryAfter(wait)
 	return certseal.Errorf(certseal.ERateLimited, "此地址登录失败次数过多，请%d分钟后再试", max(1, (n+59)/60)).WithDetail("retry_after_seconds", n)
 }
 
-// addrFailed counts a failed sign-in from addr.
+// clusterFailures names the failed sign-ins among a cluster's events (store.DB.AddEvent).
+const clusterFailures = "signin-failed"
+
+// addrFailed counts a failed sign-in from addr (on a cluster, also in etcd for every node).
 func (s *Service) addrFailed(addr string) {
 	th := s.throttle()
 	now := s.Clock.Now()
+	if s.DB.Clustered() {
+		_ = s.DB.AddEvent(context.Background(), clusterFailures, addr, now, th.limits.AddrWindow) // lost: this node's count still holds
+	}
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	b := th.addrLevel(addr, now)

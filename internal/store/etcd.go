@@ -34,6 +34,9 @@ type EtcdOptions struct {
 	// larger than this is refused with ETooLarge. Nothing large belongs in etcd: documents go to
 	// the object store.
 	MaxRequestBytes int
+	// ReadOnly opens without bringing the schema up to date (a newer schema is still refused):
+	// for certseal check.
+	ReadOnly bool
 }
 
 // MaxEtcdValue is the largest value the etcd engine stores (a record, never a document).
@@ -57,6 +60,27 @@ func OpenEtcd(o EtcdOptions) (*DB, error) {
 	if len(o.Endpoints) == 0 {
 		return nil, errors.New("etcd: no endpoints")
 	}
+	o = etcdDefaults(o)
+	c, err := dialEtcd(o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
+	resp, err := c.Get(ctx, migratingKey(o.Prefix))
+	cancel()
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("etcd %s: %w", strings.Join(o.Endpoints, ","), err)
+	}
+	if len(resp.Kvs) > 0 {
+		c.Close()
+		return nil, certseal.Errorf(certseal.EUnavailable, "etcd 前缀 %q 下的数据库正在由 certseal migrate 迁入，迁移尚未完成：再次运行同一条 migrate 命令完成它，再启动节点（docs/cluster.md）", o.Prefix)
+	}
+	return openEtcdEngine(c, o)
+}
+
+// etcdDefaults fills o's unset fields.
+func etcdDefaults(o EtcdOptions) EtcdOptions {
 	if o.Prefix == "" {
 		o.Prefix = "certseal/"
 	}
@@ -72,22 +96,25 @@ func OpenEtcd(o EtcdOptions) (*DB, error) {
 	if o.MaxRequestBytes == 0 {
 		o.MaxRequestBytes = 3 << 19
 	}
+	return o
+}
+
+// dialEtcd connects to the cluster o names (defaults filled).
+func dialEtcd(o EtcdOptions) (*clientv3.Client, error) {
 	c, err := clientv3.New(clientv3.Config{Endpoints: o.Endpoints, DialTimeout: o.DialTimeout, TLS: o.TLS,
 		Username: o.Username, Password: o.Password, MaxCallSendMsgSize: o.MaxRequestBytes + 64<<10,
 		MaxCallRecvMsgSize: 64 << 20, RejectOldCluster: true})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(o.Endpoints, ","), err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
-	_, err = c.Get(ctx, o.Prefix+"meta-probe")
-	cancel()
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("etcd %s: %w", strings.Join(o.Endpoints, ","), err)
-	}
+	return c, nil
+}
+
+// openEtcdEngine opens the database over the connected client c (it closes c when that fails).
+func openEtcdEngine(c *clientv3.Client, o EtcdOptions) (*DB, error) {
 	e := &etcdEngine{c: c, o: o}
 	db := &DB{eng: e, path: "etcd:" + strings.Join(o.Endpoints, ",") + "/" + o.Prefix}
-	return db.start(false)
+	return db.start(o.ReadOnly)
 }
 
 // Etcd returns the etcd client behind the database, or nil on bbolt: the cluster guards

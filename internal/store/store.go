@@ -56,6 +56,7 @@ type DB struct {
 	state   writeState
 	group   groupCommit   // Batch's leader/follower group commit
 	claims  claims        // Claim's claims
+	nodes   nodeCount     // etcd: the live nodes and the event leases (etcd_limits.go)
 	commits atomic.Uint64 // write transactions committed
 }
 

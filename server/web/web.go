@@ -92,6 +92,7 @@ func NewWeb(w Web) *Web {
 	m.login = m.Auth.Limiter()
 	m.pages = parsePages()
 	m.verify = server.NewRateLimiter(5, 30)
+	m.verify.Share = m.Auth.Share
 	return &m
 }
 

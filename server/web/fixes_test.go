@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,29 @@ func TestWebCertOps(t *testing.T) {
 	_, page, _ := b.do("GET", "/certificates/"+e.cert.ID, nil)
 	if strings.Contains(page, `id="op-form"`) {
 		t.Error("a revoked certificate still has the operation form")
+	}
+}
+
+// TestWebCatalogueLevels: every 层级 the catalogue page offers is a level the catalogue takes
+// (the page offered "province", which every form refused; the level is "provincial").
+func TestWebCatalogueLevels(t *testing.T) {
+	w := startWeb(t, "admin")
+	b := w.client(t)
+	if st, body := b.login("admin", w.Passwords["admin"]); st != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", st, body)
+	}
+	_, page, _ := b.do("GET", "/admin/catalogue", nil)
+	sel := regexp.MustCompile(`(?s)<select name="level">(.*?)</select>`).FindStringSubmatch(page)
+	if sel == nil {
+		t.Fatal("the catalogue page has no level select")
+	}
+	values := regexp.MustCompile(`<option value="([^"]*)"`).FindAllStringSubmatch(sel[1], -1)
+	if len(values) == 0 {
+		t.Fatal("the level select has no options")
+	}
+	for _, v := range values {
+		if !slices.Contains(catalogue.Levels, v[1]) {
+			t.Errorf("the page offers level %q, which is not one of %v", v[1], catalogue.Levels)
+		}
 	}
 }

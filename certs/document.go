@@ -269,7 +269,7 @@ func CollectDocuments(ctx context.Context, db *store.DB, docs docstore.Store, gr
 		refs := map[string]bool{}
 		err := db.View(func(tx *store.Tx) error {
 			for _, d := range ds {
-				refs[d] = tx.Has(bucketByHash, []byte(d))
+				refs[d] = tx.Has(bucketByHash, []byte(d)) || tx.Has(bucketDocRefs, []byte(d))
 			}
 			return nil
 		})
@@ -285,7 +285,7 @@ func Orphans(ctx context.Context, db *store.DB, docs docstore.Store) ([]string, 
 	var out []string
 	err := docs.Walk(ctx, func(d string, _ int64, _ time.Time) error {
 		return db.View(func(tx *store.Tx) error {
-			if !tx.Has(bucketByHash, []byte(d)) {
+			if !tx.Has(bucketByHash, []byte(d)) && !tx.Has(bucketDocRefs, []byte(d)) {
 				out = append(out, d)
 			}
 			return nil
@@ -295,13 +295,71 @@ func Orphans(ctx context.Context, db *store.DB, docs docstore.Store) ([]string, 
 }
 
 // DocumentsTx calls fn with the digest of every certificate's document that is in the document
-// store (not those still inside the database before MigrateDocuments), in digest order: what a
+// store (not those still inside the database before MigrateDocuments), in digest order, then
+// with those of the other documents referred to (ReferDocumentTx), in digest order: what a
 // backup of the database as tx sees must hold besides the database.
 func DocumentsTx(tx *store.Tx, fn func(digest string) error) error {
-	return tx.Scan(bucketByHash, nil, nil, func(k, v []byte) error {
+	err := tx.Scan(bucketByHash, nil, nil, func(k, v []byte) error {
 		if legacyPDFTx(tx, string(v)) != nil {
 			return nil
 		}
 		return fn(string(k))
 	})
+	if err != nil {
+		return err
+	}
+	return tx.Scan(bucketDocRefs, nil, nil, func(k, _ []byte) error {
+		if tx.Has(bucketByHash, k) {
+			return nil // already given
+		}
+		return fn(string(k))
+	})
+}
+
+// bucketDocRefs holds the stored documents that belong to the services built on certificates
+// rather than to a certificate's record (a purpose-stamped copy of package certs/use): hex
+// SHA-256 -> its owner ("use/12"). The collector, check and backups keep them as they keep a
+// certificate's PDF and OFD.
+const bucketDocRefs store.Bucket = "cert_doc_refs"
+
+// PutDocument stores data in the document store, durably, and returns its digest, for a service
+// built on certificates (a purpose-stamped copy): the commit that records it must also call
+// ReferDocumentTx, or the collector removes it after its grace period. Errors are
+// *certseal.Error: EUnavailable when the store fails (a full disk is a *store.DiskFullError).
+func (s *Service) PutDocument(data []byte) (string, error) {
+	if err := s.putDocument(data); err != nil {
+		return "", err
+	}
+	return docstore.Digest(data), nil
+}
+
+// ReferDocumentTx records in tx that the stored document digest belongs to owner, so that the
+// collector, check and backups keep it.
+func ReferDocumentTx(tx *store.Tx, digest, owner string) error {
+	if !docstore.ValidDigest(digest) {
+		return certseal.Errorf(certseal.EInternal, "文件摘要无效：%q", digest)
+	}
+	return tx.Put(bucketDocRefs, []byte(digest), []byte(owner))
+}
+
+// Document returns the stored document digest (PutDocument), checked against its digest. It
+// returns an *certseal.Error: ENotFound when there is none, EInternal when the stored bytes are
+// damaged (logged), EUnavailable when the store cannot be read.
+func (s *Service) Document(ctx context.Context, digest string) ([]byte, error) {
+	if s.Docs == nil {
+		return nil, certseal.Errorf(certseal.EUnavailable, "证照文件库未配置")
+	}
+	data, err := s.Docs.Get(ctx, digest)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, docstore.ErrNotFound):
+		return nil, certseal.Errorf(certseal.ENotFound, "文件 %s 不在证照文件库中", digest)
+	case errors.Is(err, docstore.ErrCorrupt):
+		s.log().Error("stored document damaged", "digest", digest, "err", err)
+		return nil, certseal.Errorf(certseal.EInternal, "文件 %s 已损坏，不予提供", digest)
+	default:
+		s.log().Error("read stored document", "digest", digest, "err", err)
+		return nil, certseal.Errorf(certseal.EUnavailable, "证照文件库暂时无法读取，请稍后重试")
+	}
 }

@@ -14,7 +14,6 @@ const (
 	bucketAuths      store.Bucket = "use_auths"       // U64(id) -> Authorisation
 	bucketUses       store.Bucket = "use_records"     // U64(id) -> Use
 	bucketUsesByCert store.Bucket = "use_by_cert"     // Prefix(cert id) + U64(id) -> nil
-	bucketCopies     store.Bucket = "use_copies"      // U64(use id) -> the stamped PDF
 	bucketCopyHash   store.Bucket = "use_copy_hash"   // hex SHA-256 of a copy -> use id
 	bucketLog        store.Bucket = "use_log"         // Prefix(cert id) + U64(seq) -> Entry
 	bucketCounts     store.Bucket = "use_counts"      // Key(org id, consent kind) -> U64(uses)

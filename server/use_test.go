@@ -28,11 +28,17 @@ func useEnv(t *testing.T) (*testenv.Env, certs.Certificate, fixture) {
 	return e, c, f
 }
 
-// consentCode asks for a consent code as the holder, with the licence number and holder code.
+// consentCode asks for a consent code as the holder, who uploads the certificate's PDF (the food
+// licences' holders are legal entities: their public 统一社会信用代码 proves nothing).
 func consentCode(t *testing.T, e *testenv.Env, c certs.Certificate) use.Grant {
 	t.Helper()
 	var g use.Grant
-	e.Must(201, "POST", "/api/v1/consents", "", map[string]string{"ref": c.LicenceNumber, "holder_code": c.Holder.Code}).Decode(t, &g)
+	pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
+	r := postFile(t, e, "/api/v1/consents", pdf)
+	if r.Status != 201 {
+		t.Fatalf("consent by file: %d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &g)
 	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(g.Code) || g.Identifier != c.Identifier {
 		t.Fatalf("grant %+v: want a 6-digit code for %s", g, c.Identifier)
 	}
@@ -84,11 +90,21 @@ func TestUseWithConsentCode(t *testing.T) {
 		t.Fatal("a refused use changed the database")
 	}
 
-	// A wrong proof gets no code, and says nothing about which half was wrong.
-	r = e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": c.LicenceNumber, "holder_code": "91510800MA6C00000X"})
-	r2 := e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": "JY19999999999999", "holder_code": c.Holder.Code})
-	if r.ErrorCode() != r2.ErrorCode() || !strings.Contains(string(r.Body), "不匹配") || !strings.Contains(string(r2.Body), "不匹配") {
-		t.Fatalf("wrong proofs answer differently:\n%s\n%s", r.Body, r2.Body)
+	// The licence number and the holder's 统一社会信用代码, public both, are no proof for a legal
+	// entity's licence, right or wrong: only its file is (TestConsentByNumberForPerson for a
+	// person's ID number). An unknown number is no proof either.
+	for _, code := range []string{c.Holder.Code, "91510800MA6C00000X"} {
+		r = e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": c.LicenceNumber, "holder_code": code})
+		if !strings.Contains(string(r.Body), use.ReasonFileRequired) || !strings.Contains(string(r.Body), "请上传电子证照文件") {
+			t.Fatalf("a legal entity's public code as a proof: %s", r.Body)
+		}
+	}
+	r = e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": "JY19999999999999", "holder_code": c.Holder.Code})
+	if !strings.Contains(string(r.Body), "不匹配") {
+		t.Fatalf("an unknown number: %s", r.Body)
+	}
+	if !bytes.Equal(before, e.Snapshot()) {
+		t.Fatal("a refused proof changed the database")
 	}
 	g := consentCode(t, e, c)
 	wrong := "000000"
@@ -338,17 +354,7 @@ func TestUseBadInput(t *testing.T) {
 func TestConsentByFile(t *testing.T) {
 	e, c, _ := useEnv(t)
 	pdf := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
-	post := func(body []byte) *testenv.Response {
-		req, _ := http.NewRequest("POST", e.HTTP.URL+"/api/v1/consents", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/pdf")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return &testenv.Response{Status: resp.StatusCode, Body: raw}
-	}
+	post := func(body []byte) *testenv.Response { return postFile(t, e, "/api/v1/consents", body) }
 	r := post(pdf)
 	var g use.Grant
 	r.Decode(t, &g)
@@ -411,4 +417,42 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// postFile posts a PDF, signed out.
+func postFile(t *testing.T, e *testenv.Env, path string, body []byte) *testenv.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.HTTP.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/pdf")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return &testenv.Response{Status: resp.StatusCode, Body: raw}
+}
+
+// TestConsentByNumberForPerson: a person's ID number, which the public page masks, proves
+// possession together with the licence number; a wrong one does not, and answers as an unknown
+// number does.
+func TestConsentByNumberForPerson(t *testing.T) {
+	e := testenv.Start(t)
+	req := testenv.IssueRequest(foodFixtures(t)[1], testenv.SealOf(t, e, "lizhou-clerk"), "SC00000002")
+	req.Holder = certs.Holder{Name: "张三", Code: "11010519491231002X", CodeType: certs.CodeIDCard}
+	c := testenv.Issue(t, e, "lizhou-clerk", req)
+	pv := e.Must(200, "GET", "/verify/"+c.LicenceNumber, "", nil)
+	if strings.Contains(string(pv.Body), c.Holder.Code) {
+		t.Fatalf("the public page shows the ID number: %s", pv.Body)
+	}
+	var g use.Grant
+	e.Must(201, "POST", "/api/v1/consents", "", map[string]string{"ref": c.LicenceNumber, "holder_code": strings.ToLower(c.Holder.Code)}).Decode(t, &g)
+	if !use.ValidCode(g.Code) || g.Identifier != c.Identifier {
+		t.Fatalf("grant %+v", g)
+	}
+	wrong := e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": c.LicenceNumber, "holder_code": "110105194912310038"})
+	unknown := e.Must(403, "POST", "/api/v1/consents", "", map[string]string{"ref": "JY19999999999999", "holder_code": c.Holder.Code})
+	if wrong.ErrorCode() != unknown.ErrorCode() || !strings.Contains(string(wrong.Body), "不匹配") || !strings.Contains(string(unknown.Body), "不匹配") {
+		t.Fatalf("a wrong ID number and an unknown licence answer differently:\n%s\n%s", wrong.Body, unknown.Body)
+	}
 }

@@ -206,6 +206,13 @@ func (s *Service) IssueConsent(ctx context.Context, addr string, p Proof) (Grant
 	mismatch := false
 	err = s.DB.Update(func(tx *store.Tx) error {
 		c, err := certs.LookupTx(tx, p.Ref)
+		if proof == "holder_code" && err == nil && c.Holder.CodeType == certs.CodeUSCC {
+			// A legal entity's 统一社会信用代码 is public (the verification page and the national
+			// credit system show it): knowing it proves nothing. Only a person's ID number, which
+			// the public page masks, is a proof together with the licence number.
+			return certseal.Errorf(certseal.EForbidden, "持证主体是法人或其他组织，其统一社会信用代码是公开信息，不能证明持有证照：请上传电子证照文件（PDF 或 OFD）").
+				WithDetail("reason", ReasonFileRequired)
+		}
 		if proof == "holder_code" && (err != nil || subtle.ConstantTimeCompare([]byte(strings.ToUpper(c.Holder.Code)), []byte(p.HolderCode)) != 1) {
 			mismatch = true
 			return certseal.Errorf(certseal.EForbidden, "证照编号与持证主体代码不匹配")
@@ -246,6 +253,11 @@ func (s *Service) IssueConsent(ctx context.Context, addr string, p Proof) (Grant
 	}
 	return g, err
 }
+
+// ReasonFileRequired is the detail "reason" of IssueConsent's EForbidden for a proof by licence
+// number and holder code of a licence whose holder is a legal entity: only the file proves
+// possession of it.
+const ReasonFileRequired = "file_required"
 
 func proofLabel(p string) string {
 	if p == "file" {

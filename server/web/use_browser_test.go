@@ -26,11 +26,25 @@ func TestWebBrowserUse(t *testing.T) {
 	w := startWeb(t, "bank-user", "lizhou-clerk")
 	c := issue(t, w.Env, "lizhou-clerk", issueRequest(foodFixtures(t)[0], sealOf(t, w.Env, "lizhou-clerk"), "SC00000001"))
 
-	run(t, ctx, "the holder asks for a code",
+	// The holder is a legal entity, whose 统一社会信用代码 is public: the number and code are
+	// refused, the licence's own file proves possession.
+	run(t, ctx, "the holder tries the public code",
 		chromedp.Navigate(w.URL+"/verify"),
 		chromedp.WaitVisible(chromedp.ID("#consent-form")),
 		chromedp.SendKeys(chromedp.ID("#consent-ref"), c.LicenceNumber),
 		chromedp.SendKeys(chromedp.ID("#consent-holder"), c.Holder.Code),
+		chromedp.Click(chromedp.ID("#consent-submit")),
+		waitText("body", "请上传电子证照文件"),
+	)
+	certPDF := w.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/pdf", "lizhou-clerk", nil).Body
+	certFile := filepath.Join(t.TempDir(), "证照.pdf")
+	if err := os.WriteFile(certFile, certPDF, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "the holder asks for a code",
+		chromedp.Navigate(w.URL+"/verify"),
+		chromedp.WaitVisible(chromedp.ID("#consent-form")),
+		chromedp.SetUploadFiles(chromedp.ID("#consent-file"), []string{certFile}),
 		chromedp.Click(chromedp.ID("#consent-submit")),
 		waitText("h1", "出示证照给用证部门"),
 		chromedp.WaitVisible(chromedp.ID("#consent-qr")),

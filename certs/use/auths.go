@@ -90,11 +90,8 @@ func (s *Service) UpdateAuthorisation(ctx context.Context, actor certseal.Actor,
 	var a Authorisation
 	err := s.DB.Update(func(tx *store.Tx) error {
 		var err error
-		if a, err = store.GetByID[Authorisation](tx, bucketAuths, id, "用证授权"); err != nil {
+		if a, err = liveAuthTx(tx, id); err != nil {
 			return err
-		}
-		if a.Revoked {
-			return certseal.Errorf(certseal.EConflict, "用证授权 %s 已撤销", id)
 		}
 		in.OrgID = a.OrgID
 		if in.ItemCode == "" {
@@ -121,11 +118,8 @@ func (s *Service) RevokeAuthorisation(ctx context.Context, actor certseal.Actor,
 	var a Authorisation
 	err := s.DB.Update(func(tx *store.Tx) error {
 		var err error
-		if a, err = store.GetByID[Authorisation](tx, bucketAuths, id, "用证授权"); err != nil {
+		if a, err = liveAuthTx(tx, id); err != nil {
 			return err
-		}
-		if a.Revoked {
-			return certseal.Errorf(certseal.EConflict, "用证授权 %s 已撤销", id)
 		}
 		a.Revoked, a.UpdatedAt = true, now
 		k, _ := store.IDKey(a.ID)
@@ -154,4 +148,14 @@ func (s *Service) Authorisations(ctx context.Context, actor certseal.Actor) ([]A
 		})
 	})
 	return out, err
+}
+
+// liveAuthTx returns the authorisation id if it is not revoked: ENotFound for an unknown one,
+// EConflict for a revoked one.
+func liveAuthTx(tx *store.Tx, id string) (Authorisation, error) {
+	a, err := store.GetByID[Authorisation](tx, bucketAuths, id, "用证授权")
+	if err == nil && a.Revoked {
+		err = certseal.Errorf(certseal.EConflict, "用证授权 %s 已撤销", id)
+	}
+	return a, err
 }

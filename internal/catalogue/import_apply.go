@@ -112,13 +112,7 @@ func planTx(tx *store.Tx, im *Import) (Plan, []Item, []LicenceType, error) {
 					e.Error = certseal.ErrorMessage(err)
 				}
 			}
-			switch {
-			case e.Error != "":
-				e.Action = ActionError
-			case len(e.Changes) == 0:
-				e.Action = ActionKeep
-			default:
-				e.Action = ActionChange
+			if e.settle() {
 				items = append(items, next)
 			}
 		}
@@ -145,13 +139,7 @@ func planTx(tx *store.Tx, im *Import) (Plan, []Item, []LicenceType, error) {
 			if err := next.Validate(); err != nil {
 				e.Error = certseal.ErrorMessage(err)
 			}
-			switch {
-			case e.Error != "":
-				e.Action = ActionError
-			case len(e.Changes) == 0:
-				e.Action = ActionKeep
-			default:
-				e.Action = ActionChange
+			if e.settle() {
 				types = append(types, next)
 			}
 		}
@@ -358,4 +346,19 @@ func (s *Service) Claim(ctx context.Context, actor certseal.Actor, req ClaimRequ
 		return ClaimResult{}, err
 	}
 	return res, nil
+}
+
+// settle sets the action of an entry that exists already from its error and its changes, and
+// reports whether it changes anything.
+func (e *PlanEntry) settle() bool {
+	switch {
+	case e.Error != "":
+		e.Action = ActionError
+	case len(e.Changes) == 0:
+		e.Action = ActionKeep
+	default:
+		e.Action = ActionChange
+		return true
+	}
+	return false
 }

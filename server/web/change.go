@@ -173,19 +173,8 @@ func (d *changeData) errs(t *templates.Template) webErrs {
 		if f.Value == d.Old[f.Name] {
 			continue
 		}
-		one := templates.Template{ID: t.ID, Version: t.Version, Name: t.Name, Page: t.Page, MinFontSize: t.MinFontSize, Color: t.Color,
-			SealPos: t.SealPos, QR: t.QR, Overlay: t.Overlay, Number: t.Number, Fields: []templates.Field{f.Field}}
-		vals := map[string]string{}
-		if f.Value != "" {
-			vals[f.Name] = f.Value
-		}
-		var ce *certseal.Error
-		if err := one.CheckValues(vals); errors.As(err, &ce) && ce.Code == certseal.EInvalid {
-			label := f.Label
-			if label == "" {
-				label = f.Name
-			}
-			e.addMsg(f.Name, label, strings.TrimPrefix(strings.TrimPrefix(certseal.ErrorMessage(err), "字段“"+f.Name+"”"), "的值"))
+		if msg, ok := fieldProblem(t, f.Field, f.Value); ok {
+			e.addMsg(f.Name, label(f.Field), msg)
 		}
 	}
 	if d.ValidTo != "" {

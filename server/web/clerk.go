@@ -204,12 +204,6 @@ func (d *issueData) markInvalid(field string) {
 // own rules, the holder, the dates, the seal and the blank form. The service checks it all again.
 func (d *issueData) errs() webErrs {
 	var e webErrs
-	label := func(f templates.Field) string {
-		if f.Label != "" {
-			return f.Label
-		}
-		return f.Name
-	}
 	nameLabel, codeLabel := "持证主体名称", "证件号码"
 	for _, f := range d.Fields {
 		if f.Name == d.NameField {
@@ -238,20 +232,8 @@ func (d *issueData) errs() webErrs {
 		if f.System {
 			continue
 		}
-		// The field alone, by the template's rules (required, length, type, pattern, glyphs).
-		t := d.Template
-		one := templates.Template{ID: t.ID, Version: t.Version, Name: t.Name, Page: t.Page, MinFontSize: t.MinFontSize, Color: t.Color,
-			SealPos: t.SealPos, QR: t.QR, Overlay: t.Overlay, Number: t.Number, Fields: []templates.Field{f.Field}}
-		vals := map[string]string{}
-		if f.Value != "" {
-			vals[f.Name] = f.Value
-		}
-		var ce *certseal.Error
-		if err := one.CheckValues(vals); errors.As(err, &ce) && ce.Code == certseal.EInvalid {
-			if at, _ := ce.Detail["field"].(string); at == f.Name {
-				// "字段“住所”为必填项" under 住所 reads "为必填项".
-				e.addMsg(f.Name, label(f.Field), strings.TrimPrefix(strings.TrimPrefix(certseal.ErrorMessage(err), "字段“"+f.Name+"”"), "的值"))
-			}
+		if msg, ok := fieldProblem(d.Template, f.Field, f.Value); ok {
+			e.addMsg(f.Name, label(f.Field), msg)
 		}
 	}
 	for _, p := range []struct{ field, label, v string }{{"valid_from", "有效期起", d.From}, {"valid_to", "有效期至", d.To}} {
@@ -587,4 +569,33 @@ func (m *Web) certPDF(print bool) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		server.WritePDF(w, name, pdf)
 	}
+}
+
+// fieldProblem checks one field's value alone by the template's rules (required, length, type,
+// pattern, glyphs) and returns what is wrong with it, said under the field: "字段“住所”为必填项"
+// reads "为必填项" there.
+func fieldProblem(t *templates.Template, f templates.Field, value string) (string, bool) {
+	one := templates.Template{ID: t.ID, Version: t.Version, Name: t.Name, Page: t.Page, MinFontSize: t.MinFontSize, Color: t.Color,
+		SealPos: t.SealPos, QR: t.QR, Overlay: t.Overlay, Number: t.Number, Fields: []templates.Field{f}}
+	vals := map[string]string{}
+	if value != "" {
+		vals[f.Name] = value
+	}
+	var ce *certseal.Error
+	err := one.CheckValues(vals)
+	if !errors.As(err, &ce) || ce.Code != certseal.EInvalid {
+		return "", false
+	}
+	if at, _ := ce.Detail["field"].(string); at != f.Name {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(certseal.ErrorMessage(err), "字段“"+f.Name+"”"), "的值"), true
+}
+
+// label is what a form calls a template field: its label, or its name.
+func label(f templates.Field) string {
+	if f.Label != "" {
+		return f.Label
+	}
+	return f.Name
 }

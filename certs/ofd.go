@@ -90,17 +90,21 @@ func (s *Service) twinSigner(ctx context.Context, actor certseal.Actor, seal sea
 // ECDSA registration (seals.SignPDF refuses an SM2 seal). For an OFD-only type (format ofd)
 // both are the SM2 registration: it seals the OFD, signs the QR code and is the record's seal.
 func (s *Service) ofdSigner(ctx context.Context, actor certseal.Actor, p *plan) error {
-	if !p.typ.Format.PDF() {
+	// the SM2 registration of the chosen seal: the seal itself, or its twin
+	sm2 := func() (*Signing, error) {
 		if p.signing.Algorithm.Name() == seals.AlgSM2 {
-			p.ofdSigning = p.signing
-			return nil
+			return p.signing, nil
 		}
 		g, ok, err := s.twinSigner(ctx, actor, p.signing.Seal, seals.AlgSM2, p.typ.Code, p.now)
+		if err == nil && !ok {
+			err = errNoSM2Seal(p.signing.Seal.ID)
+		}
+		return g, err
+	}
+	if !p.typ.Format.PDF() {
+		g, err := sm2()
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return errNoSM2Seal(p.signing.Seal.ID)
 		}
 		p.signing, p.ofdSigning = g, g
 		return nil
@@ -122,12 +126,9 @@ func (s *Service) ofdSigner(ctx context.Context, actor certseal.Actor, p *plan) 
 		p.ofdSigning, p.signing = p.signing, pdfSigning
 		return nil
 	}
-	g, ok, err := s.twinSigner(ctx, actor, p.signing.Seal, seals.AlgSM2, p.typ.Code, p.now)
+	g, err := sm2()
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return errNoSM2Seal(p.signing.Seal.ID)
 	}
 	p.ofdSigning = g
 	return nil

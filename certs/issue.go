@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -243,13 +244,64 @@ func (s *Service) check(ctx context.Context, actor certseal.Actor, req *IssueReq
 	if err != nil {
 		return nil, err
 	}
-	if p.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, p.typ.Code, p.now); err != nil {
+	signers, err := memoOf(ctx).do("signers\x00"+req.SealID+"\x00"+p.typ.Code, func() (any, error) {
+		q := *p
+		var err error
+		if q.signing, err = s.Seals.SignerFor(ctx, actor, req.SealID, q.typ.Code, q.now); err != nil {
+			return nil, err
+		}
+		if err := s.ofdSigner(ctx, actor, &q); err != nil {
+			return nil, err
+		}
+		return [2]*Signing{q.signing, q.ofdSigning}, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := s.ofdSigner(ctx, actor, p); err != nil {
-		return nil, err
-	}
+	g := signers.([2]*Signing)
+	p.signing, p.ofdSigning = g[0], g[1]
 	return p, nil
+}
+
+// checkMemo remembers, for the rows of one batch check (checkAll), what does not change from
+// row to row: the template and the seal's signers. On etcd each is several network round trips.
+// A nil *checkMemo remembers nothing.
+type checkMemo struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+type memoKey struct{}
+
+func withCheckMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &checkMemo{m: map[string]*memoEntry{}})
+}
+
+func memoOf(ctx context.Context) *checkMemo {
+	m, _ := ctx.Value(memoKey{}).(*checkMemo)
+	return m
+}
+
+// do returns f's result for key, calling f once per key.
+func (m *checkMemo) do(key string, f func() (any, error)) (any, error) {
+	if m == nil {
+		return f()
+	}
+	m.mu.Lock()
+	e := m.m[key]
+	if e == nil {
+		e = &memoEntry{}
+		m.m[key] = e
+	}
+	m.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = f() })
+	return e.v, e.err
 }
 
 // prepare is check without the seal: the store, the template, the validity and the values to
@@ -295,9 +347,13 @@ func (s *Service) prepare(ctx context.Context, actor certseal.Actor, req *IssueR
 	if p.typ.TemplateID == "" {
 		return nil, certseal.Errorf(certseal.EInvalid, "证照类型“%s”还没有指定模板", p.typ.Name)
 	}
-	if p.tpl, err = s.Templates.Template(ctx, p.typ.TemplateID, 0); err != nil {
+	tpl, err := memoOf(ctx).do("template\x00"+p.typ.TemplateID, func() (any, error) {
+		return s.Templates.Template(ctx, p.typ.TemplateID, 0)
+	})
+	if err != nil {
 		return nil, err
 	}
+	p.tpl = tpl.(*templates.Template)
 	if err := s.dates(p, req); err != nil {
 		return nil, err
 	}

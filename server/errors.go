@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"certseal"
 )
@@ -56,6 +58,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	id := RequestID(r.Context())
 	if errors.As(err, &e) {
 		body.Error.Code, body.Error.Message, body.Error.Detail = e.Code, e.Message, e.Detail
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		// work stopped at the request's deadline (RequestTimeout, LongRequestTimeout)
+		logOf(r.Context()).Warn("request deadline passed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Code = certseal.EUnavailable
+		body.Error.Message = fmt.Sprintf("请求处理超时（超过 %s），请稍后重试；批量文件请分成较小的几批", chineseDuration(requestTimeout(r)))
+		body.Error.Detail = map[string]any{"reason": "deadline"}
 	} else {
 		logOf(r.Context()).Error("internal error", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Code, body.Error.Message = certseal.EInternal, "内部错误，请联系管理员并提供请求编号 "+id
@@ -86,3 +94,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteJSON writes v as JSON with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// chineseDuration says d in whole minutes or seconds: "2 分钟", "30 秒".
+func chineseDuration(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%d 分钟", d/time.Minute)
+	}
+	return fmt.Sprintf("%d 秒", (d+time.Second-1)/time.Second)
+}

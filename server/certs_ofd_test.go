@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"image"
 	"io"
 	"os"
 	"os/exec"
@@ -204,12 +205,20 @@ func TestIssuedOFDInOFDJS(t *testing.T) {
 	f := foodFixtures(t)[0]
 	c := issue(t, e, "lizhou-clerk", issueRequest(f, sealOf(t, e, "lizhou-clerk"), "SC00000001"))
 	pkg := e.Must(200, "GET", "/api/v1/certificates/"+c.ID+"/ofd", "lizhou-clerk", nil).Body
-	_, res := fixtures.RenderOFD(t, pkg, 1123)
+	ofdjsCheck(t, pkg, f.Fields["经营者名称"], c.LicenceNumber)
+}
+
+// ofdjsCheck renders a certificate's OFD in ofd.js and checks it: one page with the holder, the
+// licence number and the issuer as text, one signature whose SM2 value (VerifyRet) and Reference
+// digests (digestCheck) ofd.js accepts. It returns the rendering.
+func ofdjsCheck(t *testing.T, pkg []byte, holder, number string) image.Image {
+	t.Helper()
+	shot, res := fixtures.RenderOFD(t, pkg, 1123)
 	if res.Pages != 1 {
 		t.Fatalf("ofd.js rendered %d pages; console %q", res.Pages, res.Logs)
 	}
 	all := strings.Join(res.Texts, "")
-	for _, want := range []string{f.Fields["经营者名称"], c.LicenceNumber, "广元市利州区行政审批局"} {
+	for _, want := range []string{holder, number, "广元市利州区行政审批局"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("ofd.js text lacks %q", want)
 		}
@@ -220,4 +229,5 @@ func TestIssuedOFDInOFDJS(t *testing.T) {
 	if s := res.Signatures[0]; !s.VerifyRet || s.DigestOK == nil || !*s.DigestOK || s.Method != seals.OFDSignatureMethod {
 		t.Errorf("ofd.js on the signature: %+v", s)
 	}
+	return shot
 }

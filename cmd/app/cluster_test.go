@@ -109,8 +109,8 @@ func TestClusterRaceForOneSerial(t *testing.T) {
 // TestClusterSurvivesEtcdLeaderLoss: clerks on two nodes issue on distinct blank serials while
 // the etcd leader is killed (SIGKILL of its process): requests may fail meanwhile (503), but
 // every acknowledged certificate is then listed, on both nodes, under its serial, no serial is
-// listed twice, and both nodes issue again on the two members left, and again once the killed
-// member has rejoined.
+// listed twice, and both nodes issue again on the two members left, again once the killed
+// member has rejoined, and again with a follower killed.
 func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
 	etcd, nodes := cluster(t, 2)
 	seal := testenv.SealOf(t, nodes[0], "lizhou-clerk")
@@ -165,6 +165,19 @@ func TestClusterSurvivesEtcdLeaderLoss(t *testing.T) {
 		if st := issue(n); st != 201 {
 			t.Fatalf("after the killed member rejoined: %d", st)
 		}
+	}
+	// then a follower is killed: the two members left keep a quorum and both nodes issue
+	leader = -1
+	testenv.WaitFor(t, "an etcd leader", func() bool { leader = etcd.Leader(); return leader >= 0 })
+	follower := (leader + 1) % 3
+	etcd.Stop(follower)
+	for n := clients*per + 4; n < clients*per+6; n++ {
+		if st := issue(n); st != 201 {
+			t.Fatalf("after a follower was killed: %d", st)
+		}
+	}
+	if err := etcd.Restart(follower); err != nil {
+		t.Fatal(err)
 	}
 	for i, e := range nodes {
 		var l struct {

@@ -17,10 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"certseal/internal/docstore/weedtest"
 	"certseal/internal/fixtures"
 	"certseal/internal/store"
-	"certseal/internal/store/etcdtest"
 )
 
 // TestClusterKillNodeDuringIssuance: three real `certseal serve` processes (the built binary)
@@ -35,12 +33,7 @@ func TestClusterKillNodeDuringIssuance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary on a cluster")
 	}
-	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
-	s3 := weedtest.Shared(t)
-	etcd := etcdtest.Start(t, 3)
-	t.Setenv("CERTSEAL_MASTER_KEY", testMasterKey)
-	t.Setenv("CERTSEAL_S3_ACCESS_KEY", weedtest.AccessKey)
-	t.Setenv("CERTSEAL_S3_SECRET_KEY", weedtest.SecretKey)
+	s3, etcd := clusterServers(t)
 	fx := fixtures.FoodRecords(t)
 	bin := buildBinary(t)
 	bucket := fmt.Sprintf("kill-%d", time.Now().UnixNano())

@@ -71,12 +71,7 @@ func TestMigrateToEtcd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a demo installation, a 3-member etcd and SeaweedFS")
 	}
-	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
-	s3 := weedtest.Shared(t)
-	etcd := etcdtest.Start(t, 3)
-	t.Setenv("CERTSEAL_MASTER_KEY", testMasterKey)
-	t.Setenv("CERTSEAL_S3_ACCESS_KEY", weedtest.AccessKey)
-	t.Setenv("CERTSEAL_S3_SECRET_KEY", weedtest.SecretKey)
+	s3, etcd := clusterServers(t)
 	fx := fixtures.FoodRecords(t)
 	data := t.TempDir()
 
@@ -221,4 +216,18 @@ func TestClusterBackupDirRefused(t *testing.T) {
 	if code := Main(context.Background(), args, &out, &out); code != 1 || !strings.Contains(out.String(), "docs/cluster.md") {
 		t.Fatalf("serve -backup-dir on a cluster: exit %d\n%s", code, out.String())
 	}
+}
+
+// clusterServers starts what a cluster test of the real binary needs: the shared SeaweedFS, a
+// 3-member etcd, the master key and the object store's credentials in the environment (secrets
+// are environment-only), and pdfsig to check the signatures.
+func clusterServers(t *testing.T) (*weedtest.Server, *etcdtest.Cluster) {
+	t.Helper()
+	fixtures.NeedTool(t, "pdfsig", "poppler-utils")
+	s3 := weedtest.Shared(t)
+	etcd := etcdtest.Start(t, 3)
+	t.Setenv("CERTSEAL_MASTER_KEY", testMasterKey)
+	t.Setenv("CERTSEAL_S3_ACCESS_KEY", weedtest.AccessKey)
+	t.Setenv("CERTSEAL_S3_SECRET_KEY", weedtest.SecretKey)
+	return s3, etcd
 }
